@@ -1,0 +1,63 @@
+"""The one reader of the environment.
+
+Every other module is *handed* a `Settings` (or the part of it it needs): nothing else
+calls `os.environ`. The object is frozen so that a running worker's configuration cannot
+drift, and secrets are `SecretStr` so they never print in a log or a traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Configuration of one broker process, from `MASH_*` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MASH_", frozen=True, extra="ignore")
+
+    # Kafka
+    kafka_bootstrap: str = Field(
+        default="127.0.0.1:9092", description="host:port[,host:port] of the Kafka cluster"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_SSL", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    kafka_sasl_mechanism: str | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    topic_partitions: int = Field(default=6, ge=1)
+    topic_replication: int = Field(default=1, ge=1)
+
+    # The faust application
+    app_id: str = "mash-broker"
+    worker_web_port: int = Field(default=6066, ge=0, le=65535)
+    worker_web_host: str = "127.0.0.1"
+    state_dir: Path = PROJECT_ROOT / ".state"
+    store: Literal["memory", "rocksdb"] = "rocksdb"
+
+    # Wire format: the Avro single-object encoding with schemas/ as the registry unless a
+    # Confluent-compatible schema registry (Confluent, Karapace) is configured.
+    schema_registry_url: str | None = None
+    schemas_dir: Path = PROJECT_ROOT / "schemas"
+
+    # The local development Kafka (deploy/local)
+    local_kafka_dir: Path = PROJECT_ROOT / ".kafka"
+    local_kafka_port: int = Field(default=9092, ge=1, le=65535)
+    local_kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
+    local_kafka_heap: str = "512m"
+
+    # Time: every deadline is local to England.
+    timezone: str = "Europe/London"
+
+    @property
+    def bootstrap_servers(self) -> list[str]:
+        return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
+
+    @property
+    def broker_url(self) -> str:
+        """The broker list in faust's URL form (`kafka://h1:p1;h2:p2`)."""
+        return "kafka://" + ";".join(self.bootstrap_servers)

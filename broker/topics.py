@@ -1,0 +1,101 @@
+"""Every topic the broker reads or writes, declared once.
+
+Names follow events.md. `compacted` topics keep the latest record per key (the current
+social care record, the current involvement); the rest keep a retention window. Both
+`mash-broker kafka up` and the worker create topics from this table, so local and
+production clusters agree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+from broker.errors import InvalidInput, Problem
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    compacted: bool = False
+    internal: bool = False
+    description: str = ""
+
+
+# Inbound: what agencies publish. event_type -> topic.
+INBOUND: Final[dict[str, TopicSpec]] = {
+    "police.vist": TopicSpec("police.vist.v1", description="police VIST notices"),
+    "yot.referral": TopicSpec("yot.referral.v1", description="YOT referrals to the MASH"),
+    "school.transition": TopicSpec("school.transition.v1", description="school moves"),
+    "health.update": TopicSpec("health.update.v1", description="health updates"),
+    "agency.involvement": TopicSpec(
+        "agency.involvement.v1", compacted=True, description="agency work opened/closed"
+    ),
+    "socialcare.record": TopicSpec(
+        "socialcare.record.v1", compacted=True, description="social care record (CDC)"
+    ),
+    "mash.info_request": TopicSpec("mash.info-request.v1", description="MASH info requests"),
+    "mash.decision": TopicSpec("mash.decision.v1", description="MASH decisions"),
+    "mash.screening": TopicSpec("mash.screening.v1", description="exploitation screenings"),
+    "socialcare.strategy_meeting": TopicSpec(
+        "socialcare.strategy-meeting.v1", description="strategy meetings held"
+    ),
+    "mash.identity_decision": TopicSpec(
+        "mash.identity-decision.v1", description="a person's decision on an identity review"
+    ),
+}
+
+INBOUND_TOPICS: Final[tuple[str, ...]] = tuple(t.name for t in INBOUND.values())
+EVENT_TYPE_BY_TOPIC: Final[dict[str, str]] = {t.name: et for et, t in INBOUND.items()}
+
+# Outbound: what the broker publishes.
+ALERTS: Final = TopicSpec("mash.alert.v1", description="alerts for the MASH, keyed by child")
+REJECTED: Final = TopicSpec("broker.rejected.v1", description="events that were not accepted")
+AUDIT_DISCLOSURE: Final = TopicSpec("audit.disclosure.v1", description="one per disclosure")
+
+# Internal: between the broker's own agents.
+ACCEPTED: Final = TopicSpec(
+    "broker.accepted.v1", internal=True, description="valid events, keyed by event_id"
+)
+
+AGENCIES: Final[tuple[str, ...]] = (
+    "police",
+    "yot",
+    "school",
+    "health",
+    "camhs",
+    "substance_misuse",
+    "socialcare",
+    "early_help",
+    "mash",
+    "other",
+)
+
+
+def notification_topic(agency: str) -> str:
+    """`agency.<agency>.notification.v1`: what an agency is told about a child."""
+    return f"agency.{_known(agency)}.notification.v1"
+
+
+def feedback_topic(agency: str) -> str:
+    """`agency.<agency>.feedback.v1`: rejections, incomplete referrals, language review."""
+    return f"agency.{_known(agency)}.feedback.v1"
+
+
+def _known(agency: str) -> str:
+    if agency not in AGENCIES:
+        raise InvalidInput([Problem("agency", "is not an agency of the contract")])
+    return agency
+
+
+def all_topics() -> list[TopicSpec]:
+    """Every topic a cluster needs, inbound, outbound and internal."""
+    per_agency = [
+        TopicSpec(notification_topic(a), description=f"notifications to {a}") for a in AGENCIES
+    ] + [TopicSpec(feedback_topic(a), description=f"feedback to {a}") for a in AGENCIES]
+    return [*INBOUND.values(), ALERTS, REJECTED, AUDIT_DISCLOSURE, ACCEPTED, *per_agency]
+
+
+def topic_for_event_type(event_type: str) -> str | None:
+    spec = INBOUND.get(event_type)
+    return spec.name if spec else None
