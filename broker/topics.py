@@ -57,6 +57,11 @@ AUDIT_DISCLOSURE: Final = TopicSpec("audit.disclosure.v1", description="one per 
 ACCEPTED: Final = TopicSpec(
     "broker.accepted.v1", internal=True, description="valid events, keyed by event_id"
 )
+LINKED: Final = TopicSpec(
+    "broker.linked.v1",
+    internal=True,
+    description="de-duplicated events linked to a child, keyed by child id (repartition)",
+)
 
 AGENCIES: Final[tuple[str, ...]] = (
     "police",
@@ -93,7 +98,7 @@ def all_topics() -> list[TopicSpec]:
     per_agency = [
         TopicSpec(notification_topic(a), description=f"notifications to {a}") for a in AGENCIES
     ] + [TopicSpec(feedback_topic(a), description=f"feedback to {a}") for a in AGENCIES]
-    return [*INBOUND.values(), ALERTS, REJECTED, AUDIT_DISCLOSURE, ACCEPTED, *per_agency]
+    return [*INBOUND.values(), ALERTS, REJECTED, AUDIT_DISCLOSURE, ACCEPTED, LINKED, *per_agency]
 
 
 def topic_for_event_type(event_type: str) -> str | None:

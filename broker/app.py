@@ -1,0 +1,59 @@
+"""The faust application, and nothing else.
+
+Built by a function, never at import time: importing this module connects to nothing.
+Tables will hold social care data, so faust's web views of tables are switched off
+(`web_tables_enabled=False`): they must never be served over HTTP.
+"""
+
+from __future__ import annotations
+
+import faust
+
+from broker.settings import Settings
+
+
+def create_app(settings: Settings) -> faust.App:
+    return faust.App(
+        settings.app_id,
+        broker=settings.broker_url,
+        broker_credentials=_credentials(settings),
+        autodiscover=False,
+        datadir=str(settings.state_dir),
+        store="rocksdb://" if settings.store == "rocksdb" else "memory://",
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        processing_guarantee="at_least_once",
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        web_enabled=settings.worker_web_port > 0,
+        web_host=settings.worker_web_host,
+        web_bind=settings.worker_web_host,
+        web_port=settings.worker_web_port or 6066,
+        web_tables_enabled=False,
+        web_graph_enabled=False,
+        web_stats_enabled=False,
+        web_in_thread=False,
+        table_standby_replicas=1,
+        stream_wait_empty=True,
+    )
+
+
+def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
+    """SASL over TLS for a production cluster; nothing for the local PLAINTEXT broker."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    import ssl
+
+    context = ssl.create_default_context()
+    if settings.kafka_security_protocol == "SSL":
+        return faust.SSLCredentials(context)
+    password = (
+        settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
+    )
+    return faust.SASLCredentials(
+        username=settings.kafka_sasl_username or "",
+        password=password,
+        mechanism=settings.kafka_sasl_mechanism or "SCRAM-SHA-512",
+        ssl_context=context if settings.kafka_security_protocol == "SASL_SSL" else None,
+    )

@@ -1,0 +1,120 @@
+"""`mash-broker`: the command line.
+
+Thin: it parses arguments, builds the one `Settings`, and hands over to the module that
+does the work. Exit codes: 0 success, 1 a run that found problems (bad lines), 2 usage,
+3 infrastructure unavailable (Kafka away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from broker.errors import BrokerError, ConfigurationError
+from broker.settings import Settings
+
+
+def _instant(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r}") from exc
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the time with its offset, e.g. +01:00")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mash-broker", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    replay = sub.add_parser("replay", help="run the pipeline over a JSON-lines file, no Kafka")
+    replay.add_argument("file", type=Path, help="events, one JSON object a line ('-': stdin)")
+    replay.add_argument("--until", type=_instant, help="fire every timer due at or before this")
+    replay.add_argument(
+        "--internal", action="store_true", help="also print the broker's internal topics"
+    )
+
+    publish = sub.add_parser("publish", help="encode JSON-lines events and send them to Kafka")
+    publish.add_argument("file", type=Path)
+    publish.add_argument(
+        "--send-invalid",
+        action="store_true",
+        help="send invalid lines too (to exercise the broker's rejection path)",
+    )
+
+    sub.add_parser("worker", help="run the live stream worker")
+
+    tail = sub.add_parser("tail", help="print a topic's records as JSON lines")
+    tail.add_argument("topic")
+    tail.add_argument("--from-beginning", action="store_true")
+    tail.add_argument("--idle-timeout", type=float, default=None, help="stop after N s idle")
+    tail.add_argument("--max", type=int, default=None, help="stop after N records")
+
+    kafka = sub.add_parser("kafka", help="the local development Kafka (deploy/local)")
+    kafka.add_argument("action", choices=["up", "down", "status"])
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return _dispatch(args, settings)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3 if exc.retriable else 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "replay":
+        from broker.replay import run_replay
+
+        return run_replay(args.file, args.until, internal=args.internal, out=sys.stdout)
+    if args.command == "publish":
+        from broker.publish import publish_file
+
+        return asyncio.run(publish_file(settings, args.file, send_invalid=args.send_invalid))
+    if args.command == "worker":
+        from broker.compose import run_worker
+
+        return run_worker(settings)
+    if args.command == "tail":
+        from broker.tail import tail_topic
+
+        return asyncio.run(
+            tail_topic(
+                settings,
+                args.topic,
+                from_beginning=args.from_beginning,
+                idle_timeout=args.idle_timeout,
+                limit=args.max,
+            )
+        )
+    if args.command == "kafka":
+        from broker import kafka_local
+
+        action = {"up": kafka_local.up, "down": kafka_local.down, "status": kafka_local.status}
+        result = action[args.action](settings)
+        if result is not None:
+            print(result if isinstance(result, str) else json.dumps(result, default=str))
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,57 @@
+"""What a refusal publishes: the rejected record, and feedback the sender can act on.
+
+Nothing is ever dropped. The rejected record keeps the original bytes, so that a fixed
+publisher (or an operator) can replay it; the feedback goes to the sending agency when
+its agency can be read from the bytes at all.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from broker.errors import Problem
+from broker.models.outputs import Feedback, ProblemOut, Rejected
+from broker.pipeline.ingest import Refused
+from broker.pipeline.records import OutRecord, stable_id
+from broker.topics import REJECTED, feedback_topic
+
+
+def rejection_records(refused: Refused, now: datetime) -> list[OutRecord]:
+    reasons = [ProblemOut(field=p.field, message=p.message) for p in refused.problems]
+    rejection_id = stable_id("rej", refused.topic or "", refused.raw)
+    key = refused.event_id or rejection_id
+    rejected = Rejected(
+        rejection_id=rejection_id,
+        event_id=refused.event_id,
+        source_agency=refused.source_agency,
+        topic=refused.topic,
+        reasons=reasons,
+        original=refused.raw,
+        rejected_at=now,
+    )
+    records = [OutRecord(REJECTED.name, key, rejected)]
+    if refused.source_agency is not None:
+        feedback = Feedback(
+            feedback_id=stable_id("fb", rejection_id),
+            event_id=refused.event_id,
+            to_agency=refused.source_agency,
+            kind="rejected",
+            problems=reasons,
+            created_at=now,
+        )
+        records.append(OutRecord(feedback_topic(refused.source_agency), key, feedback))
+    return records
+
+
+def failure_records(raw: bytes, topic: str | None, now: datetime, error: str) -> list[OutRecord]:
+    """A message the broker failed to process because of its own fault (a bug).
+
+    It is kept on the rejected topic with its bytes, like any rejection, so that it can be
+    replayed once the fault is fixed; the reason names the fault's class, not the data.
+    """
+    reason = Problem(
+        "broker",
+        f"the broker could not process this message ({error}); it is kept for an operator "
+        "to replay once the fault is fixed",
+    )
+    return rejection_records(Refused((reason,), raw, topic), now)
