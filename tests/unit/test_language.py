@@ -97,6 +97,7 @@ def test_the_bad_input_example_names_recruited_and_drug_runner() -> None:
         ("recruitedx", []),
         ("unrecruited", []),
         ("recruiter", []),
+        ("unrecruited, then recruited", ["recruited"]),  # a later whole word still counts
         ("re-recruited", ["recruited"]),  # a hyphen ends a word
         ("he is a drug runner", ["drug runner"]),
         ("drug runners", []),  # whole words: plural is not listed
