@@ -1,0 +1,502 @@
+"""The local development Kafka: one KRaft node (broker and controller in one JVM) on loopback.
+
+Why a real Kafka and not a fake: the broker's guarantees (ordering per key, committed
+offsets surviving a restart, compacted topics, faust's changelogs and rebalances) are
+Kafka's behaviour, and only the real thing shows whether faust-streaming and aiokafka
+still agree with it. Why not a container: developers and CI have Java and Maven but no
+container engine, so the jars come from Maven Central (deploy/local/pom.xml) and
+`kafka.Kafka` runs as a plain child process.
+
+The process is started detached (its own session, output to a file, a pid file) so that
+`mash-broker kafka up` can return while Kafka keeps running, and `down`/`status` from
+another process find it again by the pid file. Tests use the same class as a context
+manager and stop it at the end of the session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import fcntl
+import hashlib
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final, TypeVar
+
+from broker.errors import ConfigurationError, InfrastructureError
+from broker.kafka_admin import cluster_description, create_topics
+from broker.settings import PROJECT_ROOT, Settings
+from broker.topics import all_topics
+
+__all__ = ["KAFKA_VERSION", "LocalKafka", "down", "ensure_jars", "status", "up"]
+
+log = logging.getLogger(__name__)
+
+#: Keep in step with deploy/local/pom.xml; the reasons for this version are written there.
+KAFKA_VERSION: Final = "4.3.1"
+DEPLOY_LOCAL: Final = PROJECT_ROOT / "deploy" / "local"
+POM: Final = DEPLOY_LOCAL / "pom.xml"
+LOG4J_CONFIG: Final = DEPLOY_LOCAL / "log4j2.yaml"
+JAR_MARKER: Final = ".kafka-version"
+
+#: Measured on the 2-core development machine: C1-only JIT and the serial collector bring
+#: "answers metadata" from ~3.2 s to ~2.6 s, and a one-node dev broker needs neither C2's
+#: peak throughput nor G1's pause goals.
+JVM_FLAGS: Final = (
+    "-XX:+UseSerialGC",
+    "-XX:TieredStopAtLevel=1",
+    "-XX:+ExitOnOutOfMemoryError",
+    "-Djava.awt.headless=true",
+)
+_HEAP = re.compile(r"^[1-9][0-9]*[kKmMgG]?$")
+_T = TypeVar("_T")
+# Popen objects of Kafkas left running on purpose (`up`): referenced until the interpreter
+# exits so that their finaliser never warns about a still-running child.
+_DETACHED: list[subprocess.Popen[bytes]] = []
+
+
+def ensure_jars(jar_dir: Path, pom: Path = POM) -> Path:
+    """Leave Kafka's runtime classpath in `jar_dir` (Maven, once) and return `jar_dir`.
+
+    A marker file records the Kafka version and a digest of the pom the jars came from;
+    while it matches, nothing is fetched. When either changes, the old jars are removed
+    first so that two Kafka versions never share a classpath. A file lock keeps two
+    processes (two test sessions, `up` during a test run) from fetching at once.
+    """
+    jar_dir.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
+    want = f"kafka {KAFKA_VERSION} pom {digest}\n"
+    marker = jar_dir / JAR_MARKER
+    with _locked(jar_dir / ".lock"):
+        if marker.exists() and marker.read_text("utf-8") == want:
+            return jar_dir
+        marker.unlink(missing_ok=True)
+        for old in jar_dir.glob("*.jar"):
+            old.unlink()
+        log.info("fetching Kafka %s jars with Maven into %s", KAFKA_VERSION, jar_dir)
+        cmd = [
+            _tool("mvn"),
+            "-B",
+            "-q",
+            "-f",
+            str(pom),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={jar_dir}",
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        if done.returncode != 0 or not any(jar_dir.glob("kafka_2.13-*.jar")):
+            raise InfrastructureError(
+                f"Maven could not fetch Kafka {KAFKA_VERSION} (exit {done.returncode}):\n"
+                + (done.stdout + done.stderr)[-3000:]
+            )
+        marker.write_text(want, "utf-8")
+    return jar_dir
+
+
+class LocalKafka:
+    """One single-node KRaft Kafka listening on 127.0.0.1:`port`."""
+
+    host: Final = "127.0.0.1"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        jar_dir: Path,
+        port: int = 9092,
+        controller_port: int = 9093,
+        heap: str = "512m",
+        *,
+        log4j_config: Path = LOG4J_CONFIG,
+    ) -> None:
+        if not _HEAP.match(heap):
+            raise ConfigurationError(f"heap size {heap!r} is not of the JVM's form (e.g. 512m)")
+        if port == controller_port:
+            raise ConfigurationError("the Kafka and controller ports must differ")
+        self.data_dir = Path(data_dir)
+        self.jar_dir = Path(jar_dir)
+        self.port = port
+        self.controller_port = controller_port
+        self.heap = heap
+        self.log4j_config = log4j_config
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> LocalKafka:
+        root = settings.local_kafka_dir
+        return cls(
+            root / "data",
+            root / "jars",
+            settings.local_kafka_port,
+            settings.local_kafka_controller_port,
+            settings.local_kafka_heap,
+        )
+
+    # -- where things are -------------------------------------------------------------
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def properties_file(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def log_dirs(self) -> Path:
+        """Kafka's own data (topic partitions and the `__cluster_metadata` log)."""
+        return self.data_dir / "kraft-combined-logs"
+
+    @property
+    def logs_dir(self) -> Path:
+        """Human-readable logs: log4j's server.log and the JVM's console output."""
+        return self.data_dir / "logs"
+
+    @property
+    def console_log(self) -> Path:
+        return self.logs_dir / "kafka.out"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.data_dir / "kafka.pid"
+
+    def server_properties(self) -> dict[str, str]:
+        """The broker's configuration: production-like where it matters, one node otherwise."""
+        return {
+            "node.id": "1",
+            "process.roles": "broker,controller",
+            "listeners": f"PLAINTEXT://{self.host}:{self.port},"
+            f"CONTROLLER://{self.host}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{self.host}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.quorum.bootstrap.servers": f"{self.host}:{self.controller_port}",
+            "log.dirs": str(self.log_dirs),
+            "num.partitions": "1",
+            # One node: every internal topic can have one replica only.
+            "offsets.topic.replication.factor": "1",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": "1",
+            "share.coordinator.state.topic.min.isr": "1",
+            # A consumer group forms at once instead of after 3 s (tests, `worker` restarts).
+            "group.initial.rebalance.delay.ms": "0",
+            # As in production: every topic is declared (broker/topics.py), none by accident.
+            "auto.create.topics.enable": "false",
+        }
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    def start(self, timeout: float = 60.0) -> None:
+        """Start Kafka unless it already runs, and return once it answers metadata requests.
+
+        Raises `InfrastructureError` (with the tail of Kafka's log) when it does not.
+        """
+        deadline = time.monotonic() + timeout
+        if self.is_running():
+            self._wait_ready(deadline)
+            return
+        for port in (self.port, self.controller_port):
+            if _port_open(self.host, port):
+                raise InfrastructureError(f"port {port} on {self.host} is already in use")
+        if not any(self.jar_dir.glob("*.jar")):
+            raise ConfigurationError(f"no Kafka jars in {self.jar_dir}: run ensure_jars first")
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        self.properties_file.write_text(
+            "".join(f"{k}={v}\n" for k, v in self.server_properties().items()), "utf-8"
+        )
+        if not (self.log_dirs / "meta.properties").exists():
+            self._format()
+        log.info("starting Kafka %s on %s", KAFKA_VERSION, self.bootstrap)
+        with self.console_log.open("ab") as out:
+            self._proc = subprocess.Popen(
+                [
+                    *self._java("-Xms" + self.heap, "-Xmx" + self.heap),
+                    "kafka.Kafka",
+                    str(self.properties_file),
+                ],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=self.data_dir,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{self._proc.pid}\n", "utf-8")
+        try:
+            self._wait_ready(deadline)
+        except BaseException:
+            self.stop()
+            raise
+        log.info("Kafka answers on %s (pid %d)", self.bootstrap, self._proc.pid)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop gracefully (SIGTERM: Kafka flushes and closes its logs), SIGKILL if it hangs."""
+        pid = self.pid()
+        if pid is not None:
+            log.info("stopping Kafka (pid %d)", pid)
+            _signal_group(pid, signal.SIGTERM)
+            if not self._wait_exit(pid, timeout):
+                log.warning("Kafka (pid %d) ignored SIGTERM for %.0fs: killing it", pid, timeout)
+                _signal_group(pid, signal.SIGKILL)
+                self._wait_exit(pid, 10.0)
+        if self._proc is not None:
+            self._proc.wait(timeout=10.0)
+            self._proc = None
+        self.pid_file.unlink(missing_ok=True)
+
+    def detach(self) -> None:
+        """Leave Kafka running after this object (and process) is gone, as `up` does."""
+        if self._proc is not None:
+            _DETACHED.append(self._proc)
+            self._proc = None
+
+    def pid(self) -> int | None:
+        """The pid of this data directory's Kafka, if one runs (checked, not just read)."""
+        if self._proc is not None:
+            return self._proc.pid if self._proc.poll() is None else None
+        try:
+            pid = int(self.pid_file.read_text("utf-8").strip())
+        except (OSError, ValueError):
+            return None
+        return pid if _is_our_process(pid, str(self.properties_file)) else None
+
+    def is_running(self) -> bool:
+        return self.pid() is not None
+
+    def reachable(self, timeout: float = 5.0) -> bool:
+        """Whether Kafka answers a metadata request with itself as a live broker."""
+        if not _port_open(self.host, self.port):
+            return False
+        try:
+            meta = _blocking(
+                lambda: cluster_description(self.bootstrap, request_timeout_ms=int(timeout * 1000))
+            )
+        except Exception:  # any failure of the probe means "not (yet) reachable"
+            return False
+        return bool(meta.get("brokers")) and meta.get("controller_id", -1) not in (None, -1)
+
+    def status(self) -> dict[str, object]:
+        pid = self.pid()
+        return {
+            "version": KAFKA_VERSION,
+            "running": pid is not None,
+            "pid": pid,
+            "port": self.port,
+            "controller_port": self.controller_port,
+            "bootstrap": self.bootstrap,
+            "reachable": pid is not None and self.reachable(),
+            "data_dir": str(self.data_dir),
+        }
+
+    def log_tail(self, lines: int = 30) -> str:
+        """The last lines of Kafka's log and console output, to explain a failure."""
+        parts = []
+        for path in (self.logs_dir / "server.log", self.console_log):
+            if path.exists():
+                text = path.read_text("utf-8", errors="replace").splitlines()[-lines:]
+                parts.append(f"--- {path.name}\n" + "\n".join(text))
+        return "\n".join(parts) or "(no log written)"
+
+    def __enter__(self) -> LocalKafka:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    # -- internals --------------------------------------------------------------------
+
+    def _java(self, *flags: str) -> list[str]:
+        return [
+            _tool("java"),
+            *flags,
+            *JVM_FLAGS,
+            f"-Dlog4j2.configurationFile={self.log4j_config}",
+            f"-Dkafka.logs.dir={self.logs_dir}",
+            "-cp",
+            str(self.jar_dir / "*"),
+        ]
+
+    def _format(self) -> None:
+        """Format the storage once: a KRaft node will not start on an unformatted log dir."""
+        cmd = [
+            *self._java("-Xmx256m"),
+            "kafka.tools.StorageTool",
+            "format",
+            "--standalone",
+            f"--cluster-id={new_cluster_id()}",
+            "--config",
+            str(self.properties_file),
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
+        if done.returncode != 0:
+            raise InfrastructureError(
+                f"formatting Kafka storage failed (exit {done.returncode}):\n"
+                + (done.stdout + done.stderr)[-3000:]
+            )
+
+    def _wait_ready(self, deadline: float) -> None:
+        while True:
+            if self.pid() is None:
+                raise InfrastructureError(f"Kafka exited during start-up.\n{self.log_tail()}")
+            if self.reachable(timeout=3.0):
+                return
+            if time.monotonic() > deadline:
+                raise InfrastructureError(
+                    f"Kafka did not answer on {self.bootstrap} in time.\n{self.log_tail()}"
+                )
+            time.sleep(0.2)
+
+    def _wait_exit(self, pid: int, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._proc is not None and self._proc.pid == pid:
+                if self._proc.poll() is not None:
+                    return True
+            elif not _is_alive(pid):
+                return True
+            time.sleep(0.1)
+        return False
+
+
+def new_cluster_id() -> str:
+    """A random cluster id in Kafka's form: 16 random bytes, URL-safe base64, no padding.
+
+    Like Kafka's own `Uuid.randomUuid()`, never one starting with '-', which command-line
+    parsers take for an option.
+    """
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise ConfigurationError(
+            f"`{name}` is not on PATH: the local Kafka needs Java 17+ and Maven"
+        )
+    return path
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _is_alive(pid: int) -> bool:
+    """Whether `pid` runs; a zombie (exited, not yet reaped by a parent) counts as gone."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text("ascii")
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
+
+
+def _is_our_process(pid: int, properties_file: str) -> bool:
+    """Guards against a stale pid file whose pid now belongs to another program."""
+    if not _is_alive(pid):
+        return False
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return False
+    return b"kafka.Kafka" in args and properties_file.encode() in args
+
+
+def _signal_group(pid: int, sig: signal.Signals) -> None:
+    """Signal Kafka's process group (it was started as a session leader)."""
+    with contextlib.suppress(ProcessLookupError):
+        if os.getpgid(pid) == pid:
+            os.killpg(pid, sig)
+        else:
+            os.kill(pid, sig)
+
+
+def _port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1.0):
+            return True
+    except OSError:
+        return False
+
+
+def _blocking(factory: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+    """Run a coroutine to completion from synchronous code, even inside a running loop.
+
+    `start`/`stop` are synchronous (the CLI and the session fixture are); when a test calls
+    them from an async test, the probe runs on a fresh loop in a helper thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-kafka") as pool:
+        return pool.submit(lambda: asyncio.run(factory())).result()
+
+
+# -- the CLI's entry points (broker/cli.py: `mash-broker kafka up|down|status`) -------------
+
+
+def up(settings: Settings, timeout: float = 120.0) -> str:
+    """Fetch the jars if needed, start Kafka unless it runs, create every declared topic."""
+    kafka = LocalKafka.from_settings(settings)
+    ensure_jars(kafka.jar_dir)
+    was_running = kafka.is_running()
+    kafka.start(timeout=timeout)
+    kafka.detach()
+    # One broker: every topic has one replica, whatever production's replication is.
+    created = _blocking(
+        lambda: create_topics(kafka.bootstrap, all_topics(), settings.topic_partitions, 1)
+    )
+    state = "already running" if was_running else "started"
+    return (
+        f"Kafka {KAFKA_VERSION} {state} on {kafka.bootstrap} (pid {kafka.pid()}); "
+        f"{len(created)} topic(s) created"
+    )
+
+
+def down(settings: Settings) -> str:
+    kafka = LocalKafka.from_settings(settings)
+    if not kafka.is_running():
+        return "Kafka is not running"
+    kafka.stop()
+    return f"Kafka on {kafka.bootstrap} stopped"
+
+
+def status(settings: Settings) -> str:
+    st = LocalKafka.from_settings(settings).status()
+    if not st["running"]:
+        return f"Kafka {KAFKA_VERSION} is not running (data in {st['data_dir']})"
+    answer = "reachable" if st["reachable"] else "NOT answering"
+    return f"Kafka {KAFKA_VERSION} running (pid {st['pid']}) on {st['bootstrap']}, {answer}"
