@@ -1,0 +1,407 @@
+"""The identity index: known children, blocked so that linking cost does not grow with them.
+
+Linking compares a record only with *candidates* found by blocking, never with every
+child. Blocking is complete for what may link: rules.md forbids linking two records
+whose dates of birth differ by more than a keying error, so every child that may link
+was born on the record's date, on the date with day and month swapped, or on a date one
+digit away. The first two are looked up whole (some 15 children a day in a population
+of 100,000); the one-digit variants (up to ~40 dates) only under the record's name
+sounds (the given name's canonical form, each family-name part), which keeps the
+candidate set to a few dozen whatever the population.
+
+Identifiers (NHS number, UPN, social care id, police person id) have their own exact
+dictionaries: an equal identifier links outright unless the rest of the record
+contradicts it (rules.md, "Identity").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+
+from broker.identity.child import ChildIdentity, Interner, JsonState, Query, make_query
+from broker.identity.decision import LinkDecision, Outcome, Reason
+from broker.identity.records import IDENTIFIER_KINDS, PersonRecord, one_digit_variants, swapped
+from broker.identity.scoring import (
+    Level,
+    best_dob,
+    best_family,
+    best_given,
+    best_postcode,
+    best_sex,
+    total,
+)
+
+Ids = str | tuple[str, ...]  # one child id, or several: most keys hold only one
+_SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Match-weight thresholds, in bits (see docs/identity.md for how they were chosen).
+
+    `link`: a candidate at or above it links (if it is the only one). `review`: between
+    it and `link`, IDENTITY_REVIEW. `margin`: a second candidate above `link` makes the
+    decision ambiguous unless the best beats it by this many bits (2^margin times likelier).
+    """
+
+    link: float = 22.0
+    review: float = 16.0
+    margin: float = 6.0
+
+
+@dataclass(frozen=True, slots=True)
+class _Scored:
+    score: float
+    child_id: str
+    levels: tuple[tuple[str, Level], ...]
+    conflict: bool  # an identifier of the same kind differs
+
+
+class IdentityIndex:
+    """Known children and the rules to link a record to one of them.
+
+    Pure and synchronous: it reads nothing but its arguments and holds only plain data,
+    so the pipeline can keep one in a worker, feed it from a table changelog
+    (`from_state`) and persist each change (`to_state`).
+    """
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._children: dict[str, ChildIdentity] = {}
+        self._alias: dict[str, str] = {}  # merged-away id -> surviving id
+        self._by_identifier: dict[str, dict[str, Ids]] = {k: {} for k in IDENTIFIER_KINDS}
+        self._blocks: dict[int, dict[str, Ids]] = {}
+        self._interner = Interner()
+
+    # -- looking up -----------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._children)
+
+    def __contains__(self, child_id: object) -> bool:
+        return isinstance(child_id, str) and self.resolve(child_id) in self._children
+
+    def child_ids(self) -> Iterator[str]:
+        """The ids of the children held (merged-away ids excluded)."""
+        return iter(self._children)
+
+    def resolve(self, child_id: str) -> str:
+        """The surviving id of a child: itself, or the child it was merged into."""
+        return self._alias.get(child_id, child_id)
+
+    def kept_apart(self, child_a: str, child_b: str) -> bool:
+        """Whether a person decided these are different children."""
+        a, b = self.resolve(child_a), self.resolve(child_b)
+        ia, ib = self._children.get(a), self._children.get(b)
+        return (ia is not None and b in ia.apart) or (ib is not None and a in ib.apart)
+
+    # -- linking --------------------------------------------------------------------
+
+    def link(self, record: PersonRecord) -> LinkDecision:
+        """Decide which known child a record is of, without changing the index."""
+        query = make_query(record)
+        decided = self._link_on_identifiers(query)
+        return decided if decided is not None else self._link_probabilistic(query)
+
+    def _link_on_identifiers(self, query: Query) -> LinkDecision | None:
+        hits: dict[str, list[str]] = {}
+        for kind, value in query.identifiers:
+            for child_id in _ids(self._by_identifier[kind].get(value)):
+                hits.setdefault(self.resolve(child_id), []).append(kind)
+        if not hits:
+            return None
+        if len(hits) > 1:
+            return LinkDecision(
+                Outcome.REVIEW,
+                Reason.IDENTIFIERS_SPLIT,
+                rule="identifier:" + next(iter(hits.values()))[0],
+                candidates=tuple(sorted(hits)),
+            )
+        child_id, kinds = next(iter(hits.items()))
+        child = self._children[child_id]
+        levels = self._levels(query, child)
+        rule = "identifier:" + kinds[0]
+        if dict(levels)["date_of_birth"] is Level.DISAGREE:
+            reason = Reason.DOB_CONTRADICTS
+        elif self._conflict(query, child):
+            reason = Reason.IDENTIFIER_CONTRADICTS
+        else:
+            return LinkDecision(
+                Outcome.LINKED,
+                Reason.IDENTIFIER,
+                rule=rule,
+                child_id=child_id,
+                score=total(levels),
+                levels=levels,
+                candidates=(child_id,),
+            )
+        return LinkDecision(
+            Outcome.REVIEW, reason, rule=rule, levels=levels, candidates=(child_id,)
+        )
+
+    def _link_probabilistic(self, query: Query) -> LinkDecision:
+        limits = self.thresholds
+        scored = sorted(
+            (s for c in self._candidates(query) if (s := self._score(query, c)) is not None),
+            key=lambda s: (-s.score, s.child_id),
+        )
+        if not scored:
+            return LinkDecision(Outcome.NEW, Reason.NO_CANDIDATE, rule="none")
+        best = scored[0]
+        if best.score >= limits.link:
+            rivals = [
+                s
+                for s in scored[1:]
+                if s.score >= limits.link
+                and best.score - s.score < limits.margin
+                and not self.kept_apart(best.child_id, s.child_id)
+            ]
+            if rivals:
+                return LinkDecision(
+                    Outcome.REVIEW,
+                    Reason.AMBIGUOUS,
+                    rule="probabilistic",
+                    score=best.score,
+                    levels=best.levels,
+                    candidates=(best.child_id, *(s.child_id for s in rivals)),
+                    threshold=limits.link,
+                )
+            if not best.conflict:
+                return LinkDecision(
+                    Outcome.LINKED,
+                    Reason.MATCH,
+                    rule="probabilistic",
+                    child_id=best.child_id,
+                    score=best.score,
+                    levels=best.levels,
+                    candidates=(best.child_id,),
+                    threshold=limits.link,
+                )
+            return LinkDecision(
+                Outcome.REVIEW,
+                Reason.IDENTIFIER_CONTRADICTS,
+                rule="probabilistic",
+                score=best.score,
+                levels=best.levels,
+                candidates=(best.child_id,),
+                threshold=limits.link,
+            )
+        if best.score >= limits.review:
+            return LinkDecision(
+                Outcome.REVIEW,
+                Reason.WEAK_MATCH,
+                rule="probabilistic",
+                score=best.score,
+                levels=best.levels,
+                candidates=tuple(s.child_id for s in scored if s.score >= limits.review),
+                threshold=limits.review,
+            )
+        return LinkDecision(
+            Outcome.NEW,
+            Reason.NO_CANDIDATE,
+            rule="probabilistic",
+            score=best.score,
+            levels=best.levels,
+            threshold=limits.review,
+        )
+
+    def _candidates(self, query: Query) -> set[str]:
+        found: set[str] = set()
+        blocks = self._blocks
+        for dob in (query.dob, swapped(query.dob)):
+            if dob is not None and (block := blocks.get(dob)) is not None:
+                _add(found, block.get(""))
+        for dob in one_digit_variants(query.dob):
+            if (block := blocks.get(dob)) is not None:
+                for key in query.name_keys:
+                    _add(found, block.get(key))
+        return found
+
+    def _score(self, query: Query, child_id: str) -> _Scored | None:
+        """Score one candidate, or None when the rules forbid linking it at all."""
+        child = self._children[child_id]
+        dob = best_dob(query.dob, child.dobs)
+        if dob is Level.DISAGREE:
+            return None  # beyond a keying error: never the same child
+        given = best_given(query.given, child.given)
+        family = best_family(query.family, child.family)
+        if given is Level.DISAGREE and family in _SIBLING_FAMILY:
+            return None  # a sibling or twin: a different child, and no review
+        levels = (
+            ("given_name", given),
+            ("family_name", family),
+            ("date_of_birth", dob),
+            ("postcode", best_postcode(query.postcode, child.postcodes)),
+            ("sex", best_sex(query.sex, child.sexes)),
+        )
+        return _Scored(total(levels), child_id, levels, self._conflict(query, child))
+
+    def _levels(self, query: Query, child: ChildIdentity) -> tuple[tuple[str, Level], ...]:
+        return (
+            ("given_name", best_given(query.given, child.given)),
+            ("family_name", best_family(query.family, child.family)),
+            ("date_of_birth", best_dob(query.dob, child.dobs)),
+            ("postcode", best_postcode(query.postcode, child.postcodes)),
+            ("sex", best_sex(query.sex, child.sexes)),
+        )
+
+    @staticmethod
+    def _conflict(query: Query, child: ChildIdentity) -> bool:
+        """An identifier of a kind both have, whose values differ."""
+        for kind, value in query.identifiers:
+            known = child.identifiers(kind)
+            if known and value not in known:
+                return True
+        return False
+
+    # -- changing -------------------------------------------------------------------
+
+    def add(self, child_id: str, record: PersonRecord) -> str:
+        """Record a child, or what a new record shows of a known one; returns its id.
+
+        The caller chooses the id (derived from the event id, say), so ids are
+        deterministic and every worker that replays the same events agrees on them.
+        """
+        survivor = self.resolve(child_id)
+        child = self._children.get(survivor)
+        if child is None:
+            child = ChildIdentity(survivor)
+            self._children[survivor] = child
+        else:
+            self._unindex(child)
+        child.learn(make_query(record), self._interner)
+        self._index(child)
+        return survivor
+
+    def merge(self, child_a: str, child_b: str) -> str:
+        """A person decided these are the same child: `child_a` survives, `child_b` aliases it."""
+        a, b = self.resolve(child_a), self.resolve(child_b)
+        if a == b:
+            return a
+        survivor, merged = self._children[a], self._children[b]
+        self._unindex(survivor)
+        self._unindex(merged)
+        survivor.absorb(merged)
+        del self._children[b]
+        for old in (b, *merged.absorbed):
+            self._alias[old] = a
+        for other_id in merged.apart:
+            other = self._children.get(other_id)
+            if other is not None:
+                other.apart = tuple(dict.fromkeys(a if x == b else x for x in other.apart))
+        if survivor.apart:
+            for other_id in survivor.apart:
+                other = self._children.get(other_id)
+                if other is not None and a not in other.apart:
+                    other.apart = (*other.apart, a)
+        self._index(survivor)
+        return a
+
+    def keep_apart(self, child_a: str, child_b: str) -> None:
+        """A person decided these are different children: never link or review them as one."""
+        a, b = self.resolve(child_a), self.resolve(child_b)
+        if a == b:
+            raise ValueError("a child cannot be kept apart from itself")
+        ia, ib = self._children[a], self._children[b]
+        if b not in ia.apart:
+            ia.apart = (*ia.apart, b)
+        if a not in ib.apart:
+            ib.apart = (*ib.apart, a)
+
+    # -- state ----------------------------------------------------------------------
+
+    def to_state(self, child_id: str) -> JsonState:
+        """The JSON-able state of one child id (a merged-away id says where it went)."""
+        if child_id in self._alias:
+            return {"v": 1, "child_id": child_id, "merged_into": self._alias[child_id]}
+        return self._children[child_id].to_state()
+
+    def from_state(self, state: Mapping[str, object]) -> str:
+        """Load (or replace) one child from `to_state()` output; returns its id."""
+        merged_into = state.get("merged_into")
+        if isinstance(merged_into, str):
+            child_id = state.get("child_id")
+            if not isinstance(child_id, str):
+                raise ValueError("identity state: child_id must be a string")
+            self._drop(child_id)
+            self._alias[child_id] = merged_into
+            return child_id
+        child = ChildIdentity.from_state(state, self._interner)
+        self._drop(child.child_id)
+        self._alias.pop(child.child_id, None)
+        self._children[child.child_id] = child
+        for old in child.absorbed:
+            self._drop(old)
+            self._alias[old] = child.child_id
+        self._index(child)
+        return child.child_id
+
+    def _drop(self, child_id: str) -> None:
+        child = self._children.pop(child_id, None)
+        if child is not None:
+            self._unindex(child)
+
+    # -- blocking structures ----------------------------------------------------------
+
+    def _index(self, child: ChildIdentity) -> None:
+        cid = child.child_id
+        for kind, value in child.all_identifiers():
+            _put(self._by_identifier[kind], value, cid)
+        for dob, key in child.block_keys():
+            block = self._blocks.get(dob)
+            if block is None:
+                block = self._blocks[dob] = {}
+            _put(block, key, cid)
+
+    def _unindex(self, child: ChildIdentity) -> None:
+        cid = child.child_id
+        for kind, value in child.all_identifiers():
+            _remove(self._by_identifier[kind], value, cid)
+        for dob, key in child.block_keys():
+            block = self._blocks.get(dob)
+            if block is not None:
+                _remove(block, key, cid)
+                if not block:
+                    del self._blocks[dob]
+
+
+def _ids(value: Ids | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else value
+
+
+def _add(found: set[str], value: Ids | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, str):
+        found.add(value)
+    else:
+        found.update(value)
+
+
+def _put(table: dict[str, Ids], key: str, child_id: str) -> None:
+    current = table.get(key)
+    if current is None:
+        table[key] = child_id
+    elif isinstance(current, str):
+        if current != child_id:
+            table[key] = (current, child_id)
+    elif child_id not in current:
+        table[key] = (*current, child_id)
+
+
+def _remove(table: dict[str, Ids], key: str, child_id: str) -> None:
+    current = table.get(key)
+    if current is None:
+        return
+    if isinstance(current, str):
+        if current == child_id:
+            del table[key]
+        return
+    rest = tuple(c for c in current if c != child_id)
+    if not rest:
+        del table[key]
+    else:
+        table[key] = rest[0] if len(rest) == 1 else rest
