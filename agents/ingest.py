@@ -10,6 +10,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import faust
+
 from agents.guard import guarded
 from broker.clock import Clock
 from broker.pipeline.ingest import Decoder, Refused, ingest_wire
@@ -35,7 +37,7 @@ async def handle_inbound(raw: bytes, topic: str, decoder: Decoder, sink: Sink, c
     return step.outcome
 
 
-def register(app: Any, decoder: Decoder, sink: Sink, clock: Clock) -> Any:
+def register(app: faust.App, decoder: Decoder, sink: Sink, clock: Clock) -> Any:
     channel = app.topic(*INBOUND_TOPICS, key_serializer="raw", value_serializer="raw")
 
     @app.agent(channel, name="ingest", concurrency=1)

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
-from broker.models.events import Event
+import faust
 
 from agents.guard import guarded
 from broker.clock import Clock
+from broker.models.events import Event
 from broker.pipeline import dedupe
 from broker.pipeline.steps import link_step
 from broker.sink import Sink
@@ -32,7 +33,9 @@ async def handle_accepted(
     return step.outcome
 
 
-def register(app: Any, codec: Any, seen: MutableMapping[str, str], sink: Sink, clock: Clock) -> Any:
+def register(
+    app: faust.App, codec: Any, seen: MutableMapping[str, str], sink: Sink, clock: Clock
+) -> Any:
     channel = app.topic(ACCEPTED.name, key_serializer="raw", value_serializer="raw")
 
     @app.agent(channel, name="link", concurrency=1)
