@@ -1,0 +1,161 @@
+"""What the broker publishes: alerts, notifications, feedback, rejections, audit records.
+
+Their fields are those events.md and rules.md require; these are contracts too (agency
+systems consume notifications and feedback, the MASH consumes alerts, auditors read the
+disclosure log), so they are frozen and forward compatible like the events.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, JsonValue, PlainSerializer
+
+from broker.errors import Problem
+from broker.models.common import (
+    Agency,
+    ConsentStatus,
+    FeedbackKind,
+    Model,
+    RuleId,
+    Severity,
+    SocialCareStatus,
+    Text,
+    Timestamp,
+)
+
+
+def _from_base64(value: Any) -> Any:
+    # In JSON the original bytes travel as base64 text; in Python they are bytes.
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise ValueError("must be base64 text") from None
+    return value
+
+
+def _to_base64(value: bytes) -> str:
+    return base64.b64encode(value).decode("ascii")
+
+
+Base64Bytes = Annotated[
+    bytes, BeforeValidator(_from_base64), PlainSerializer(_to_base64, when_used="json")
+]
+"""Bytes kept exactly as received; base64 text in the JSON form."""
+
+
+class ProblemOut(Model):
+    """One reason an event was refused or is deficient: the field and what is wrong."""
+
+    field: str
+    message: str
+
+    @classmethod
+    def of(cls, problem: Problem) -> ProblemOut:
+        return cls(field=problem.field, message=problem.message)
+
+
+class ChildRef(Model):
+    """The child an alert is about: the broker's id and what a social worker needs to
+    find them in their own system."""
+
+    child_id: Text
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    socialcare_id: str | None = None
+    status: SocialCareStatus | None = None
+
+
+class Alert(Model):
+    """An alert for the MASH (rules.md, "The alert")."""
+
+    alert_id: Text
+    rule_id: RuleId
+    severity: Severity
+    child: ChildRef
+    triggered_by: Annotated[list[str], Field(min_length=1)]
+    summary: str
+    explanation: str
+    unshared_with: list[Agency] = Field(default_factory=list)
+    recommended_action: str
+    due_by: Timestamp | None = None
+    raised_at: Timestamp
+    identity_note: str | None = None
+    """How the child was linked, when a reader should know (e.g. linked on name and date
+    of birth only): information, never evidence."""
+
+
+class NotifiedChild(Model):
+    """The child as a recipient may see them: name, date of birth, and only the
+    recipient's own identifiers (`identifiers`: name -> value, e.g. {"upn": ...})."""
+
+    given_name: str
+    family_name: str
+    date_of_birth: date
+    identifiers: dict[str, str] = Field(default_factory=dict)
+
+
+class Notification(Model):
+    """What one agency is told about an event, minimised for that agency.
+
+    `fields` holds only the event fields this recipient needs, by name, in their JSON
+    form (e.g. {"occurred_at": "2026-03-02T17:40:00+00:00", "concerns": ["neglect"]}).
+    On the wire each value is a JSON text in an Avro map of strings, because the fields
+    chosen differ by recipient and by event type; see docs/contract.md.
+    """
+
+    notification_id: Text
+    event_id: Text
+    event_type: Text
+    to_agency: Agency
+    child: NotifiedChild
+    summary: str
+    lawful_basis: str
+    consent: ConsentStatus
+    due_by: Timestamp | None = None
+    fields: dict[str, JsonValue] = Field(default_factory=dict)
+
+
+class Feedback(Model):
+    """Feedback to the agency that published an event: refused, incomplete, or language."""
+
+    feedback_id: Text
+    event_id: str | None = None
+    to_agency: Agency
+    kind: FeedbackKind
+    problems: list[ProblemOut] = Field(default_factory=list)
+    created_at: Timestamp
+
+
+class Rejected(Model):
+    """An input that could not be accepted, kept whole with every reason: nothing is
+    ever dropped, and a fixed publisher or an operator can replay `original`."""
+
+    rejection_id: Text
+    event_id: str | None = None
+    source_agency: str | None = None
+    topic: str | None = None
+    reasons: list[ProblemOut]
+    original: Base64Bytes
+    rejected_at: Timestamp
+
+
+class AuditDisclosure(Model):
+    """One disclosure of information about a child to an agency, for the audit trail:
+    what, to whom, when, on what lawful basis, with what consent, decided by whom
+    (`rule:<name>` or a person's name)."""
+
+    disclosure_id: Text
+    event_id: Text
+    child_id: Text
+    to_agency: Agency
+    fields: list[str]
+    lawful_basis: Text
+    consent: ConsentStatus
+    decided_by: Text
+    disclosed_at: Timestamp
