@@ -1,0 +1,113 @@
+"""Issue 2 on the real Kafka: publish, ingest, reject with reasons, de-duplicate.
+
+The worker is the real `mash-broker worker` process. A good and a bad event are
+published with `mash-broker publish`; the good one is passed on (linked, keyed by child),
+the bad one lands on broker.rejected.v1 with its reasons and original bytes, and the
+sender's feedback topic says what to fix. The same event published again, before and
+after a worker restart, is processed once.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import uuid
+from collections.abc import Iterator
+from copy import deepcopy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.integration.worker import CODEC, WorkerProcess, publish, read_topic, run, worker_env
+from tests.unit.test_ingest import GOOD
+
+
+def event(event_id: str, **subject: Any) -> dict[str, Any]:
+    data = deepcopy(GOOD)
+    data["event_id"] = event_id
+    data["subject"].update(subject)
+    return data
+
+
+def write(path: Path, *events: dict[str, Any]) -> Path:
+    path.write_text("".join(json.dumps(e) + "\n" for e in events))
+    return path
+
+
+@pytest.fixture
+def worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+    env = worker_env(kafka_bootstrap, tmp_path / "state", f"mash-test-{uuid.uuid4().hex[:8]}")
+    process = WorkerProcess(env, tmp_path / "worker.log")
+    process.start()
+    yield process
+    process.stop()
+
+
+def linked_ids(records: list[dict[str, Any]]) -> list[str]:
+    return [r["value"]["event_id"] for r in records]
+
+
+def test_good_passed_on_bad_rejected_with_reasons_and_feedback(
+    kafka_bootstrap: str, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    good = event(f"good-{run_id}")
+    bad = event(f"bad-{run_id}", nhs_number="9434765910")
+    result = publish(kafka_bootstrap, write(tmp_path / "in.jsonl", good, bad), "--send-invalid")
+    assert result.returncode == 1, result.stderr  # a bad line is reported...
+    assert "in.jsonl:2: subject.nhs_number" in result.stderr
+    assert "published 2 record(s)" in result.stderr  # ...and did not stop the rest
+
+    def has(event_id: str) -> Any:
+        return lambda records: any(r["value"].get("event_id") == event_id for r in records)
+
+    linked = run(read_topic(kafka_bootstrap, "broker.linked.v1", has(good["event_id"])))
+    assert good["event_id"] in linked_ids(linked), worker.tail()
+    assert bad["event_id"] not in linked_ids(linked)
+
+    rejected = run(read_topic(kafka_bootstrap, "broker.rejected.v1", has(bad["event_id"])))
+    [mine] = [r for r in rejected if r["value"]["event_id"] == bad["event_id"]]
+    assert {p["field"] for p in mine["value"]["reasons"]} == {"subject.nhs_number"}
+    assert mine["value"]["source_agency"] == "police"
+    # the original bytes, exactly as published (Avro single-object encoding)
+    original = CODEC.encode_dict("police.vist", bad, topic="police.vist.v1")
+    import base64
+
+    assert base64.b64decode(mine["value"]["original"]) == original
+
+    feedback = run(read_topic(kafka_bootstrap, "agency.police.feedback.v1", has(bad["event_id"])))
+    [fb] = [r for r in feedback if r["value"]["event_id"] == bad["event_id"]]
+    assert fb["value"]["kind"] == "rejected"
+    assert "nhs number" in json.dumps(fb["value"]).lower()
+
+
+def test_same_event_twice_is_processed_once_also_across_a_restart(
+    kafka_bootstrap: str, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    run_id = uuid.uuid4().hex[:8]
+    original = event(f"once-{run_id}")
+    markers = [event(f"marker{i}-{run_id}") for i in range(3)]
+
+    def linked_after(marker: dict[str, Any]) -> list[dict[str, Any]]:
+        def done(records: list[dict[str, Any]]) -> bool:
+            return marker["event_id"] in linked_ids(records)
+
+        records = run(read_topic(kafka_bootstrap, "broker.linked.v1", done))
+        assert marker["event_id"] in linked_ids(records), worker.tail()
+        return records
+
+    # once, then the same again: one partition keeps order, the marker proves it was seen
+    publish(kafka_bootstrap, write(tmp_path / "a.jsonl", original, markers[0]))
+    linked_after(markers[0])
+    publish(kafka_bootstrap, write(tmp_path / "b.jsonl", original, markers[1]))
+    records = linked_after(markers[1])
+    assert linked_ids(records).count(original["event_id"]) == 1
+
+    # a restart: the seen-events table comes back from its changelog
+    worker.stop(signal.SIGTERM)
+    worker.start()
+    publish(kafka_bootstrap, write(tmp_path / "c.jsonl", original, markers[2]))
+    records = linked_after(markers[2])
+    assert linked_ids(records).count(original["event_id"]) == 1, worker.tail()
+    assert worker.alive()

@@ -1,0 +1,117 @@
+"""Running the real worker (`mash-broker worker`) as a process, and reading its topics.
+
+A subprocess, not an in-process app: the tests then exercise exactly what an operator
+runs, and can kill it (SIGTERM or SIGKILL) and start it again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from broker.codec import AvroCodec
+from broker.settings import Settings
+
+CODEC = AvroCodec(Settings().schemas_dir)
+
+
+def worker_env(bootstrap: str, state_dir: Path, app_id: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASH_")}
+    env.update(
+        MASH_KAFKA_BOOTSTRAP=bootstrap,
+        MASH_STATE_DIR=str(state_dir),
+        MASH_APP_ID=app_id,
+        MASH_TOPIC_PARTITIONS="1",
+        MASH_WORKER_WEB_PORT="0",
+    )
+    return env
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.env = env
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        handle = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "broker.cli", "worker"],
+            env=self.env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        handle.close()
+
+    def stop(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 30) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        os.killpg(self.proc.pid, sig)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+def publish(bootstrap: str, path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MASH_")}
+    env["MASH_KAFKA_BOOTSTRAP"] = bootstrap
+    return subprocess.run(
+        [sys.executable, "-m", "broker.cli", "publish", str(path), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    until: Callable[[list[dict[str, Any]]], bool],
+    timeout: float = 90,
+) -> list[dict[str, Any]]:
+    """Every record of `topic` from the beginning, decoded, until `until(records)` holds."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        group_id=None,
+    )
+    await consumer.start()
+    records: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(records) and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=500)
+            for messages in batch.values():
+                for message in messages:
+                    value = CODEC.decode(message.value or b"").model_dump(mode="json")
+                    records.append({"key": message.key, "value": value, "raw": message.value})
+    finally:
+        await consumer.stop()
+    return records
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
