@@ -111,3 +111,26 @@ def test_same_event_twice_is_processed_once_also_across_a_restart(
     records = linked_after(markers[2])
     assert linked_ids(records).count(original["event_id"]) == 1, worker.tail()
     assert worker.alive()
+
+
+def test_a_worker_killed_mid_stream_loses_nothing(
+    kafka_bootstrap: str, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """SIGKILL while a batch is in flight; the restarted worker finishes the batch.
+
+    At-least-once: anything not committed is processed again, and de-duplication keeps
+    the linked stream to one record per event.
+    """
+    run_id = uuid.uuid4().hex[:8]
+    batch = [event(f"batch{i:02d}-{run_id}") for i in range(40)]
+    publish(kafka_bootstrap, write(tmp_path / "batch.jsonl", *batch))
+    worker.stop(signal.SIGKILL)  # whatever it had done by now, mid-stream or not
+    worker.start()
+    wanted = {e["event_id"] for e in batch}
+
+    def complete(records: list[dict[str, Any]]) -> bool:
+        return wanted <= set(linked_ids(records))
+
+    records = run(read_topic(kafka_bootstrap, "broker.linked.v1", complete, timeout=120))
+    ids = [i for i in linked_ids(records) if i in wanted]
+    assert set(ids) == wanted, worker.tail()
