@@ -32,7 +32,7 @@ def test_manual_clock_never_goes_backwards() -> None:
 
 def test_manual_clock_refuses_naive_times() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
-        ManualClock().advance_to(datetime(2026, 5, 19, 10))  # noqa: DTZ001
+        ManualClock().advance_to(datetime(2026, 5, 19, 10))
 
 
 def test_stable_ids_are_deterministic_and_distinct() -> None:
