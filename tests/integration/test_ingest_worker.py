@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from copy import deepcopy
@@ -134,3 +136,59 @@ def test_a_worker_killed_mid_stream_loses_nothing(
     records = run(read_topic(kafka_bootstrap, "broker.linked.v1", complete, timeout=120))
     ids = [i for i in linked_ids(records) if i in wanted]
     assert set(ids) == wanted, worker.tail()
+
+
+def test_a_poison_message_never_stalls_the_partition(
+    kafka_bootstrap: str, worker: WorkerProcess, tmp_path: Path
+) -> None:
+    """Garbage bytes straight onto an inbound topic, then a good event behind them."""
+    from aiokafka import AIOKafkaProducer
+
+    run_id = uuid.uuid4().hex[:8]
+    poison = f"\x00\x01 not avro {run_id}".encode()
+
+    async def send_poison() -> None:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap)
+        await producer.start()
+        try:
+            await producer.send_and_wait("police.vist.v1", poison)
+        finally:
+            await producer.stop()
+
+    run(send_poison())
+    good = event(f"after-poison-{run_id}")
+    publish(kafka_bootstrap, write(tmp_path / "after.jsonl", good))
+
+    def done(records: list[dict[str, Any]]) -> bool:
+        return good["event_id"] in linked_ids(records)
+
+    linked = run(read_topic(kafka_bootstrap, "broker.linked.v1", done))
+    assert good["event_id"] in linked_ids(linked), worker.tail()
+
+    def kept(records: list[dict[str, Any]]) -> bool:
+        return any(r["raw"] and poison in r["raw"] for r in records)
+
+    rejected = run(read_topic(kafka_bootstrap, "broker.rejected.v1", kept))
+    [mine] = [r for r in rejected if poison in r["raw"]]
+    assert mine["value"]["reasons"][0]["field"] == "payload"
+    assert worker.alive()
+    # and `mash-broker tail` shows it, decoded, as an operator would see it
+    tailed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "broker.cli",
+            "tail",
+            "broker.rejected.v1",
+            "--from-beginning",
+            "--idle-timeout",
+            "5",
+        ],
+        env={**worker.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    lines = [json.loads(line) for line in tailed.stdout.splitlines()]
+    assert any(line["value"]["rejection_id"] == mine["value"]["rejection_id"] for line in lines)
