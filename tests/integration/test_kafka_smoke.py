@@ -17,21 +17,33 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from broker import kafka_local
 from broker.kafka_admin import create_topics, describe_topic_configs
 from broker.kafka_local import KAFKA_VERSION, LocalKafka
+from broker.settings import Settings
 from broker.topics import TopicSpec, all_topics
-from tests.integration.conftest import TopicFactory
+from tests.integration.conftest import JAR_CACHE, TopicFactory, free_ports
 
 TIMEOUT = 30.0
 
 
-async def _consume(bootstrap: str, topic: str, count: int, **options: Any) -> list[Any]:
+async def _consume(
+    bootstrap: str, topic: str, count: int, *, commit: bool = False, **options: Any
+) -> list[Any]:
+    """Read `count` records from the start (or the group's commit), committing if asked."""
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", **options
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        **options,
     )
     await consumer.start()
     try:
-        return [await asyncio.wait_for(consumer.getone(), TIMEOUT) for _ in range(count)]
+        records = [await asyncio.wait_for(consumer.getone(), TIMEOUT) for _ in range(count)]
+        if commit:
+            await consumer.commit()
+        return records
     finally:
         await consumer.stop()
 
@@ -121,7 +133,7 @@ async def test_consumer_group_resumes_from_committed_offset(
         await first.stop()
     assert [m.value for m in read] == [b"v0", b"v1"]
 
-    rest = await _consume(kafka_bootstrap, topic, 2, group_id=group, enable_auto_commit=False)
+    rest = await _consume(kafka_bootstrap, topic, 2, group_id=group)
     assert [m.value for m in rest] == [b"v2", b"v3"]
     assert rest[0].offset == 2
 
@@ -181,3 +193,50 @@ async def _assigned(app: faust.App) -> None:
     """Wait until the agent owns its partition, or the record races the subscription."""
     while not app.consumer.assignment():
         await asyncio.sleep(0.1)
+
+
+@pytest.mark.asyncio
+async def test_records_and_commits_survive_a_restart(
+    kafka: LocalKafka, new_topics: TopicFactory
+) -> None:
+    """Stop and start the session's Kafka from inside a test: data and offsets persist."""
+    (topic,) = await new_topics("restart")
+    group = f"restart-{uuid.uuid4().hex[:8]}"
+    await _produce(kafka.bootstrap, topic, [(b"k", b"before-0"), (b"k", b"before-1")])
+    (first,) = await _consume(kafka.bootstrap, topic, 1, group_id=group, commit=True)
+    assert first.value == b"before-0"
+
+    kafka.stop()
+    assert not kafka.is_running()
+    assert kafka.status()["reachable"] is False
+    kafka.start()
+
+    assert kafka.status()["reachable"] is True
+    (resumed,) = await _consume(kafka.bootstrap, topic, 1, group_id=group)
+    assert resumed.value == b"before-1"
+
+
+def test_cli_entry_points_up_status_down(tmp_path: Path) -> None:
+    """What `mash-broker kafka up|status|down` calls, on a second Kafka of its own."""
+    (tmp_path / "jars").symlink_to(JAR_CACHE, target_is_directory=True)
+    port, controller_port = free_ports(2)
+    settings = Settings(
+        local_kafka_dir=tmp_path,
+        local_kafka_port=port,
+        local_kafka_controller_port=controller_port,
+        topic_partitions=2,
+    )
+    try:
+        first = kafka_local.up(settings)
+        assert "started" in first
+        assert f"{len(all_topics())} topic(s) created" in first
+        assert "running" in kafka_local.status(settings)
+        assert "reachable" in kafka_local.status(settings)
+        again = kafka_local.up(settings)
+        assert "already running" in again
+        assert "0 topic(s) created" in again
+    finally:
+        stopped = kafka_local.down(settings)
+    assert "stopped" in stopped
+    assert "not running" in kafka_local.status(settings)
+    assert kafka_local.down(settings) == "Kafka is not running"
