@@ -188,7 +188,7 @@ class AvroCodec:
         """`decode`, insisting on one model class (e.g. on a single-type topic)."""
         value = self.decode(data)
         if not isinstance(value, cls):
-            message = f"is a {type(value).__name__}, where a {cls.__name__} was expected"
+            message = f"is {type(value).__name__}, where {cls.__name__} was expected"
             raise CodecError(_problem(message))
         return value
 

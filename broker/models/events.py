@@ -231,7 +231,7 @@ class IdentityDecision(EventBase):
 
     def domain_problems(self) -> list[Problem]:
         problems = super().domain_problems()
-        if len(self.child_ids) + len(self.event_ids) < 2:
+        if len(set(self.child_ids)) + len(set(self.event_ids)) < 2:
             problems.append(
                 Problem(
                     "child_ids",
