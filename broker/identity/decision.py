@@ -81,6 +81,7 @@ class LinkDecision:
     levels: tuple[tuple[str, Level], ...] = ()
     candidates: tuple[str, ...] = ()
     threshold: float | None = None  # the threshold the score was compared with
+    siblings: tuple[str, ...] = ()  # same family name and DOB, clearly different given name
 
     @property
     def agreed(self) -> tuple[str, ...]:
@@ -103,6 +104,12 @@ class LinkDecision:
         score = f"{self.score:.1f}" if self.score is not None else "n/a"
         reason = self.reason
         if reason is Reason.NO_CANDIDATE and self.score is None:
+            if self.siblings:
+                return (
+                    f"New child: {len(self.siblings)} known child(ren) share the family name "
+                    "and date of birth but have a clearly different given name (siblings or "
+                    "twins)"
+                )
             return "New child: no known child is close enough to compare"
         return _HEADLINES[reason].format(
             id=FIELD_WORDS.get(kind, kind), score=score, many=len(self.candidates)
@@ -111,7 +118,7 @@ class LinkDecision:
 
 _HEADLINES: dict[Reason, str] = {
     Reason.IDENTIFIER: "Linked on {id}",
-    Reason.MATCH: "Linked on names, date of birth and postcode (match weight {score})",
+    Reason.MATCH: "Linked on a match of names, date of birth and postcode (weight {score})",
     Reason.NO_CANDIDATE: "New child: the best match weight {score} is below the review threshold",
     Reason.WEAK_MATCH: (
         "Needs identity review: match weight {score} is too weak to link but too strong to ignore"

@@ -23,16 +23,19 @@ from broker.identity.child import ChildIdentity, Interner, JsonState, Query, mak
 from broker.identity.decision import LinkDecision, Outcome, Reason
 from broker.identity.records import IDENTIFIER_KINDS, PersonRecord, one_digit_variants, swapped
 from broker.identity.scoring import (
+    WEIGHTS,
     Level,
     best_dob,
     best_family,
     best_given,
     best_postcode,
     best_sex,
+    frequency_weight,
     total,
 )
 
 Ids = str | tuple[str, ...]  # one child id, or several: most keys hold only one
+_SIBLING = "sibling"
 _SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
 
 
@@ -73,6 +76,7 @@ class IdentityIndex:
         self._by_identifier: dict[str, dict[str, Ids]] = {k: {} for k in IDENTIFIER_KINDS}
         self._blocks: dict[int, dict[str, Ids]] = {}
         self._interner = Interner()
+        self._name_counts: dict[str, dict[str, int]] = {"given_name": {}, "family_name": {}}
 
     # -- looking up -----------------------------------------------------------------
 
@@ -142,12 +146,19 @@ class IdentityIndex:
 
     def _link_probabilistic(self, query: Query) -> LinkDecision:
         limits = self.thresholds
-        scored = sorted(
-            (s for c in self._candidates(query) if (s := self._score(query, c)) is not None),
-            key=lambda s: (-s.score, s.child_id),
-        )
+        siblings: list[str] = []
+        scored: list[_Scored] = []
+        for child_id in self._candidates(query):
+            result = self._score(query, child_id)
+            if isinstance(result, _Scored):
+                scored.append(result)
+            elif result is _SIBLING:
+                siblings.append(child_id)
         if not scored:
-            return LinkDecision(Outcome.NEW, Reason.NO_CANDIDATE, rule="none")
+            return LinkDecision(
+                Outcome.NEW, Reason.NO_CANDIDATE, rule="none", siblings=tuple(sorted(siblings))
+            )
+        scored.sort(key=lambda s: (-s.score, s.child_id))
         best = scored[0]
         if best.score >= limits.link:
             rivals = [
@@ -204,6 +215,7 @@ class IdentityIndex:
             score=best.score,
             levels=best.levels,
             threshold=limits.review,
+            siblings=tuple(sorted(siblings)),
         )
 
     def _candidates(self, query: Query) -> set[str]:
@@ -218,16 +230,16 @@ class IdentityIndex:
                     _add(found, block.get(key))
         return found
 
-    def _score(self, query: Query, child_id: str) -> _Scored | None:
-        """Score one candidate, or None when the rules forbid linking it at all."""
+    def _score(self, query: Query, child_id: str) -> _Scored | str | None:
+        """Score one candidate; None or _SIBLING when the rules forbid linking it at all."""
         child = self._children[child_id]
         dob = best_dob(query.dob, child.dobs)
         if dob is Level.DISAGREE:
             return None  # beyond a keying error: never the same child
-        given = best_given(query.given, child.given)
+        given = best_given(query.given, child.given, _sexes(query, child))
         family = best_family(query.family, child.family)
         if given is Level.DISAGREE and family in _SIBLING_FAMILY:
-            return None  # a sibling or twin: a different child, and no review
+            return _SIBLING  # a sibling or twin: a different child, and no review
         levels = (
             ("given_name", given),
             ("family_name", family),
@@ -235,11 +247,21 @@ class IdentityIndex:
             ("postcode", best_postcode(query.postcode, child.postcodes)),
             ("sex", best_sex(query.sex, child.sexes)),
         )
-        return _Scored(total(levels), child_id, levels, self._conflict(query, child))
+        score = total(levels)
+        if given is Level.EXACT:
+            score += self._frequency_adjustment("given_name", query.given.norm)
+        if family is Level.EXACT:
+            score += self._frequency_adjustment("family_name", query.family.norm)
+        return _Scored(score, child_id, levels, self._conflict(query, child))
+
+    def _frequency_adjustment(self, field: str, norm: str) -> float:
+        """How much more (or less) exact agreement on this name weighs than on an average one."""
+        count = self._name_counts[field].get(norm, 0)
+        return frequency_weight(field, count, len(self._children)) - WEIGHTS[field][Level.EXACT]
 
     def _levels(self, query: Query, child: ChildIdentity) -> tuple[tuple[str, Level], ...]:
         return (
-            ("given_name", best_given(query.given, child.given)),
+            ("given_name", best_given(query.given, child.given, _sexes(query, child))),
             ("family_name", best_family(query.family, child.family)),
             ("date_of_birth", best_dob(query.dob, child.dobs)),
             ("postcode", best_postcode(query.postcode, child.postcodes)),
@@ -344,8 +366,19 @@ class IdentityIndex:
 
     # -- blocking structures ----------------------------------------------------------
 
+    def _count_names(self, child: ChildIdentity, delta: int) -> None:
+        for field, names in (("given_name", child.given), ("family_name", child.family)):
+            counts = self._name_counts[field]
+            for name in names:
+                left = counts.get(name.norm, 0) + delta
+                if left > 0:
+                    counts[name.norm] = left
+                else:
+                    counts.pop(name.norm, None)
+
     def _index(self, child: ChildIdentity) -> None:
         cid = child.child_id
+        self._count_names(child, 1)
         for kind, value in child.all_identifiers():
             _put(self._by_identifier[kind], value, cid)
         for dob, key in child.block_keys():
@@ -356,6 +389,7 @@ class IdentityIndex:
 
     def _unindex(self, child: ChildIdentity) -> None:
         cid = child.child_id
+        self._count_names(child, -1)
         for kind, value in child.all_identifiers():
             _remove(self._by_identifier[kind], value, cid)
         for dob, key in child.block_keys():
@@ -364,6 +398,13 @@ class IdentityIndex:
                 _remove(block, key, cid)
                 if not block:
                     del self._blocks[dob]
+
+
+def _sexes(query: Query, child: ChildIdentity) -> tuple[str, ...]:
+    """Every sex recorded for the pair: the record's and the child's."""
+    if query.sex is None:
+        return child.sexes
+    return child.sexes if query.sex in child.sexes else (*child.sexes, query.sex)
 
 
 def _ids(value: Ids | None) -> tuple[str, ...]:

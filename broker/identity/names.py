@@ -106,6 +106,18 @@ ralph remi rhys roman rowan ruben sebastian seren skye sonny tilly theo tobias
 travis victor wilfred xavier yasmin zachary zak zoe
 """
 
+# Groups whose forms are used for one sex only. "Charlie" is short for Charles and for
+# Charlotte: a boy recorded as Charlie is no Charlotte, and twins are named like that.
+_MALE = """alexander andrew anthony benjamin callum charles christopher daniel david edward
+frederick gabriel harrison henry jack jacob james jayden john jonathan joseph joshua lewis
+matthew michael mohammed nathan nicholas oliver patrick richard robert ronald samuel
+sebastian stephen theodore thomas timothy william zachary"""
+_FEMALE = """alexandra abigail amelia catherine charlotte eleanor elizabeth georgina isabel
+jessica katie kayleigh leah lily madison margaret natalie olivia rebecca samantha sophie
+susan victoria zoe"""
+GROUP_SEX: dict[int, str] = {}
+"""Group index -> "m" or "f" for the groups above; absent when the forms are unisex."""
+
 NICKNAME_CANONICAL: dict[str, str] = {}
 """Maps every name in a group to the group's canonical form (the first one wins when a
 short form belongs to several groups, e.g. "alex"): used for blocking keys."""
@@ -114,7 +126,10 @@ NAME_GROUP_IDS: dict[str, frozenset[int]] = {}
 """Maps a name to the groups it belongs to: two names are variants of one another when
 their group sets intersect ("alex" is both Alexander and Alexandra)."""
 
+_SEX_OF = dict.fromkeys(_MALE.split(), "m") | dict.fromkeys(_FEMALE.split(), "f")
 for _i, _group in enumerate(NAME_GROUPS):
+    if _group[0] in _SEX_OF:
+        GROUP_SEX[_i] = _SEX_OF[_group[0]]
     for _name in _group:
         NICKNAME_CANONICAL.setdefault(_name, _group[0])
         NAME_GROUP_IDS[_name] = NAME_GROUP_IDS.get(_name, frozenset()) | {_i}

@@ -22,10 +22,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
+from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
 
-from broker.identity.names import KNOWN_GIVEN_NAMES, NAME_GROUP_IDS
+from broker.identity.names import GROUP_SEX, KNOWN_GIVEN_NAMES, NAME_GROUP_IDS
 from broker.identity.records import NameInfo, one_digit_apart, swapped
 
 
@@ -95,6 +97,14 @@ WEIGHTS: dict[str, dict[Level, float]] = {
 
 FIELDS: tuple[str, ...] = tuple(M_U)
 
+# Term-frequency adjustment of exact name agreement (as Splink does): agreeing on a rare
+# family name is stronger evidence than agreeing on "Smith". u becomes the share of
+# known children with that name, smoothed towards the table's u by TF_PSEUDO imaginary
+# children (so a small index behaves like the table), and floored so that one name
+# can never outweigh the date of birth.
+TF_PSEUDO = 1000
+TF_U_FLOOR = 0.0002
+
 # The ordering used to pick the best of several aliases: by weight, highest first.
 _GIVEN_RANK = WEIGHTS["given_name"]
 _FAMILY_RANK = WEIGHTS["family_name"]
@@ -129,25 +139,64 @@ def _typo(a: str, b: str) -> bool:
     return OSA.distance(a, b, score_cutoff=limit) <= limit
 
 
-def compare_given(a: NameInfo, b: NameInfo) -> Level:
+def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Level:
     """Given names: two different *recognised* names are different, however alike.
 
     That is the twins rule at the level of one field: "Olivia" and "Oliver" are one
-    edit from a typo but are two children's names, so they disagree.
+    edit from a typo but are two children's names, so they disagree. `sexes` are the
+    sexes recorded on either side: a short form shared by a boy's and a girl's name
+    ("Charlie") is a variant only of the one that fits.
     """
     if a.norm == b.norm:
         return Level.EXACT
-    if a.first == b.first or _variants(a.first, b.first):
+    if a.first == b.first or _variants(a.first, b.first, sexes):
         return Level.VARIANT
-    if a.first in KNOWN_GIVEN_NAMES and b.first in KNOWN_GIVEN_NAMES:
+    known_a, known_b = a.first in KNOWN_GIVEN_NAMES, b.first in KNOWN_GIVEN_NAMES
+    if known_a and known_b:
         return Level.DISAGREE
+    if known_a != known_b:
+        unknown, known = (b.first, a.first) if known_a else (a.first, b.first)
+        if _nearer_other_name(unknown, known, sexes):
+            return Level.DISAGREE
     return _unrecognised_given(a, b)
 
 
-def _variants(a: str, b: str) -> bool:
+def _variants(a: str, b: str, sexes: tuple[str, ...] = ()) -> bool:
     groups_a = NAME_GROUP_IDS.get(a)
     groups_b = NAME_GROUP_IDS.get(b) if groups_a is not None else None
-    return groups_a is not None and groups_b is not None and not groups_a.isdisjoint(groups_b)
+    if groups_a is None or groups_b is None:
+        return False
+    shared = groups_a & groups_b
+    if not sexes:
+        return bool(shared)
+    return any(all(s == GROUP_SEX.get(g, s) for s in sexes) for g in shared)
+
+
+@lru_cache(maxsize=16384)
+def _nearest_known(name: str) -> tuple[int, tuple[str, ...]]:
+    """The recognised names closest to an unrecognised one (OSA distance ≤ 2)."""
+    found = process.extract(
+        name, KNOWN_GIVEN_NAMES, scorer=OSA.distance, score_cutoff=2, limit=None
+    )
+    if not found:
+        return 3, ()
+    best = min(score for _, score, _ in found)
+    return int(best), tuple(sorted(n for n, score, _ in found if score == best))
+
+
+def _nearer_other_name(unknown: str, known: str, sexes: tuple[str, ...]) -> bool:
+    """Whether an unrecognised name is nearer to another recognised name than to `known`.
+
+    "Jke" is one edit from Jake and two from Jack: it is Jake mistyped, and a Jack
+    (perhaps Jake's twin) is someone else. A mistyped name is always one edit from its
+    original, so this never parts a record from the child whose name was mistyped.
+    """
+    distance, nearest = _nearest_known(unknown)
+    if not nearest or known in nearest:
+        return False
+    if OSA.distance(unknown, known, score_cutoff=distance) <= distance:
+        return False
+    return not any(_variants(n, known, sexes) for n in nearest)
 
 
 def _unrecognised_given(a: NameInfo, b: NameInfo) -> Level:
@@ -155,7 +204,9 @@ def _unrecognised_given(a: NameInfo, b: NameInfo) -> Level:
     if _typo(a.first, b.first):
         return Level.FUZZY
     shorter, longer = sorted((a.first, b.first), key=len)
-    if len(shorter) >= 3 and longer.startswith(shorter):
+    # "Jax" for "Jaxon"; but a recognised name is a name, not a short form: "Jack" and
+    # "Jackson" are two boys (twins, perhaps).
+    if len(shorter) >= 3 and longer.startswith(shorter) and shorter not in KNOWN_GIVEN_NAMES:
         return Level.VARIANT
     if a.code and a.code == b.code:
         return Level.PHONETIC
@@ -211,11 +262,13 @@ def compare_sex(a: str | None, b: str | None) -> Level:
     return Level.EXACT if a == b else Level.DISAGREE
 
 
-def best_given(record: NameInfo, aliases: tuple[NameInfo, ...]) -> Level:
+def best_given(
+    record: NameInfo, aliases: tuple[NameInfo, ...], sexes: tuple[str, ...] = ()
+) -> Level:
     """The best level of the record's given name against any of a child's given names."""
     best = Level.DISAGREE
     for alias in aliases:
-        level = compare_given(record, alias)
+        level = compare_given(record, alias, sexes)
         if level is Level.EXACT:
             return level
         if _GIVEN_RANK[level] > _GIVEN_RANK[best]:
@@ -267,6 +320,13 @@ def best_sex(record: str | None, sexes: tuple[str, ...]) -> Level:
     if record is None or not sexes:
         return Level.MISSING
     return Level.EXACT if record in sexes else Level.DISAGREE
+
+
+def frequency_weight(field: str, count: int, population: int) -> float:
+    """The weight of exact agreement on a name that `count` of `population` children have."""
+    m, u_table = M_U[field][Level.EXACT]
+    u = (count + TF_PSEUDO * u_table) / (population + TF_PSEUDO)
+    return math.log2(m / max(u, TF_U_FLOOR))
 
 
 def total(levels: tuple[tuple[str, Level], ...]) -> float:

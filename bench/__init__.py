@@ -1,0 +1,1 @@
+"""Benchmarks of the broker: synthetic data and measurements, never run in CI."""
