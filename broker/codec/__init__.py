@@ -50,7 +50,9 @@ from broker.models.problems import validate_model
 from broker.settings import Settings
 
 __all__ = [
+    "CONFLUENT_MAGIC",
     "MESSAGE_SCHEMAS",
+    "SINGLE_OBJECT_MAGIC",
     "AvroCodec",
     "CachingSchemaRegistry",
     "HttpSchemaRegistry",
@@ -88,7 +90,7 @@ _JSON_MAPS: Final[dict[str, tuple[str, ...]]] = {f"{NAMESPACE}.Notification": ("
 
 # What fastavro and the stdlib raise on bytes that are not what they claim to be.
 _READ_ERRORS: Final = (
-    ValueError,  # includes UnicodeDecodeError, fastavro's SchemaResolutionError's kin
+    ValueError,  # and UnicodeDecodeError, a kind of it
     TypeError,
     KeyError,
     IndexError,
@@ -104,9 +106,6 @@ _WRITE_ERRORS: Final = (ValueError, TypeError, KeyError, AttributeError, Overflo
 
 def _problem(message: str, field: str = "payload") -> list[Problem]:
     return [Problem(field, message)]
-
-
-# --- the codec ----------------------------------------------------------------------
 
 
 class AvroCodec:
