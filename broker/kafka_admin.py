@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -22,6 +23,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from broker.errors import InfrastructureError
+from broker.settings import Settings
 from broker.topics import TopicSpec
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,27 @@ def topic_configs(spec: TopicSpec) -> dict[str, str]:
     the one-node development Kafka and production and are set per cluster (deploy/README.md).
     """
     return {"cleanup.policy": "compact"} if spec.compacted else {}
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """aiokafka client keyword arguments for the cluster's TLS/SASL settings.
+
+    The same choices as the faust app's credentials (broker/app.py): the system trust
+    store for TLS, SCRAM-SHA-512 unless another mechanism is configured. Pass the result
+    as `client_options=` when the cluster is not the local PLAINTEXT one.
+    """
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol in ("SSL", "SASL_SSL"):
+        options["ssl_context"] = ssl.create_default_context()
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism or "SCRAM-SHA-512",
+            "sasl_plain_username": settings.kafka_sasl_username or "",
+            "sasl_plain_password": password.get_secret_value() if password else "",
+        }
+    return options
 
 
 def admin_client(
