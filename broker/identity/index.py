@@ -45,12 +45,18 @@ class Thresholds:
 
     `link`: a candidate at or above it links (if it is the only one). `review`: between
     it and `link`, IDENTITY_REVIEW. `margin`: a second candidate above `link` makes the
-    decision ambiguous unless the best beats it by this many bits (2^margin times likelier).
+    decision ambiguous unless the best beats it by this many bits (2^margin times likelier),
+    or a person has kept the two apart (then only an exact tie is ambiguous: the record
+    fits both children equally and no rule can choose).
     """
 
     link: float = 22.0
     review: float = 16.0
     margin: float = 6.0
+
+    def __post_init__(self) -> None:
+        if not self.review <= self.link or self.margin < 0:
+            raise ValueError("identity thresholds: need review <= link and margin >= 0")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +172,7 @@ class IdentityIndex:
                 for s in scored[1:]
                 if s.score >= limits.link
                 and best.score - s.score < limits.margin
-                and not self.kept_apart(best.child_id, s.child_id)
+                and (s.score == best.score or not self.kept_apart(best.child_id, s.child_id))
             ]
             if rivals:
                 return LinkDecision(
