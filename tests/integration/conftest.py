@@ -6,6 +6,10 @@ repository's `.kafka/jars` (git-ignored), so only the very first run fetches the
 
 Every test in this directory is marked `integration` here, so `-m "not integration"`
 leaves them all out without each test having to say so.
+
+The topics of broker/topics.py are shared by the whole session and have ONE partition
+(`DECLARED_PARTITIONS`): whichever test creates them first (a worker at start, or the
+smoke test) must use that count, or faust's tables and their sources disagree.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from broker.topics import TopicSpec
 
 HERE = Path(__file__).resolve().parent
 JAR_CACHE = PROJECT_ROOT / ".kafka" / "jars"
+DECLARED_PARTITIONS = 1
 
 #: `await new_topics("orders", "payments", partitions=3)` -> the unique names created.
 TopicFactory = Callable[..., Awaitable[list[str]]]

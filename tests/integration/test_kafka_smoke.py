@@ -22,7 +22,7 @@ from broker.kafka_admin import create_topics, describe_topic_configs
 from broker.kafka_local import KAFKA_VERSION, LocalKafka
 from broker.settings import Settings
 from broker.topics import TopicSpec, all_topics
-from tests.integration.conftest import JAR_CACHE, TopicFactory, free_ports
+from tests.integration.conftest import DECLARED_PARTITIONS, JAR_CACHE, TopicFactory, free_ports
 
 TIMEOUT = 30.0
 
@@ -92,7 +92,7 @@ async def test_topic_creation_is_idempotent_and_compaction_is_set(kafka_bootstra
 async def test_every_declared_topic_can_be_created(kafka_bootstrap: str) -> None:
     """The names in broker/topics.py are legal Kafka names, and compaction follows the table."""
     specs = all_topics()
-    await create_topics(kafka_bootstrap, specs, 1, 1)
+    await create_topics(kafka_bootstrap, specs, DECLARED_PARTITIONS, 1)
     configs = await describe_topic_configs(kafka_bootstrap, [s.name for s in specs])
     for spec in specs:
         expected = "compact" if spec.compacted else "delete"
