@@ -1,6 +1,6 @@
 """Linkage benchmark: precision, recall, speed and memory of the identity matcher.
 
-    python -m bench.linkage [--children N] [--pairs M] [--seed S] [--verbose]
+    python -m bench.linkage [--children N] [--pairs M] [--seed S] [--verbose] [--learn]
 
 Indexes N synthetic children (bench/synthetic.py), then links M labelled agency records
 — about nine in ten of children in the index, the rest of children who are not (among
@@ -122,7 +122,7 @@ def build(generator: Generator, indexed: list[Child]) -> tuple[IdentityIndex, in
     return index, held, seconds
 
 
-def run(children: int, pairs: int, seed: int, verbose: bool) -> bool:
+def run(children: int, pairs: int, seed: int, verbose: bool, learn: bool = False) -> bool:
     """Run the benchmark and print its figures; True when every target is met."""
     generator = Generator(seed)
     started = time.perf_counter()
@@ -157,6 +157,8 @@ def run(children: int, pairs: int, seed: int, verbose: bool) -> bool:
         decision = link(item.record)
         timings.append(clock() - t0)
         tally.add(item, decision, by_id[item.child_id], known, household)
+        if learn and decision.child_id is not None:
+            index.add(decision.child_id, item.record)  # as the pipeline does on a link
 
     precision = tally.correct / tally.links if tally.links else 0.0
     recall = tally.correct / tally.in_index if tally.in_index else 0.0
@@ -216,8 +218,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=25_000, help="labelled records to link")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--verbose", action="store_true", help="list the misses and wrong links")
+    parser.add_argument(
+        "--learn",
+        action="store_true",
+        help="teach the index each linked record, as the pipeline does",
+    )
     args = parser.parse_args(argv)
-    return 0 if run(args.children, args.pairs, args.seed, args.verbose) else 1
+    return 0 if run(args.children, args.pairs, args.seed, args.verbose, args.learn) else 1
 
 
 if __name__ == "__main__":

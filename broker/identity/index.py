@@ -173,6 +173,7 @@ class IdentityIndex:
                 if s.score >= limits.link
                 and best.score - s.score < limits.margin
                 and (s.score == best.score or not self.kept_apart(best.child_id, s.child_id))
+                and not _dominates(best.levels, s.levels)
             ]
             if rivals:
                 return LinkDecision(
@@ -404,6 +405,22 @@ class IdentityIndex:
                 _remove(block, key, cid)
                 if not block:
                     del self._blocks[dob]
+
+
+def _dominates(best: tuple[tuple[str, Level], ...], other: tuple[tuple[str, Level], ...]) -> bool:
+    """Whether one candidate fits the record at least as well on every field, and better on one.
+
+    Then the other is no real rival: "Millie" fits a known Millie exactly and her twin
+    Mollie only as a typing error, and a typo that happens to spell the sister's name
+    exactly is far rarer than the level weights alone (which price *any* typo) suggest.
+    """
+    better = False
+    for (field, mine), (_, theirs) in zip(best, other, strict=True):
+        weights = WEIGHTS[field]
+        if weights[mine] < weights[theirs]:
+            return False
+        better = better or weights[mine] > weights[theirs]
+    return better
 
 
 def _sexes(query: Query, child: ChildIdentity) -> tuple[str, ...]:

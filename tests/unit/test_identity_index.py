@@ -142,6 +142,14 @@ def test_twins_are_two_children_and_need_no_review() -> None:
     assert index.link(replace(olivia, given_name="Olivai")).child_id == "c2"  # a typo
 
 
+def test_a_twin_whose_name_is_one_typo_from_the_others_is_not_ambiguous() -> None:
+    millie = without_ids(replace(OLIVER, given_name="Millie", sex="F"))
+    mollie = replace(millie, given_name="Mollie")  # not a recognised name: fuzzy to Millie
+    index = index_of(("c1", millie), ("c2", mollie))
+    assert index.link(millie).child_id == "c1"
+    assert index.link(mollie).child_id == "c2"
+
+
 def test_a_twin_with_a_shared_short_form_is_told_apart_by_sex() -> None:
     charlie = without_ids(replace(OLIVER, given_name="Charlie"))
     index = index_of(("c1", charlie))
@@ -178,14 +186,17 @@ def test_two_candidates_above_the_link_threshold_go_to_review() -> None:
 
 
 def test_keep_apart_stops_reviewing_the_two_for_each_other() -> None:
-    index = namesakes()
-    near = without_ids(replace(OLIVER, postcode="PL1 8ZZ"))  # same sector as c1
+    a = without_ids(replace(OLIVER, sex="F"))  # recorded with the wrong sex
+    b = without_ids(replace(OLIVER, postcode="TQ9 1AB"))
+    index = index_of(("c1", a), ("c2", b))
+    near = without_ids(replace(OLIVER, postcode="PL1 8ZZ"))  # c1's sector, c2's sex
     assert index.link(near).outcome is Outcome.REVIEW
     index.keep_apart("c1", "c2")
     assert index.kept_apart("c2", "c1")
-    assert index.link(near).child_id == "c1"
+    assert index.link(near).child_id == "c2"
     # a record that fits both exactly as well is still not guessed
-    assert index.link(without_ids(replace(OLIVER, postcode=None))).outcome is Outcome.REVIEW
+    tie = without_ids(replace(OLIVER, postcode=None, sex=None))
+    assert index.link(tie).outcome is Outcome.REVIEW
     with pytest.raises(ValueError, match="itself"):
         index.keep_apart("c1", "c1")
 
