@@ -1,9 +1,10 @@
 """Every stage over in-process state: what `mash-broker replay` runs.
 
-The live worker runs the same step functions (broker.pipeline.steps), spread over faust
-agents with their state in changelog-backed tables; this class strings them together
-in one process so that a scenario file can be checked without Kafka. It holds no rules
-of its own.
+The live worker runs the same step functions (broker.pipeline.steps, broker.rules),
+spread over faust agents with their state in changelog-backed tables; this class strings
+them together in one process so that a scenario file can be checked without Kafka. It
+holds no rules of its own: it keeps the pictures, moves the clock, fires timers when the
+clock passes them, and hands each linked event to `broker.rules.process`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from broker.clock import ManualClock
+from broker.config import PartnershipConfig, load_config
+from broker.models import Event
+from broker.picture import ChildPicture
 from broker.pipeline import dedupe
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
+from broker.pipeline.link import provisional_link
 from broker.pipeline.records import OutRecord
-from broker.pipeline.steps import ingest_step, link_step
+from broker.pipeline.steps import Step, ingest_step, link_step
+from broker.rules import fire_due, process
+from broker.topics import LINKED
 
 
 @dataclass
@@ -24,12 +31,21 @@ class EngineState:
     """All the state the stages keep; the worker keeps the same in faust tables."""
 
     seen: dict[str, str] = field(default_factory=dict)
+    pictures: dict[str, ChildPicture] = field(default_factory=dict)
+    next_due: dict[str, datetime] = field(default_factory=dict)
+    """child id -> when its earliest timer falls due (only children with timers)."""
 
 
 class Engine:
-    def __init__(self, clock: ManualClock, state: EngineState | None = None) -> None:
+    def __init__(
+        self,
+        clock: ManualClock,
+        state: EngineState | None = None,
+        config: PartnershipConfig | None = None,
+    ) -> None:
         self.clock = clock
         self.state = state or EngineState()
+        self.config = config or load_config()
 
     def submit_json(self, raw: bytes) -> list[OutRecord]:
         """One JSON line: the broker's clock moves to its `recorded_at` first."""
@@ -41,20 +57,76 @@ class Engine:
     def submit(self, result: IngestResult) -> list[OutRecord]:
         if not isinstance(result, Accepted):
             return ingest_step(result, self.clock.now()).records
-        step = link_step(result.event, result.raw, self.state.seen, self.clock.now())
+        now = self.clock.now()
+        records = self.fire_timers(before=now)
+        step = link_step(result.event, result.raw, self.state.seen, now)
         if step.mark_seen:
             dedupe.mark_seen(self.state.seen, result.event)
-        return step.records
+        for record in step.records:
+            records.append(record)
+            if record.topic == LINKED.name and record.key is not None:
+                records += self._process(record.key, result.event, _link_note(step, result.event))
+        return records
+
+    def fire_timers(self, *, before: datetime, inclusive: bool = False) -> list[OutRecord]:
+        """Fire every child's timers due before `before`, earliest child first."""
+        records: list[OutRecord] = []
+        due = sorted(
+            (when, child)
+            for child, when in self.state.next_due.items()
+            if when < before or (inclusive and when == before)
+        )
+        for _, child_id in due:
+            outcome = fire_due(
+                self.state.pictures[child_id],
+                before=before,
+                inclusive=inclusive,
+                config=self.config,
+            )
+            self._store(outcome.picture)
+            records += outcome.records
+        return records
+
+    def _process(self, child_id: str, event: Event, link_note: str) -> list[OutRecord]:
+        outcome = process(
+            self.state.pictures.get(child_id),
+            event,
+            child_id=child_id,
+            link_note=link_note,
+            now=self.clock.now(),
+            config=self.config,
+        )
+        self._store(outcome.picture)
+        return outcome.records
+
+    def _store(self, picture: ChildPicture) -> None:
+        self.state.pictures[picture.child_id] = picture
+        due = picture.next_due()
+        if due is None:
+            self.state.next_due.pop(picture.child_id, None)
+        else:
+            self.state.next_due[picture.child_id] = due
+
+
+def _link_note(step: Step, event: Event) -> str:
+    """How the child was linked, in words, for explanations. The link stage will say so
+    itself once the identity matcher is wired in; until then the provisional rule."""
+    note = getattr(step, "link_note", None)
+    return note if isinstance(note, str) else provisional_link(event.subject).how
 
 
 def replay_lines(
-    lines: Iterable[bytes], clock: ManualClock, until: datetime | None = None
+    lines: Iterable[bytes],
+    clock: ManualClock,
+    until: datetime | None = None,
+    config: PartnershipConfig | None = None,
 ) -> Iterator[OutRecord]:
     """Every line in order, then the clock to `until` (firing the timers due by then)."""
-    engine = Engine(clock)
+    engine = Engine(clock, config=config)
     for line in lines:
         if not line.strip():
             continue
         yield from engine.submit_json(line.rstrip(b"\r\n"))
     if until is not None:
         clock.advance_to(until)
+        yield from engine.fire_timers(before=until, inclusive=True)

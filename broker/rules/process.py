@@ -1,0 +1,124 @@
+"""One event for one child: update the picture, share, alert, give feedback.
+
+The order is the order rules.md implies: the event joins the picture (a child's status
+and involvements are those known when it is processed); the automatic shares go out
+(so "has been told" includes them); then the alerts that fire at once, and the deadlines
+that start; then feedback to the publisher. Records come back in publication order:
+notifications with their audit records, alerts, feedback.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from broker.config import PartnershipConfig
+from broker.models import (
+    Agency,
+    DecisionKind,
+    Event,
+    MashDecision,
+    MashInfoRequest,
+    MashScreening,
+    PoliceVist,
+    SchoolTransition,
+    StrategyMeeting,
+    YotReferral,
+)
+from broker.picture.apply import CHRONOLOGY_TYPES, apply_in_place, new_picture, prune
+from broker.picture.model import ChildPicture, EventSummary
+from broker.pipeline.records import OutRecord
+from broker.policy.disclose import disclosure_records
+from broker.policy.shares import Share, automatic_shares, decision_shares
+from broker.rules import (
+    cumulative,
+    decision,
+    exploitation,
+    info_request,
+    referral,
+    school,
+    sharing,
+    strategy,
+)
+from broker.rules.base import Context, Outcome
+from broker.rules.language_review import language_feedback
+from broker.rules.timers import fire_in_place
+
+
+def process(
+    picture: ChildPicture | None,
+    event: Event,
+    *,
+    child_id: str,
+    link_note: str,
+    now: datetime,
+    config: PartnershipConfig,
+) -> Outcome:
+    """The child's picture after `event`, and every record to publish for it.
+
+    Pure: the picture given is not changed. An event already in the picture gives no
+    records (it was processed; its records were published then). Timers due strictly
+    before `now` fire first, so a picture is never behind its clock.
+    """
+    work = picture.model_copy(deep=True) if picture is not None else new_picture(child_id)
+    if event.event_id in work.processed:
+        return Outcome(work, [])
+    records = fire_in_place(work, before=now, inclusive=False, config=config)
+    ctx = Context(work, config, now, link_note, event)
+    apply_in_place(work, event)
+    shared: list[OutRecord] = []
+    alerts: list[OutRecord] = []
+    summary = work.event(event.event_id) if isinstance(event, CHRONOLOGY_TYPES) else None
+    if summary is not None:
+        shared += _share(ctx, summary, automatic_shares(work, summary, config))
+        alerts += _chronology_rules(ctx, event, summary)
+    elif isinstance(event, MashDecision):
+        shared += _on_decision(ctx, event)
+    elif isinstance(event, MashScreening):
+        exploitation.on_screening(ctx, event)
+    elif isinstance(event, StrategyMeeting):
+        strategy.on_meeting(ctx, event)
+        alerts += strategy.incomplete(ctx, event)
+    elif isinstance(event, MashInfoRequest):
+        alerts += info_request.check(ctx, event)
+    feedback = language_feedback(event, config.language, now)
+    prune(work, now, config.thresholds.history_days)
+    return Outcome(work, [*records, *shared, *alerts, *feedback])
+
+
+def _share(ctx: Context, summary: EventSummary, shares: list[Share]) -> list[OutRecord]:
+    """Send each share and remember who has been told."""
+    records: list[OutRecord] = []
+    if summary.risk and Agency.mash not in summary.told:
+        summary.told.append(Agency.mash)  # the hub: told, but not a disclosure
+    for share in shares:
+        records += disclosure_records(share, summary, ctx.picture, config=ctx.config, now=ctx.now)
+        if share.to_agency not in summary.told:
+            summary.told.append(share.to_agency)
+    return records
+
+
+def _chronology_rules(ctx: Context, event: Event, summary: EventSummary) -> list[OutRecord]:
+    alerts, raised_unshared = sharing.check(ctx, summary)
+    decision.start(ctx, summary, raised_unshared)
+    if isinstance(event, PoliceVist):
+        alerts += school.encompass_school_unknown(ctx, event)
+    if isinstance(event, YotReferral):
+        alerts += referral.check(ctx, event)
+    if isinstance(event, SchoolTransition):
+        school.on_transition(ctx, event)
+    alerts += cumulative.check(ctx, summary)
+    alerts += exploitation.threshold_review(ctx, summary)
+    exploitation.on_risk_event(ctx, summary)
+    return alerts
+
+
+def _on_decision(ctx: Context, event: MashDecision) -> list[OutRecord]:
+    made = next(d for d in ctx.picture.decisions if d.event_id == event.event_id)
+    decision.resolve(ctx, made.target_event_id)
+    strategy.on_decision(ctx, event)
+    if made.decision != DecisionKind.share or made.target_event_id is None:
+        return []
+    summary = ctx.picture.event(made.target_event_id)
+    if summary is None:
+        return []
+    return _share(ctx, summary, decision_shares(made, summary))

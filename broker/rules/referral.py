@@ -1,0 +1,120 @@
+"""REFERRAL_INCOMPLETE: a youth offending team referral without the depth the MASH needs.
+
+Inspectors found YOT referrals on the wrong template, lacking depth about the impact
+on the child. A referral is incomplete when its template is not the current one, its
+`concern_summary` is missing or under 10 words, its `impact_on_child` missing or under
+15 words, or, when its concerns include mental health or self-harm, its
+`mental_health_impact` missing or under 15 words. The referral still flows (it is a
+risk event like any other); the YOT gets feedback naming each deficient field, and the
+MASH a low alert so it can chase the missing analysis.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from broker.config import Thresholds
+from broker.models import Concern, Feedback, FeedbackKind, ProblemOut, RuleId, Severity, YotReferral
+from broker.picture.wording import join_words, when
+from broker.pipeline.records import OutRecord, stable_id
+from broker.rules.base import Context
+from broker.topics import feedback_topic
+
+_WORD: Final = re.compile(r"\w+(?:['’-]\w+)*")
+MENTAL_HEALTH: Final = frozenset({Concern.mental_health, Concern.self_harm})
+
+
+def word_count(text: str | None) -> int:
+    """Words in a text: runs of letters or digits (a hyphenated word is one)."""
+    return len(_WORD.findall(text or ""))
+
+
+def deficiencies(referral: YotReferral, limits: Thresholds) -> list[ProblemOut]:
+    """Each deficient field with what to do about it, in the template's order."""
+    problems: list[ProblemOut] = []
+    current = limits.referral_template_version
+    if referral.template_version != current:
+        problems.append(
+            ProblemOut(
+                field="template_version",
+                message=f"is not the current referral template (version {current}); "
+                "use the current template",
+            )
+        )
+    checks = [
+        (
+            "concern_summary",
+            referral.concern_summary,
+            limits.referral_concern_summary_min_words,
+            "summarise the concerns",
+        ),
+        (
+            "impact_on_child",
+            referral.impact_on_child,
+            limits.referral_impact_on_child_min_words,
+            "analyse the impact on the child's lived experience",
+        ),
+    ]
+    if MENTAL_HEALTH.intersection(referral.concerns):
+        checks.append(
+            (
+                "mental_health_impact",
+                referral.mental_health_impact,
+                limits.referral_mental_health_impact_min_words,
+                "describe the impact on the child's mental health",
+            )
+        )
+    for field, text, minimum, ask in checks:
+        words = word_count(text)
+        if words >= minimum:
+            continue
+        state = "is missing" if words == 0 else f"has {words} word{'s' if words != 1 else ''}"
+        problems.append(
+            ProblemOut(field=field, message=f"{state}: {ask} in at least {minimum} words")
+        )
+    return problems
+
+
+def check(ctx: Context, referral: YotReferral) -> list[OutRecord]:
+    """The YOT's feedback and the MASH's alert, or nothing for a complete referral."""
+    problems = deficiencies(referral, ctx.config.thresholds)
+    if not problems:
+        return []
+    fields = [p.field for p in problems]
+    name, tz = ctx.name, ctx.tz
+    feedback = Feedback(
+        feedback_id=stable_id("fb", "incomplete", referral.event_id),
+        event_id=referral.event_id,
+        to_agency=referral.source.agency,
+        kind=FeedbackKind.incomplete,
+        problems=problems,
+        created_at=ctx.now,
+    )
+    alert = ctx.alert(
+        RuleId.REFERRAL_INCOMPLETE,
+        Severity.low,
+        [referral.event_id],
+        summary=(
+            f"The youth offending team's referral about {name} is incomplete: "
+            f"{join_words(f.replace('_', ' ') for f in fields)} "
+            f"{'needs' if len(fields) == 1 else 'need'} more."
+        ),
+        chronology=[
+            f"- {when(referral.occurred_at, tz)}: the youth offending team: referral "
+            f"{referral.referral_id} (case manager {referral.case_manager.name}, "
+            f"{referral.case_manager.team}).",
+            *(f"- {p.field}: {p.message}." for p in problems),
+            "The referral has been accepted and shared as usual; the youth offending team "
+            "has been sent feedback naming each field.",
+        ],
+        recommended_action=(
+            f"Ask {referral.case_manager.name} to complete "
+            f"{join_words(f.replace('_', ' ') for f in fields)} so the MASH can weigh the "
+            f"impact on {name}."
+        ),
+    )
+    return [
+        *alert,
+        OutRecord(feedback_topic(referral.source.agency.value), referral.event_id, feedback),
+    ]
