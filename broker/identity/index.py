@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
+from broker.identity.blocking import Ids, add_ids, ids_of, put_id, remove_id
 from broker.identity.child import ChildIdentity, Interner, JsonState, Query, make_query
 from broker.identity.decision import LinkDecision, Outcome, Reason
 from broker.identity.records import IDENTIFIER_KINDS, PersonRecord, one_digit_variants, swapped
@@ -34,7 +35,6 @@ from broker.identity.scoring import (
     total,
 )
 
-Ids = str | tuple[str, ...]  # one child id, or several: most keys hold only one
 _SIBLING = "sibling"
 _SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
 
@@ -117,7 +117,7 @@ class IdentityIndex:
     def _link_on_identifiers(self, query: Query) -> LinkDecision | None:
         hits: dict[str, list[str]] = {}
         for kind, value in query.identifiers:
-            for child_id in _ids(self._by_identifier[kind].get(value)):
+            for child_id in ids_of(self._by_identifier[kind].get(value)):
                 hits.setdefault(self.resolve(child_id), []).append(kind)
         if not hits:
             return None
@@ -230,11 +230,11 @@ class IdentityIndex:
         blocks = self._blocks
         for dob in (query.dob, swapped(query.dob)):
             if dob is not None and (block := blocks.get(dob)) is not None:
-                _add(found, block.get(""))
+                add_ids(found, block.get(""))
         for dob in one_digit_variants(query.dob):
             if (block := blocks.get(dob)) is not None:
                 for key in query.name_keys:
-                    _add(found, block.get(key))
+                    add_ids(found, block.get(key))
         return found
 
     def _score(self, query: Query, child_id: str) -> _Scored | str | None:
@@ -387,22 +387,22 @@ class IdentityIndex:
         cid = child.child_id
         self._count_names(child, 1)
         for kind, value in child.all_identifiers():
-            _put(self._by_identifier[kind], value, cid)
+            put_id(self._by_identifier[kind], value, cid)
         for dob, key in child.block_keys():
             block = self._blocks.get(dob)
             if block is None:
                 block = self._blocks[dob] = {}
-            _put(block, key, cid)
+            put_id(block, key, cid)
 
     def _unindex(self, child: ChildIdentity) -> None:
         cid = child.child_id
         self._count_names(child, -1)
         for kind, value in child.all_identifiers():
-            _remove(self._by_identifier[kind], value, cid)
+            remove_id(self._by_identifier[kind], value, cid)
         for dob, key in child.block_keys():
             block = self._blocks.get(dob)
             if block is not None:
-                _remove(block, key, cid)
+                remove_id(block, key, cid)
                 if not block:
                     del self._blocks[dob]
 
@@ -428,44 +428,3 @@ def _sexes(query: Query, child: ChildIdentity) -> tuple[str, ...]:
     if query.sex is None:
         return child.sexes
     return child.sexes if query.sex in child.sexes else (*child.sexes, query.sex)
-
-
-def _ids(value: Ids | None) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    return (value,) if isinstance(value, str) else value
-
-
-def _add(found: set[str], value: Ids | None) -> None:
-    if value is None:
-        return
-    if isinstance(value, str):
-        found.add(value)
-    else:
-        found.update(value)
-
-
-def _put(table: dict[str, Ids], key: str, child_id: str) -> None:
-    current = table.get(key)
-    if current is None:
-        table[key] = child_id
-    elif isinstance(current, str):
-        if current != child_id:
-            table[key] = (current, child_id)
-    elif child_id not in current:
-        table[key] = (*current, child_id)
-
-
-def _remove(table: dict[str, Ids], key: str, child_id: str) -> None:
-    current = table.get(key)
-    if current is None:
-        return
-    if isinstance(current, str):
-        if current == child_id:
-            del table[key]
-        return
-    rest = tuple(c for c in current if c != child_id)
-    if not rest:
-        del table[key]
-    else:
-        table[key] = rest[0] if len(rest) == 1 else rest
