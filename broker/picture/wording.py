@@ -10,7 +10,7 @@ blames the child (language.md), and never the narrative of another agency's reco
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -86,6 +86,15 @@ def when(instant: datetime, tz: ZoneInfo) -> str:
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 
 
+def deadline(instant: datetime, tz: ZoneInfo) -> str:
+    """A deadline: 'Tue 19 May 2026 14:00', or 'the end of Mon 21 Sep 2026' at midnight."""
+    local = instant.astimezone(tz)
+    if (local.hour, local.minute) == (0, 0):
+        before = local - timedelta(days=1)
+        return f"the end of {before:%a} {before.day} {before:%b %Y}"
+    return when(instant, tz)
+
+
 def day(d: date) -> str:
     """'19 May 2026'."""
     return f"{d.day} {d:%b %Y}"
@@ -117,7 +126,8 @@ def describe(summary: EventSummary, article: str = "a") -> str:
         what = f"{rag}police vulnerability notice{about}"
     elif summary.event_type == "yot.referral":
         level = summary.risk_level.value.replace("_", " ") if summary.risk_level else "unknown"
-        what = f"youth offending team referral (risk {level}){about}"
+        listed = f"{concerns(summary.concerns)}; " if summary.concerns else ""
+        what = f"youth offending team referral ({listed}risk {level})"
     elif summary.event_type == "health.update":
         kind = HEALTH_KINDS.get(summary.kind or "", "health update")
         setting = summary.body.get("setting")

@@ -18,7 +18,7 @@ from __future__ import annotations
 from broker.models import Agency, Concern, PoliceVist, RuleId, SchoolTransition, Severity
 from broker.picture.derived import KNOWN_TO_SOCIAL_CARE, current_school, status
 from broker.picture.model import Timer, Transition
-from broker.picture.wording import STATUS_NAMES, chronology_line, day, when
+from broker.picture.wording import STATUS_NAMES, chronology_line, day, deadline, when
 from broker.pipeline.records import OutRecord
 from broker.rules.base import Context
 from broker.worktime import age_on
@@ -85,7 +85,7 @@ def fire_file(ctx: Context, timer: Timer) -> list[OutRecord]:
         id_parts=["transition", move.transition_id],
         summary=(
             f"{name}'s child protection file has not reached {move.to_school.name}: "
-            f"{name} {started} and it was due by {when(timer.due, tz)}."
+            f"{name} {started} and it was due by {deadline(timer.due, tz)}."
         ),
         chronology=[
             *([chronology_line(first, tz)] if first else []),

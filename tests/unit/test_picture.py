@@ -1,0 +1,245 @@
+"""The child's picture: apply, the derived notions of events.md, enrichment, pruning."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from broker.models import Agency, SocialCareStatus
+from broker.picture import (
+    ChildPicture,
+    agencies_involved,
+    apply,
+    current_school,
+    enrichment,
+    has_been_told,
+    is_risk_event,
+    is_significant_harm,
+    prune,
+    told_of,
+)
+from tests.unit.test_rules_support import (
+    CONFIG,
+    NEW_SCHOOL,
+    SCHOOL,
+    at,
+    decision,
+    feed,
+    health,
+    involvement,
+    meeting,
+    record,
+    screening,
+    subject,
+    transition,
+    vist,
+    yot,
+)
+
+MON = at("2026-05-18 10:00")
+TUE = at("2026-05-19 10:00")
+
+
+def build(*events: object) -> ChildPicture:
+    picture: ChildPicture | None = None
+    for e in events:
+        picture = apply(picture, e, child_id="c1")  # type: ignore[arg-type]
+    assert picture is not None
+    return picture
+
+
+# -- derived notions ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event", "risk", "sh"),
+    [
+        (lambda: vist(TUE, "GREEN", ["neglect"]), True, False),
+        (lambda: vist(TUE, "RED", ["neglect"]), True, True),
+        (lambda: vist(TUE, "AMBER", ["online_harm"]), True, False),
+        (lambda: vist(TUE, "GREEN", ["child_sexual_exploitation"]), True, True),
+        (lambda: health(TUE, "ed_attendance", []), False, False),
+        (lambda: health(TUE, "mh_crisis", []), True, False),
+        (lambda: health(TUE, "gp_concern", ["physical_abuse"]), True, True),
+        (lambda: yot(TUE, []), False, False),
+        (lambda: yot(TUE, [], risk_level="very_high"), False, True),
+        (lambda: yot(TUE, ["sexual_abuse"]), True, True),
+        (lambda: transition(TUE), False, False),
+        (lambda: record(TUE), False, False),
+    ],
+)
+def test_risk_and_significant_harm(event, risk: bool, sh: bool) -> None:  # type: ignore[no-untyped-def]
+    e = event()
+    assert is_risk_event(e) is risk
+    assert is_significant_harm(e) is sh
+
+
+def test_agencies_involved() -> None:
+    picture = build(
+        record(MON, "child_in_need"),
+        involvement(MON, "camhs"),
+        involvement(MON, "yot"),
+        involvement(TUE, "yot", status="closed"),
+    )
+    assert agencies_involved(picture) == {Agency.socialcare, Agency.camhs}
+
+
+def test_early_help_status_involves_early_help_not_social_care() -> None:
+    assert agencies_involved(build(record(MON, "early_help"))) == {Agency.early_help}
+    assert agencies_involved(build(record(MON, "closed"))) == set()
+
+
+def test_the_current_school_is_the_latest_heard_of() -> None:
+    moved = build(involvement(MON), transition(TUE))
+    assert current_school(moved) is not None
+    assert current_school(moved).urn == NEW_SCHOOL["urn"]  # type: ignore[union-attr]
+    back = build(transition(MON), involvement(TUE))
+    assert current_school(back).urn == SCHOOL["urn"]  # type: ignore[union-attr]
+    assert Agency.school in agencies_involved(moved)
+
+
+def test_has_been_told() -> None:
+    police = vist(TUE)
+    picture, _ = feed([record(MON), involvement(MON, "health"), police])
+    assert picture is not None
+    summary = picture.event(police.event_id)
+    assert summary is not None
+    assert told_of(picture, summary) == {Agency.police, Agency.mash, Agency.socialcare}
+    assert not has_been_told(picture, summary, Agency.health)
+    picture, _ = feed([decision(TUE, police.event_id, "share", ["health"])], picture=picture)
+    assert picture is not None
+    summary = picture.event(police.event_id)
+    assert summary is not None
+    assert has_been_told(picture, summary, Agency.health)
+
+
+# -- apply --------------------------------------------------------------------------------
+
+
+def test_apply_is_pure_and_applies_an_event_once() -> None:
+    first = build(record(MON))
+    event = vist(TUE)
+    second = apply(first, event)
+    assert first.events == []
+    assert len(second.events) == 1
+    assert apply(second, event).events == second.events
+
+
+def test_identity_keeps_every_identifier_and_the_latest_names() -> None:
+    picture = build(
+        record(MON, who=subject(nhs_number="9434765919")),
+        vist(TUE, who=subject(family_name="Evans-Reed", socialcare_id=None, upn=None)),
+    )
+    identity = picture.identity
+    assert identity is not None
+    assert identity.family_name == "Evans-Reed"
+    assert identity.identifiers == {"nhs_number": "9434765919", "socialcare_id": "SC-9001"}
+
+
+def test_the_latest_social_care_record_replaces_the_earlier() -> None:
+    picture = build(record(MON, "child_in_need"), record(TUE, "child_protection_plan"))
+    assert picture.socialcare is not None
+    assert picture.socialcare.status == SocialCareStatus.child_protection_plan
+
+
+def test_a_later_event_for_a_move_updates_it_and_keeps_the_transfer() -> None:
+    done = at("2026-09-15 10:00")
+    picture = build(
+        transition(at("2026-09-14 09:00")),
+        transition(done, cp_file_transferred_at=done.isoformat()),
+        transition(at("2026-09-16 09:00"), receipt_confirmed_at=done.isoformat()),
+    )
+    move = picture.transitions["tr-1"]
+    assert move.cp_file_transferred_at == done
+    assert move.receipt_confirmed_at == done
+    assert len(move.event_ids) == 3
+
+
+def test_decisions_screenings_and_meetings_are_kept() -> None:
+    police = vist(TUE)
+    picture = build(
+        police,
+        decision(TUE, police.event_id),
+        decision(TUE, "alert-x"),
+        screening(TUE),
+        meeting(TUE),
+    )
+    assert [d.target_event_id for d in picture.decisions] == [police.event_id, None]
+    assert len(picture.screenings) == len(picture.meetings) == 1
+
+
+# -- enrichment and pruning ---------------------------------------------------------------
+
+
+def test_enrichment() -> None:
+    picture = build(
+        record(MON, previous_referrals=["2025-06-02"]),
+        involvement(MON),
+        vist(TUE - timedelta(days=200), "GREEN", ["neglect"]),
+        vist(TUE, "GREEN", ["neglect", "missing"]),
+    )
+    info = enrichment(picture)
+    assert info["status"] == "child_in_need"
+    assert info["allocated_worker"] == {"name": "Sam Reed", "team": "Plymouth Central CIN"}
+    assert info["agencies_involved"] == ["school", "socialcare"]
+    assert info["current_school"] == SCHOOL
+    assert info["previous_referrals"] == ["2025-06-02"]
+    assert info["risk_events"] == {"90_days": 1, "365_days": 2}
+    assert info["concerns"]["neglect"] == {"90_days": 1, "365_days": 2}
+    assert info["concerns"]["missing"] == {"90_days": 1, "365_days": 1}
+
+
+def test_history_is_pruned_after_400_days_but_the_current_school_stays() -> None:
+    old = at("2024-01-10 10:00")
+    picture = build(transition(old, leave="2024-01-05", start="2024-01-08"), vist(old), vist(TUE))
+    prune(picture, TUE, CONFIG.thresholds.history_days)
+    assert [e.occurred_at for e in picture.events] == [TUE]
+    assert current_school(picture) is not None
+
+
+def test_pruning_keeps_what_a_running_deadline_needs() -> None:
+    long_ago = TUE - timedelta(days=500)
+    police = vist(long_ago, "AMBER", ["neglect"])
+    picture, _ = feed([police])
+    assert picture is not None
+    assert picture.timers
+    prune(picture, TUE, CONFIG.thresholds.history_days)
+    assert picture.event(police.event_id) is not None
+
+
+# -- serialisation (it lives in a changelog-backed table) ---------------------------------
+
+EVENTS = [
+    record,
+    involvement,
+    lambda t: involvement(t, "camhs"),
+    lambda t: vist(t, "AMBER", ["domestic_abuse"]),
+    lambda t: vist(t, "RED", ["child_criminal_exploitation"]),
+    lambda t: health(t, "mh_crisis", ["self_harm"]),
+    lambda t: yot(t, ["offending"], impact_on_child=None),
+    transition,
+    screening,
+    meeting,
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.sampled_from(range(len(EVENTS))), st.integers(0, 60 * 24 * 20)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_the_picture_round_trips_through_json(steps: list[tuple[int, int]]) -> None:
+    events = [EVENTS[i](TUE + timedelta(minutes=m)) for i, m in sorted(steps, key=lambda s: s[1])]
+    picture, records = feed(events)
+    assert picture is not None
+    again = ChildPicture.model_validate_json(picture.model_dump_json())
+    assert again == picture
+    # publish-once: no alert id twice, whatever the sequence
+    ids = [r.value.alert_id for r in records if r.topic == "mash.alert.v1"]  # type: ignore[attr-defined]
+    assert len(ids) == len(set(ids))
