@@ -15,13 +15,14 @@ from datetime import datetime
 
 from broker.clock import ManualClock
 from broker.config import PartnershipConfig, load_config
+from broker.identity import IdentityIndex
 from broker.models import Event
+from broker.models.events import EventBase
 from broker.picture import ChildPicture
 from broker.pipeline import dedupe
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
-from broker.pipeline.link import provisional_link
 from broker.pipeline.records import OutRecord
-from broker.pipeline.steps import Step, ingest_step, link_step
+from broker.pipeline.steps import ingest_step, link_step
 from broker.rules import fire_due, process
 from broker.topics import LINKED
 
@@ -31,6 +32,9 @@ class EngineState:
     """All the state the stages keep; the worker keeps the same in faust tables."""
 
     seen: dict[str, str] = field(default_factory=dict)
+    index: IdentityIndex = field(default_factory=IdentityIndex)
+    held: dict[str, str] = field(default_factory=dict)
+    """event_id -> event JSON, for events held unlinked until a person decides."""
     pictures: dict[str, ChildPicture] = field(default_factory=dict)
     next_due: dict[str, datetime] = field(default_factory=dict)
     """child id -> when its earliest timer falls due (only children with timers)."""
@@ -59,13 +63,24 @@ class Engine:
             return ingest_step(result, self.clock.now()).records
         now = self.clock.now()
         records = self.fire_timers(before=now)
-        step = link_step(result.event, result.raw, self.state.seen, now)
+        step = link_step(
+            result.event,
+            result.raw,
+            self.state.seen,
+            now,
+            index=self.state.index,
+            held=self.state.held,
+        )
         if step.mark_seen:
             dedupe.mark_seen(self.state.seen, result.event)
+        released = {id(event): (child, note) for child, event, note in step.released}
         for record in step.records:
             records.append(record)
             if record.topic == LINKED.name and record.key is not None:
-                records += self._process(record.key, result.event, _link_note(step, result.event))
+                event = record.value
+                assert isinstance(event, EventBase)
+                _, note = released.get(id(event), (record.key, step.link_note or ""))
+                records += self._process(record.key, event, note)  # type: ignore[arg-type]
         return records
 
     def fire_timers(self, *, before: datetime, inclusive: bool = False) -> list[OutRecord]:
@@ -106,13 +121,6 @@ class Engine:
             self.state.next_due.pop(picture.child_id, None)
         else:
             self.state.next_due[picture.child_id] = due
-
-
-def _link_note(step: Step, event: Event) -> str:
-    """How the child was linked, in words, for explanations. The link stage will say so
-    itself once the identity matcher is wired in; until then the provisional rule."""
-    note = getattr(step, "link_note", None)
-    return note if isinstance(note, str) else provisional_link(event.subject).how
 
 
 def replay_lines(

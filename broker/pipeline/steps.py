@@ -2,21 +2,27 @@
 
 The worker's agents and replay's engine call exactly these. A step never writes state
 itself when the write must wait until its records are durable: it says what to write,
-and the caller writes after sending (at-least-once without losing outputs).
+and the caller writes after sending (at-least-once without losing outputs). The
+identity index is the exception: linking is a sequential, single-writer stage (see
+docs/identity.md), and the index is rebuilt from its changelog after a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from broker.models.events import Event
+from broker.identity import IdentityIndex
+from broker.models.events import Event, IdentityDecision, parse_event
 from broker.pipeline import dedupe
+from broker.pipeline.identify import identify, person_record
 from broker.pipeline.ingest import Accepted, IngestResult, Refused
 from broker.pipeline.link import provisional_link
-from broker.pipeline.records import OutRecord
+from broker.pipeline.records import OutRecord, stable_id
 from broker.pipeline.rejection import rejection_records
+from broker.rules.identity import identity_review_alert, identity_review_record
 from broker.topics import ACCEPTED, LINKED
 
 
@@ -25,6 +31,9 @@ class Step:
     records: list[OutRecord] = field(default_factory=list)
     outcome: str = ""
     mark_seen: bool = False
+    link_note: str | None = None
+    # LINKED records for events released by an identity decision: (child id, event, note)
+    released: list[tuple[str, Event, str]] = field(default_factory=list)
 
 
 def ingest_step(result: IngestResult, now: datetime) -> Step:
@@ -35,8 +44,21 @@ def ingest_step(result: IngestResult, now: datetime) -> Step:
     return Step(rejection_records(result, now), "rejected")
 
 
-def link_step(event: Event, raw: bytes, seen: Mapping[str, str], now: datetime) -> Step:
-    """De-duplicate by event_id, link to a child, re-key by the child's id."""
+def link_step(
+    event: Event,
+    raw: bytes,
+    seen: Mapping[str, str],
+    now: datetime,
+    *,
+    index: IdentityIndex | None = None,
+    held: MutableMapping[str, str] | None = None,
+) -> Step:
+    """De-duplicate by event_id, link to a child, re-key by the child's id.
+
+    With an identity index, an event the matcher is unsure of is held unlinked (in
+    `held`, by event_id) and IDENTITY_REVIEW is raised; a person's identity decision
+    merges or keeps children apart and releases the held events it names.
+    """
     sighting = dedupe.sighting(seen, event)
     if sighting is dedupe.Sighting.DUPLICATE:
         return Step(outcome="duplicate")
@@ -45,5 +67,59 @@ def link_step(event: Event, raw: bytes, seen: Mapping[str, str], now: datetime) 
             (dedupe.CONFLICT_PROBLEM,), raw, None, event.event_id, event.source.agency
         )
         return Step(rejection_records(refused, now), "conflict")
-    link = provisional_link(event.subject)
-    return Step([OutRecord(LINKED.name, link.child_id, event)], "linked", mark_seen=True)
+    if index is None:
+        link = provisional_link(event.subject)
+        record = OutRecord(LINKED.name, link.child_id, event)
+        return Step([record], "linked", mark_seen=True, link_note=link.how)
+    if isinstance(event, IdentityDecision):
+        return _identity_decision(event, index, held if held is not None else {})
+    identified = identify(index, event)
+    if identified.child_id is None:
+        if held is not None:
+            held[event.event_id] = event.model_dump_json()
+        holding_id = stable_id("unlinked", event.event_id)
+        alert = identity_review_alert(
+            event,
+            child_id=holding_id,
+            reason=identified.note,
+            candidates=identified.decision.candidates,
+            now=now,
+        )
+        return Step([identity_review_record(alert)], "review", mark_seen=True)
+    record = OutRecord(LINKED.name, identified.child_id, event)
+    return Step([record], "linked", mark_seen=True, link_note=identified.note)
+
+
+def _identity_decision(
+    decision: IdentityDecision, index: IdentityIndex, held: MutableMapping[str, str]
+) -> Step:
+    """Apply a person's decision; the released events go on to their child."""
+    children = [index.resolve(c) for c in decision.child_ids if c in index]
+    pending = [parse_event_json(held.pop(e)) for e in decision.event_ids if e in held]
+    released: list[tuple[str, Event, str]] = []
+    who = f"a person's identity decision ({decision.decided_by})"
+    if decision.decision == "same_child":
+        survivor = children[0] if children else None
+        for other in children[1:]:
+            survivor = index.merge(children[0], other)
+        for event in pending:
+            chosen = survivor or stable_id("child", event.event_id)
+            survivor = index.add(chosen, person_record(event.subject))
+            released.append((survivor, event, f"Linked by {who}"))
+    else:
+        new_ids = []
+        for event in pending:
+            child_id = index.add(stable_id("child", event.event_id), person_record(event.subject))
+            new_ids.append(child_id)
+            released.append((child_id, event, f"Kept as a different child by {who}"))
+        everyone = list(dict.fromkeys(children + new_ids))
+        for i, a in enumerate(everyone):
+            for b in everyone[i + 1 :]:
+                if a != b:
+                    index.keep_apart(a, b)
+    records = [OutRecord(LINKED.name, child, event) for child, event, _ in released]
+    return Step(records, "identity_decision", mark_seen=True, released=released)
+
+
+def parse_event_json(text: str) -> Event:
+    return parse_event(json.loads(text))
