@@ -48,6 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="send invalid lines too (to exercise the broker's rejection path)",
     )
 
+    chrono = sub.add_parser(
+        "chronology", help="a child's multi-agency chronology, from a replay of a file"
+    )
+    chrono.add_argument("file", type=Path, help="events, one JSON object a line")
+    chrono.add_argument("--until", type=_instant)
+    who = chrono.add_mutually_exclusive_group(required=True)
+    who.add_argument("--child-id", help="the broker's child id (as in alerts)")
+    who.add_argument("--socialcare-id")
+    who.add_argument("--nhs-number")
+    who.add_argument("--upn")
+    who.add_argument("--police-person-id")
+    chrono.add_argument("--json", action="store_true", help="one JSON object a row")
+
     sub.add_parser("worker", help="run the live stream worker")
 
     tail = sub.add_parser("tail", help="print a topic's records as JSON lines")
@@ -85,6 +98,10 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from broker.replay import run_replay
 
         return run_replay(args.file, args.until, internal=args.internal, out=sys.stdout)
+    if args.command == "chronology":
+        from broker.replay import print_chronology
+
+        return print_chronology(args, out=sys.stdout)
     if args.command == "publish":
         from broker.publish import publish_file
 

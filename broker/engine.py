@@ -130,11 +130,17 @@ def replay_lines(
     config: PartnershipConfig | None = None,
 ) -> Iterator[OutRecord]:
     """Every line in order, then the clock to `until` (firing the timers due by then)."""
-    engine = Engine(clock, config=config)
+    yield from replay_engine(Engine(clock, config=config), lines, until)
+
+
+def replay_engine(
+    engine: Engine, lines: Iterable[bytes], until: datetime | None = None
+) -> Iterator[OutRecord]:
+    """`replay_lines` on a given engine, whose state the caller may read afterwards."""
     for line in lines:
         if not line.strip():
             continue
         yield from engine.submit_json(line.rstrip(b"\r\n"))
     if until is not None:
-        clock.advance_to(until)
+        engine.clock.advance_to(until)
         yield from engine.fire_timers(before=until, inclusive=True)

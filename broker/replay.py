@@ -12,10 +12,11 @@ import sys
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+from broker.chronology import chronology, find_child, render_text
 from broker.clock import ManualClock
-from broker.engine import replay_lines
+from broker.engine import Engine, replay_engine, replay_lines
 from broker.pipeline.records import OutRecord
 from broker.topics import all_topics
 
@@ -37,6 +38,26 @@ def replay_records(
     for record in replay_lines(_lines(path), clock, until=until):
         if internal or record.topic not in INTERNAL_TOPICS:
             yield record
+
+
+def print_chronology(args: Any, *, out: TextIO) -> int:
+    """`mash-broker chronology`: replay the file, then print one child's chronology."""
+    engine = Engine(ManualClock())
+    for _ in replay_engine(engine, _lines(args.file), args.until):
+        pass
+    kinds = ("socialcare_id", "nhs_number", "upn", "police_person_id")
+    identifier = next(((k, getattr(args, k)) for k in kinds if getattr(args, k)), None)
+    picture = find_child(engine.state.pictures, child_id=args.child_id, identifier=identifier)
+    if picture is None:
+        print("no child in this file matches", file=sys.stderr)
+        return 1
+    rows = chronology(picture, engine.config.calendar.tz)
+    if args.json:
+        for row in rows:
+            out.write(json.dumps(row.to_json(), ensure_ascii=False) + "\n")
+    else:
+        out.write(render_text(picture, rows, engine.config.calendar.tz) + "\n")
+    return 0
 
 
 def run_replay(path: Path, until: datetime | None, *, internal: bool, out: TextIO) -> int:
