@@ -18,7 +18,7 @@ from broker.config import PartnershipConfig, load_config
 from broker.identity import IdentityIndex
 from broker.models import Event
 from broker.models.events import EventBase
-from broker.picture import ChildPicture
+from broker.picture import ChildPicture, merge_pictures
 from broker.pipeline import dedupe
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
 from broker.pipeline.records import OutRecord
@@ -73,6 +73,8 @@ class Engine:
         )
         if step.mark_seen:
             dedupe.mark_seen(self.state.seen, result.event)
+        if step.outcome == "identity_decision":
+            self._join_merged_children()
         released = {id(event): (child, note) for child, event, note in step.released}
         for record in step.records:
             records.append(record)
@@ -113,6 +115,22 @@ class Engine:
         )
         self._store(outcome.picture)
         return outcome.records
+
+    def _join_merged_children(self) -> None:
+        """After a person decided that children are one, their pictures become one
+        (under the id the identity index keeps), so their histories count together."""
+        index = self.state.index
+        for child_id in list(self.state.pictures):
+            if child_id not in index or (survivor := index.resolve(child_id)) == child_id:
+                continue
+            other = self.state.pictures.pop(child_id)
+            self.state.next_due.pop(child_id, None)
+            kept = self.state.pictures.get(survivor)
+            if kept is None:
+                kept = other.model_copy(update={"child_id": survivor})
+            else:
+                kept = merge_pictures(kept, other)
+            self._store(kept)
 
     def _store(self, picture: ChildPicture) -> None:
         self.state.pictures[picture.child_id] = picture

@@ -21,6 +21,7 @@ from broker.picture.derived import (
     told_of,
 )
 from broker.picture.enrichment import enrichment
+from broker.picture.merge import merge_pictures
 from broker.picture.model import (
     ChildPicture,
     DecisionMade,
@@ -58,6 +59,7 @@ __all__ = [
     "in_agency_order",
     "is_risk_event",
     "is_significant_harm",
+    "merge_pictures",
     "new_picture",
     "not_yet_told",
     "prune",

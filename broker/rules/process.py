@@ -21,6 +21,7 @@ from broker.models import (
     MashScreening,
     PoliceVist,
     SchoolTransition,
+    SocialCareRecord,
     StrategyMeeting,
     YotReferral,
 )
@@ -80,6 +81,8 @@ def process(
         alerts += strategy.incomplete(ctx, event)
     elif isinstance(event, MashInfoRequest):
         alerts += info_request.check(ctx, event)
+    elif isinstance(event, SocialCareRecord):
+        alerts += exploitation.threshold_review_at(ctx, event.event_id, event.occurred_at)
     feedback = language_feedback(event, config.language, now)
     prune(work, now, config.thresholds.history_days)
     return Outcome(work, [*records, *shared, *alerts, *feedback])

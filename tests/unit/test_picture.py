@@ -243,3 +243,40 @@ def test_the_picture_round_trips_through_json(steps: list[tuple[int, int]]) -> N
     # publish-once: no alert id twice, whatever the sequence
     ids = [r.value.alert_id for r in records if r.topic == "mash.alert.v1"]  # type: ignore[attr-defined]
     assert len(ids) == len(set(ids))
+
+
+# -- merging two children a person decided are one ----------------------------------------
+
+
+def test_merging_joins_histories_and_keeps_the_latest_facts() -> None:
+    from broker.picture import merge_pictures
+
+    a_events = [
+        record(MON, "child_in_need"),
+        vist(MON, concerns=["neglect"]),
+        involvement(MON, "camhs"),
+    ]
+    b_events = [
+        record(TUE, "child_protection_plan", who=subject(socialcare_id="SC-OTHER")),
+        health(TUE, "gp_concern", ["neglect"], who=subject(nhs_number="9434765919")),
+        involvement(TUE, "camhs", status="closed"),
+        transition(TUE),
+    ]
+    a, b = build(*a_events), build(*b_events)
+    merged = merge_pictures(a, b)
+    assert merged.child_id == a.child_id
+    assert [e.event_id for e in merged.events] == [
+        a_events[1].event_id,
+        b_events[1].event_id,
+        b_events[3].event_id,
+    ]
+    assert merged.socialcare is not None
+    assert merged.socialcare.status == SocialCareStatus.child_protection_plan
+    assert merged.involvements["camhs"].status == "closed"
+    assert current_school(merged) is not None
+    assert merged.identity is not None
+    assert merged.identity.identifiers["nhs_number"] == "9434765919"
+    assert set(merged.processed) == set(a.processed) | set(b.processed)
+    # a new event after the merge is the latest
+    later = apply(merged, involvement(at("2026-05-20 10:00")))
+    assert current_school(later).urn == SCHOOL["urn"]  # type: ignore[union-attr]

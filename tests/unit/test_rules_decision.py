@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from broker.models import Agency
 from broker.rules import fire_due
@@ -156,3 +158,27 @@ def test_one_working_day(recorded: str, due: str) -> None:
     _, records = feed([vist(at(recorded), "AMBER", ["neglect"])], until=at("2026-06-01 00:00"))
     [overdue] = alerts(records, "DECISION_OVERDUE")
     assert overdue.due_by == at(due)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    recorded=st.datetimes(
+        min_value=datetime(2026, 1, 1), max_value=datetime(2026, 12, 20), timezones=st.just(UTC)
+    ),
+    rag=st.sampled_from(["RED", "AMBER"]),
+    late_by=st.integers(min_value=-3 * 24 * 60, max_value=3 * 24 * 60),
+)
+def test_a_deadline_met_in_time_never_fires(recorded: datetime, rag: str, late_by: int) -> None:
+    recorded = recorded.replace(second=0, microsecond=0)
+    police = vist(recorded, rag, ["neglect"])
+    if rag == "RED":
+        due = CONFIG.calendar.add_working_hours(recorded, 4)
+    else:
+        due = CONFIG.calendar.add_working_days(recorded, 1)
+    decided = max(recorded, due + timedelta(minutes=late_by))
+    made = decision(decided, police.event_id)
+    _, records = feed([police, made], until=decided + timedelta(days=10))
+    fired = alerts(records, "DECISION_OVERDUE")
+    assert len(fired) == (1 if decided > due else 0)
+    if fired:
+        assert fired[0].due_by == due

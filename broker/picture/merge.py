@@ -1,0 +1,87 @@
+"""Merging two pictures when a person decides two records are one child.
+
+An identity decision (`same_child`) tells the broker that two children it held apart
+are one. Their histories must then be one chronology: counted together by the
+cumulative rules, and shown together to the MASH. Nothing is re-raised by the merge
+itself (each alert was right on what was known then); the next event is judged on the
+joined picture.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from broker.picture.model import ChildPicture, Involvement, Transition
+
+
+def merge_pictures(into: ChildPicture, other: ChildPicture) -> ChildPicture:
+    """One picture holding both: `into` keeps its id; `other`'s history joins it.
+
+    Where both hold a current fact (the social care record, an agency's involvement, a
+    move) the one recorded later wins; lists are joined by id; processing order (`seq`)
+    is renumbered by recorded_at so that "latest" keeps its meaning.
+    """
+    a, b = into.model_copy(deep=True), other.model_copy(deep=True)
+    processed = {**b.processed, **a.processed}
+    merged = a.model_copy(deep=True)
+
+    def when(event_id: str) -> datetime | None:
+        return processed.get(event_id)
+
+    if a.identity is None:
+        merged.identity = b.identity
+    elif b.identity is not None:
+        merged.identity = a.identity.model_copy(
+            update={"identifiers": {**b.identity.identifiers, **a.identity.identifiers}}
+        )
+    if b.socialcare is not None and (
+        a.socialcare is None or _later(when(b.socialcare.event_id), when(a.socialcare.event_id))
+    ):
+        merged.socialcare = b.socialcare
+    for agency, involvement in b.involvements.items():
+        mine = a.involvements.get(agency)
+        if mine is None or _later(when(involvement.event_id), when(mine.event_id)):
+            merged.involvements[agency] = involvement
+    for key, move in b.transitions.items():
+        mine_move = a.transitions.get(key)
+        if mine_move is None or _later(when(move.event_ids[-1]), when(mine_move.event_ids[-1])):
+            merged.transitions[key] = move
+    merged.events = sorted(
+        {e.event_id: e for e in [*b.events, *a.events]}.values(),
+        key=lambda e: (e.recorded_at, e.event_id),
+    )
+    merged.decisions = list({d.event_id: d for d in [*b.decisions, *a.decisions]}.values())
+    merged.screenings = list({s.event_id: s for s in [*b.screenings, *a.screenings]}.values())
+    merged.meetings = list({m.event_id: m for m in [*b.meetings, *a.meetings]}.values())
+    merged.timers = list({t.key: t for t in [*b.timers, *a.timers]}.values())
+    merged.fired = {**b.fired, **a.fired}
+    merged.alerts = list({x.alert_id: x for x in [*b.alerts, *a.alerts]}.values())
+    lasts = [x for x in (a.threshold_review_last, b.threshold_review_last) if x is not None]
+    merged.threshold_review_last = max(lasts, default=None)
+    merged.processed = processed
+    _renumber(merged, a.seq + b.seq)
+    return merged
+
+
+def _later(first: datetime | None, second: datetime | None) -> bool:
+    if first is None:
+        return False
+    return second is None or first > second
+
+
+def _renumber(picture: ChildPicture, applied: int) -> None:
+    """Give involvements and moves a processing order by when they were recorded
+    (what is no longer in `processed` counts as earliest)."""
+    items: list[tuple[float, int, Involvement | Transition]] = []
+    for involvement in picture.involvements.values():
+        items.append((_stamp(picture, involvement.event_id), involvement.seq, involvement))
+    for move in picture.transitions.values():
+        items.append((_stamp(picture, move.event_ids[0]), move.seq, move))
+    for number, (_, _, item) in enumerate(sorted(items, key=lambda i: (i[0], i[1])), start=1):
+        item.seq = number
+    picture.seq = max(applied, len(items))
+
+
+def _stamp(picture: ChildPicture, event_id: str) -> float:
+    recorded = picture.processed.get(event_id)
+    return recorded.timestamp() if recorded else float("-inf")
