@@ -9,6 +9,7 @@ clock passes them, and hands each linked event to `broker.rules.process`.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -56,6 +57,8 @@ class Engine:
         result = ingest_json(raw)
         if isinstance(result, Accepted):
             self.clock.advance_to(result.event.recorded_at)
+        elif (instant := _readable_recorded_at(raw)) is not None:
+            self.clock.advance_to(instant)  # a refused event is refused at its own time
         return self.submit(result)
 
     def submit(self, result: IngestResult) -> list[OutRecord]:
@@ -139,6 +142,17 @@ class Engine:
             self.state.next_due.pop(picture.child_id, None)
         else:
             self.state.next_due[picture.child_id] = due
+
+
+def _readable_recorded_at(raw: bytes) -> datetime | None:
+    """The `recorded_at` of a refused line, when it can be read as an aware instant."""
+    try:
+        data = json.loads(raw)
+        text = data.get("recorded_at") if isinstance(data, dict) else None
+        instant = datetime.fromisoformat(text) if isinstance(text, str) else None
+    except (ValueError, RecursionError):
+        return None
+    return instant if instant is not None and instant.utcoffset() is not None else None
 
 
 def replay_lines(

@@ -116,7 +116,9 @@ def agencies_involved(picture: ChildPicture) -> frozenset[Agency]:
 
 def decisions_on(picture: ChildPicture, event_id: str) -> list[str]:
     """Ids of the MASH decisions about an event (naming it, or one of its alerts)."""
-    return [d.decision_id for d in picture.decisions if d.target_event_id == event_id]
+    return [
+        d.decision_id for d in picture.decisions if event_id in (d.target_event_id, d.refers_to)
+    ]
 
 
 def told_of(picture: ChildPicture, summary: EventSummary) -> frozenset[Agency]:
@@ -125,9 +127,8 @@ def told_of(picture: ChildPicture, summary: EventSummary) -> frozenset[Agency]:
     named. `health` and `camhs` are different agencies."""
     told = {Agency(summary.source_agency), *(Agency(a) for a in summary.told)}
     for decision in picture.decisions:
-        if decision.target_event_id == summary.event_id and decision.decision == (
-            DecisionKind.share
-        ):
+        about = summary.event_id in (decision.target_event_id, decision.refers_to)
+        if about and decision.decision == DecisionKind.share:
             told.update(Agency(a) for a in decision.share_with)
     return frozenset(told)
 

@@ -182,3 +182,10 @@ def test_a_deadline_met_in_time_never_fires(recorded: datetime, rag: str, late_b
     assert len(fired) == (1 if decided > due else 0)
     if fired:
         assert fired[0].due_by == due
+
+
+def test_a_decision_that_arrives_before_its_event_still_counts() -> None:
+    police = vist(TUE, "AMBER", ["neglect"])
+    early = decision(TUE - MINUTE, police.event_id, "no_further_action")
+    _, records = feed([early, police], until=at("2026-05-30 10:00"))
+    assert alerts(records, "DECISION_OVERDUE") == []

@@ -79,3 +79,15 @@ def test_public_example(path: Path) -> None:
 
 def test_there_are_enough_scenarios() -> None:
     assert len(_files(OWN)) >= 40
+
+
+def test_a_refused_line_is_refused_at_its_own_recorded_at() -> None:
+    event = {
+        "event_id": "bad-1",
+        "event_type": "police.vist",
+        "source": {"agency": "police", "system": "p"},
+        "recorded_at": "2026-05-19T12:00:00+01:00",
+    }
+    records = run_scenario({"events": [event], "until": None})
+    [rejected] = [r for r in records if r["topic"] == "broker.rejected.v1"]
+    assert rejected["value"]["rejected_at"] == "2026-05-19T12:00:00+01:00"
