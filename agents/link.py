@@ -3,7 +3,8 @@
 It reads `broker.accepted.v1` (keyed by event_id, so the `seen_events` table is
 co-partitioned with it) and republishes each first sighting on `broker.linked.v1` keyed
 by the child's id, so that every event about one child is processed in order by one
-worker, however the agencies keyed their own topics.
+worker, however the agencies keyed their own topics. Each outcome (linked, duplicate,
+conflict, failed) is reported to the metrics.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import faust
 
 from agents.guard import guarded
 from broker.clock import Clock
+from broker.metrics import NO_OBSERVER, StageObserver
 from broker.models.events import Event
 from broker.pipeline import dedupe
 from broker.pipeline.steps import link_step
@@ -27,14 +29,20 @@ async def handle_accepted(
 ) -> str:
     step = link_step(event, raw, seen, clock.now())
     for record in step.records:
-        await sink.send(record)
+        await sink.send(record, recorded_at=event.recorded_at)
     if step.mark_seen:
         dedupe.mark_seen(seen, event)  # only once its outputs are durable
     return step.outcome
 
 
 def register(
-    app: faust.App, codec: Any, seen: MutableMapping[str, str], sink: Sink, clock: Clock
+    app: faust.App,
+    codec: Any,
+    seen: MutableMapping[str, str],
+    sink: Sink,
+    clock: Clock,
+    *,
+    observer: StageObserver = NO_OBSERVER,
 ) -> Any:
     channel = app.topic(ACCEPTED.name, key_serializer="raw", value_serializer="raw")
 
@@ -46,6 +54,6 @@ def register(
             async def handle(raw: bytes = raw) -> str:
                 return await handle_accepted(codec.decode(raw), raw, seen, sink, clock)
 
-            await guarded(handle, raw, ACCEPTED.name, sink, clock)
+            observer.outcome("link", await guarded(handle, raw, ACCEPTED.name, sink, clock))
 
     return link

@@ -1,8 +1,9 @@
 """`mash-broker`: the command line.
 
 Thin: it parses arguments, builds the one `Settings`, and hands over to the module that
-does the work. Exit codes: 0 success, 1 a run that found problems (bad lines), 2 usage,
-3 infrastructure unavailable (Kafka away).
+does the work. Exit codes: 0 success, 1 a run that found problems (bad lines; `status`: a
+worker that is not ready), 2 usage, 3 infrastructure unavailable (Kafka or the worker
+away).
 """
 
 from __future__ import annotations
@@ -69,6 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
     tail.add_argument("--idle-timeout", type=float, default=None, help="stop after N s idle")
     tail.add_argument("--max", type=int, default=None, help="stop after N records")
 
+    status = sub.add_parser(
+        "status", help="a running worker's operations figures (throughput, lag, readiness)"
+    )
+    status.add_argument(
+        "--url",
+        help="the worker's /ops.json (default: from MASH_WORKER_WEB_HOST and _PORT)",
+    )
+    status.add_argument("--json", action="store_true", help="print the figures as JSON")
+
     kafka = sub.add_parser("kafka", help="the local development Kafka (deploy/local)")
     kafka.add_argument("action", choices=["up", "down", "status"])
     return parser
@@ -122,15 +132,29 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 limit=args.max,
             )
         )
-    if args.command == "kafka":
-        from broker import kafka_local
-
-        action = {"up": kafka_local.up, "down": kafka_local.down, "status": kafka_local.status}
-        result = action[args.action](settings)
-        if result is not None:
-            print(result if isinstance(result, str) else json.dumps(result, default=str))
-        return 0
+    local = {"status": _status, "kafka": _kafka}
+    if args.command in local:
+        return local[args.command](args, settings)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from broker.ops.terminal import show_status, status_url
+
+    if not args.url and settings.worker_web_port == 0:
+        raise ConfigurationError("the worker's web server is off (MASH_WORKER_WEB_PORT=0)")
+    url = args.url or status_url(settings.worker_web_host, settings.worker_web_port)
+    return show_status(url, as_json=args.json)
+
+
+def _kafka(args: argparse.Namespace, settings: Settings) -> int:
+    from broker import kafka_local
+
+    action = {"up": kafka_local.up, "down": kafka_local.down, "status": kafka_local.status}
+    result = action[args.action](settings)
+    if result is not None:
+        print(result if isinstance(result, str) else json.dumps(result, default=str))
+    return 0
 
 
 if __name__ == "__main__":

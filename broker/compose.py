@@ -1,8 +1,13 @@
 """The composition root: the one place that builds the worker from its parts.
 
-Nothing connects at import time; `build_worker` wires settings, codec, sink, tables and
-agents together, and `run_worker` starts it. Tests build the same app with other
-settings (ports, memory store) or another clock.
+Nothing connects at import time; `build_worker` wires settings, codec, sink, tables,
+agents, metrics and the operations views together, and `run_worker` starts it. Tests
+build the same app with other settings (ports, memory store) or another clock.
+
+Metrics: one `CollectorRegistry` per worker (not prometheus_client's global one), holding
+faust's consumer-side metrics (its Prometheus sensor, `faust_*`) and the broker's own
+(`mash_*`, broker.metrics). faust's sensor also serves that registry at `/metrics` on
+the worker's web server, beside the operations views (broker.ops.views).
 """
 
 from __future__ import annotations
@@ -13,13 +18,19 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from faust.sensors.prometheus import setup_prometheus_sensors
+from prometheus_client import CollectorRegistry
 
 from agents import ingest, link
 from broker.app import create_app
 from broker.clock import Clock, SystemClock
 from broker.codec import codec_from_settings
-from broker.kafka_admin import create_topics
+from broker.health import KafkaProbe, aiokafka_metadata_check
+from broker.kafka_admin import client_options, create_topics
 from broker.logs import configure_logging
+from broker.metrics import MeteredSink, Metrics
+from broker.ops import faust_state
+from broker.ops.views import Operations, register_views
 from broker.settings import Settings
 from broker.sink import KafkaSink
 from broker.tables import Tables, declare_tables
@@ -33,19 +44,36 @@ class Worker:
     app: faust.App
     tables: Tables
     agents: dict[str, Any]
+    metrics: Metrics
+    operations: Operations
 
 
 def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     clock = clock or SystemClock()
     app = create_app(settings)
     codec = codec_from_settings(settings)
-    sink = KafkaSink(app, codec)
+    registry = CollectorRegistry()
+    setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="faust")
+    metrics = Metrics(registry)
+    state = faust_state.FaustState(app)
+    metrics.watch_worker(state)
+    faust_state.connect(app, state, metrics)
+    sink = MeteredSink(KafkaSink(app, codec), metrics)
     tables = declare_tables(app)
     agents = {
-        "ingest": ingest.register(app, codec, sink, clock),
-        "link": link.register(app, codec, tables.seen_events, sink, clock),
+        "ingest": ingest.register(app, codec, sink, clock, observer=metrics),
+        "link": link.register(app, codec, tables.seen_events, sink, clock, observer=metrics),
     }
-    return Worker(app, tables, agents)
+    probe = KafkaProbe(
+        aiokafka_metadata_check(
+            settings.kafka_bootstrap, client_options(settings), settings.health_kafka_timeout
+        ),
+        timeout=settings.health_kafka_timeout,
+        ttl=settings.health_cache_seconds,
+    )
+    operations = Operations(registry, metrics, state, probe, settings.ops_refresh_seconds)
+    register_views(app, operations)
+    return Worker(app, tables, agents, metrics, operations)
 
 
 def run_worker(settings: Settings) -> int:
@@ -60,5 +88,7 @@ def run_worker(settings: Settings) -> int:
     )
     worker = build_worker(settings)
     log.info("worker starting", extra={"count": len(worker.agents)})
-    faust.Worker(worker.app, loglevel="INFO", override_logging=False).execute_from_commandline()
+    runner = faust.Worker(worker.app, loglevel="INFO", override_logging=False, quiet=True)
+    runner.spinner = None  # a terminal spinner would write non-JSON bytes to the log
+    runner.execute_from_commandline()
     return 0

@@ -4,6 +4,15 @@ Only an allowlist of `extra` fields is ever written (ids, topics, field names, c
 error class names), and messages are the broker's own constant strings. A value that
 is not on the list is dropped, not redacted: nothing that came from an event's body can
 reach a log line by accident.
+
+The same formatter writes faust's, aiokafka's and aiohttp's lines (they propagate to the
+root logger, which has only our handler). Their `%`-arguments are never interpolated:
+faust can pass a message, an event or a key as an argument (`"... %r", event`), so a
+third-party line keeps its constant format string only. An exception is written as its
+class and the code locations of its traceback, never its text: a library's exception
+message can quote a payload. `PayloadFilter` goes further for any other handler someone
+attaches: a record whose arguments hold bytes, a model or a faust event/message loses
+its arguments before any formatter sees it.
 """
 
 from __future__ import annotations
@@ -11,8 +20,12 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import traceback
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
+
+from pydantic import BaseModel
 
 SAFE_FIELDS: Final = frozenset(
     {
@@ -31,8 +44,47 @@ SAFE_FIELDS: Final = frozenset(
         "count",
         "agency",
         "elapsed_ms",
+        "stage",
+        "payload_suppressed",
     }
 )
+
+#: Type names of faust's carriers of a payload (checked by name: no faust import here).
+_PAYLOAD_TYPES: Final = frozenset(
+    {"Event", "Message", "ConsumerMessage", "PendingMessage", "Record", "FutureMessage"}
+)
+_MAX_FRAMES: Final = 12
+
+
+def carries_payload(value: Any, depth: int = 0) -> bool:
+    """Whether a log argument is (or contains) bytes, a model or a faust event/message."""
+    if isinstance(value, bytes | bytearray | memoryview | BaseModel):
+        return True
+    if any(cls.__name__ in _PAYLOAD_TYPES for cls in type(value).__mro__):
+        return True
+    if depth < 3 and isinstance(value, tuple | list | set | frozenset):
+        return any(carries_payload(v, depth + 1) for v in value)
+    if depth < 3 and isinstance(value, dict):
+        return any(carries_payload(v, depth + 1) for v in value.values())
+    return False
+
+
+class PayloadFilter(logging.Filter):
+    """Condense records whose arguments carry a payload: the arguments are dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        values: Iterable[Any] = args.values() if isinstance(args, dict) else (args or ())
+        if any(carries_payload(v) for v in values):
+            record.args = ()
+            record.payload_suppressed = True
+        return True
+
+
+def _frames(tb: Any) -> list[str]:
+    """`module:line function` of each frame: where it failed, not what it held."""
+    frames = traceback.extract_tb(tb)[-_MAX_FRAMES:]
+    return [f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} {f.name}" for f in frames]
 
 
 class JsonFormatter(logging.Formatter):
@@ -47,14 +99,21 @@ class JsonFormatter(logging.Formatter):
             if name in record.__dict__:
                 entry[name] = record.__dict__[name]
         if record.exc_info and record.exc_info[0] is not None:
-            # the class only: an exception's text from a library could quote a payload
+            # the class and where, never the text: a library's text could quote a payload
             entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, default=str)
+            entry["trace"] = _frames(record.exc_info[2])
+        return json.dumps(entry, default=_safe_default)
+
+
+def _safe_default(value: Any) -> str:
+    """Allowlisted fields hold ids, names and counts; anything else shows as its type."""
+    return value if isinstance(value, str) else type(value).__name__
 
 
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
+    handler.addFilter(PayloadFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

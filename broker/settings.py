@@ -39,6 +39,15 @@ class Settings(BaseSettings):
     state_dir: Path = PROJECT_ROOT / ".state"
     store: Literal["memory", "rocksdb"] = "rocksdb"
 
+    # Operations: health checks, the /ops page and `mash-broker status` (docs/operations.md)
+    health_kafka_timeout: float = Field(
+        default=2.0, gt=0, le=30, description="seconds the readiness metadata request may take"
+    )
+    health_cache_seconds: float = Field(
+        default=5.0, ge=0, le=60, description="how long a readiness answer about Kafka is reused"
+    )
+    ops_refresh_seconds: int = Field(default=5, ge=1, le=3600)
+
     # Wire format: the Avro single-object encoding with schemas/ as the registry unless a
     # Confluent-compatible schema registry (Confluent, Karapace) is configured.
     schema_registry_url: str | None = None

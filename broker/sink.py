@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any, Protocol
 
 from broker.errors import InfrastructureError
@@ -24,8 +25,13 @@ class Encoder(Protocol):
 
 
 class Sink(Protocol):
-    async def send(self, record: OutRecord) -> None:
-        """Publish one record; returns when it is durable (or raises, retriable)."""
+    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
+        """Publish one record; returns when it is durable (or raises, retriable).
+
+        `recorded_at` is when the event that caused the record was recorded, when the
+        caller knows it: a metered sink (broker.metrics) measures end-to-end latency
+        from it. Adapters that do not measure ignore it.
+        """
         ...
 
 
@@ -35,7 +41,7 @@ class MemorySink:
     def __init__(self) -> None:
         self.records: list[OutRecord] = []
 
-    async def send(self, record: OutRecord) -> None:
+    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
         self.records.append(record)
 
     def on(self, topic: str) -> list[OutRecord]:
@@ -60,7 +66,7 @@ class KafkaSink:
             self._topics[name] = self._app.topic(name, key_serializer="raw", value_serializer="raw")
         return self._topics[name]
 
-    async def send(self, record: OutRecord) -> None:
+    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
         value = self._codec.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
         delay = 0.2

@@ -1,0 +1,136 @@
+"""Liveness and readiness: is the worker running, and is it doing its job?
+
+Liveness answers "should this process be restarted?": if the event loop can answer the
+request at all, and no service of the worker has crashed, it is alive. Readiness
+answers "is the worker processing?": Kafka answers a metadata request, the worker has
+partitions assigned, and its tables are recovered. A worker that is alive but not ready
+(Kafka away, a rebalance, a long recovery) must be left alone, not restarted: it
+catches up by itself, and the partition waits for it (visible as lag).
+
+The Kafka check is a real metadata request with a short timeout, cached for a few
+seconds, so that a probe every second cannot flood a struggling cluster; concurrent
+callers share one request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+MetadataCheck = Callable[[], Awaitable[None]]
+"""Raises (anything) when Kafka does not answer a metadata request."""
+
+
+class KafkaProbe:
+    """Whether Kafka answered a metadata request within `timeout`, cached for `ttl` s."""
+
+    def __init__(
+        self,
+        check: MetadataCheck,
+        *,
+        timeout: float = 2.0,
+        ttl: float = 5.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._check = check
+        self._timeout = timeout
+        self._ttl = ttl
+        self._clock = clock
+        self._checked_at: float | None = None
+        self._reachable = False
+        self._lock = asyncio.Lock()
+
+    async def reachable(self) -> bool:
+        async with self._lock:  # one request at a time; the others read its answer
+            now = self._clock()
+            if self._checked_at is None or now - self._checked_at >= self._ttl:
+                self._reachable = await self._probe()
+                self._checked_at = self._clock()
+            return self._reachable
+
+    async def _probe(self) -> bool:
+        try:
+            await asyncio.wait_for(self._check(), self._timeout)
+        except Exception as exc:  # any failure (refused, timeout, auth) is "not reachable"
+            log.info("kafka metadata probe failed", extra={"error": type(exc).__name__})
+            return False
+        return True
+
+
+def aiokafka_metadata_check(
+    bootstrap: str, client_options: Mapping[str, Any] | None = None, timeout: float = 2.0
+) -> MetadataCheck:
+    """A check with a client of its own: one bootstrap metadata request, then closed.
+
+    Its own client, not the worker's consumer or producer, so that a probe can never
+    interfere with (or be hidden by) the worker's own connections and retries.
+    """
+    from aiokafka.client import AIOKafkaClient
+
+    async def check() -> None:
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout * 1000),
+            metadata_max_age_ms=60_000,
+            **dict(client_options or {}),
+        )
+        try:
+            await client.bootstrap()
+        finally:
+            await client.close()
+
+    return check
+
+
+class WorkerProgress(Protocol):
+    """What readiness reads from the worker (broker.ops.faust_state adapts faust)."""
+
+    def assigned_partitions(self) -> int | None:
+        """Partitions actively assigned; None before the first assignment."""
+        ...
+
+    def rebalancing(self) -> bool: ...
+
+    def recovery_complete(self) -> bool: ...
+
+    def crashed(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Readiness:
+    kafka_reachable: bool
+    partitions_assigned: bool
+    recovery_complete: bool
+
+    @property
+    def ready(self) -> bool:
+        return self.kafka_reachable and self.partitions_assigned and self.recovery_complete
+
+    def to_json(self) -> dict[str, bool]:
+        return {
+            "ready": self.ready,
+            "kafka_reachable": self.kafka_reachable,
+            "partitions_assigned": self.partitions_assigned,
+            "recovery_complete": self.recovery_complete,
+        }
+
+
+async def readiness(probe: KafkaProbe, worker: WorkerProgress) -> Readiness:
+    assigned = worker.assigned_partitions()
+    return Readiness(
+        kafka_reachable=await probe.reachable(),
+        partitions_assigned=bool(assigned) and not worker.rebalancing(),
+        recovery_complete=worker.recovery_complete(),
+    )
+
+
+def liveness(worker: WorkerProgress, started_at: float, now: float) -> dict[str, Any]:
+    """The loop answered (or this would not run); alive unless a service crashed."""
+    crashed = worker.crashed()
+    return {"live": not crashed, "crashed": crashed, "uptime_s": round(now - started_at, 1)}

@@ -1,0 +1,103 @@
+"""The running faust worker, as the metrics and health checks need to see it.
+
+`broker.metrics` and `broker.health` know nothing of faust: they read a small protocol
+(`WorkerState`, `WorkerProgress`). This adapter answers it from the faust app: the
+partition assignor (what is assigned), the table manager's recovery (restored yet?) and
+the consumer (how far behind). Every read is synchronous and cheap, because it runs in
+a scrape or a health probe on the worker's own event loop; none may raise (a partition
+being revoked mid-read is normal during a rebalance), so failures read as "unknown".
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from broker.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+
+class FaustState:
+    """Reads of a faust app's live state (see the module docstring)."""
+
+    def __init__(self, app: Any) -> None:
+        self._app = app
+        self._assigned_once = False
+
+    def on_assigned(self) -> None:
+        self._assigned_once = True
+
+    def assigned_partitions(self) -> int | None:
+        """Actively assigned partitions (sources and table changelogs); None before the
+        first assignment of this worker's life."""
+        if not self._assigned_once:
+            return None
+        try:
+            return len(self._app.assignor.assigned_actives())
+        except Exception:  # the assignor is rebuilt on a rebalance
+            return None
+
+    def rebalancing(self) -> bool:
+        return bool(getattr(self._app, "rebalancing", False))
+
+    def in_recovery(self) -> bool:
+        return bool(getattr(self._app, "in_recovery", False))
+
+    def recovery_complete(self) -> bool:
+        """Recovered at least once, and not recovering again now (after a rebalance)."""
+        try:
+            completed = self._app.tables.recovery.completed.is_set()
+        except Exception:  # the table manager is not started yet
+            return False
+        return bool(completed) and not self.in_recovery()
+
+    def crashed(self) -> bool:
+        return bool(getattr(self._app, "crashed", False))
+
+    def lag(self) -> Mapping[tuple[str, int], int]:
+        """highwater - committed offset, per assigned partition of the agents' sources
+        (not the tables' changelogs nor faust's own leader topic).
+
+        The committed offset is the consumer's own record of what it committed (faust
+        keeps it in `_committed_offset`; there is no public synchronous accessor), so the
+        lag counts messages read but not yet committed too: that is what a restart would
+        process again. A partition never committed counts from 0. Partitions whose
+        highwater is not known yet (no fetch since assignment) are left out.
+        """
+        app = self._app
+        try:
+            consumer = app.consumer
+            sources = {t for agent in app.agents.values() for t in agent.channel.topics}
+            assigned = [tp for tp in app.assignor.assigned_actives() if tp.topic in sources]
+        except Exception:  # not started yet, or rebuilt by a rebalance
+            return {}
+        committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
+        lags: dict[tuple[str, int], int] = {}
+        for tp in assigned:
+            highwater = _highwater(consumer, tp)
+            if highwater is None:
+                continue
+            done = committed.get(tp) or 0
+            lags[(tp.topic, tp.partition)] = max(0, highwater - int(done))
+        return lags
+
+
+def _highwater(consumer: Any, tp: Any) -> int | None:
+    try:
+        value = consumer.highwater(tp)
+    except Exception:  # revoked since, or the consumer thread is restarting
+        return None
+    return None if value is None else int(value)
+
+
+def connect(app: Any, state: FaustState, metrics: Metrics) -> None:
+    """Count rebalances (faust's `on_partitions_assigned` signal) and note assignment."""
+
+    async def on_partitions_assigned(sender: Any, assigned: Any, **kwargs: Any) -> None:
+        state.on_assigned()
+        metrics.rebalances.inc()
+        log.info("partitions assigned", extra={"count": len(assigned)})
+
+    app.on_partitions_assigned.connect(on_partitions_assigned)
