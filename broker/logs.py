@@ -13,6 +13,11 @@ class and the code locations of its traceback, never its text: a library's excep
 message can quote a payload. `PayloadFilter` goes further for any other handler someone
 attaches: a record whose arguments hold bytes, a model or a faust event/message loses
 its arguments before any formatter sees it.
+
+Since third-party lines are their format strings only, a flood of them (aiokafka logs
+several a second while Kafka is away) is a flood of identical lines: `RepeatFilter`
+keeps the first few of each per window and says how many it dropped. The broker's own
+lines are never dropped (each names an event).
 """
 
 from __future__ import annotations
@@ -20,8 +25,9 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any, Final
 
@@ -46,6 +52,7 @@ SAFE_FIELDS: Final = frozenset(
         "elapsed_ms",
         "stage",
         "payload_suppressed",
+        "repeated",
     }
 )
 
@@ -81,6 +88,44 @@ class PayloadFilter(logging.Filter):
         return True
 
 
+class RepeatFilter(logging.Filter):
+    """At most `burst` identical third-party lines per `window` seconds.
+
+    The first line of the next window carries `repeated`: how many like it were dropped.
+    """
+
+    def __init__(
+        self,
+        burst: int = 5,
+        window: float = 10.0,
+        own: tuple[str, ...] = ("broker", "agents"),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        super().__init__()
+        self._burst = burst
+        self._window = window
+        self._own = own
+        self._clock = clock
+        self._seen: dict[tuple[str, int, str], tuple[float, int, int]] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.split(".", 1)[0] in self._own:
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        now = self._clock()
+        start, count, dropped = self._seen.get(key, (now, 0, 0))
+        if now - start >= self._window:
+            if dropped:
+                record.repeated = dropped
+            start, count, dropped = now, 0, 0
+        count += 1
+        keep = count <= self._burst
+        if len(self._seen) > 10_000:  # a bound, should a library vary its format strings
+            self._seen.clear()
+        self._seen[key] = (start, count, dropped + (not keep))
+        return keep
+
+
 def _frames(tb: Any) -> list[str]:
     """`module:line function` of each frame: where it failed, not what it held."""
     frames = traceback.extract_tb(tb)[-_MAX_FRAMES:]
@@ -114,6 +159,7 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(JsonFormatter())
     handler.addFilter(PayloadFilter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -17,7 +17,7 @@ import pytest
 
 from agents.guard import guarded
 from broker.clock import ManualClock
-from broker.logs import JsonFormatter, PayloadFilter, carries_payload
+from broker.logs import JsonFormatter, PayloadFilter, RepeatFilter, carries_payload
 from broker.models.events import parse_event
 from broker.sink import MemorySink
 from broker.topics import REJECTED
@@ -155,3 +155,20 @@ async def test_a_fault_of_the_broker_logs_and_rejects_without_the_data(
     [record] = sink.on(REJECTED.name)
     reasons = json.dumps(record.value.model_dump(mode="json")["reasons"])
     assert_no_personal_data(reasons)
+
+
+def test_a_flood_of_identical_library_lines_is_condensed() -> None:
+    now = [0.0]
+    condense = RepeatFilter(burst=2, window=10.0, clock=lambda: now[0])
+
+    def record(name: str, msg: str = "Unable connect to node with id %s: %s") -> logging.LogRecord:
+        return logging.LogRecord(name, logging.ERROR, "f", 1, msg, (1, "refused"), None)
+
+    kept = [condense.filter(record("aiokafka")) for _ in range(5)]
+    assert kept == [True, True, False, False, False]
+    assert condense.filter(record("aiokafka", "Other line %s"))  # another line: its own count
+    now[0] = 10.0
+    first = record("aiokafka")
+    assert condense.filter(first)
+    assert first.__dict__["repeated"] == 3  # dropped in the previous window
+    assert all(condense.filter(record("broker.sink")) for _ in range(10))  # ours: never
