@@ -38,9 +38,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], empty: str = "n
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _flag(value: bool | None, yes: str = "yes", no: str = "no") -> str:
-    if value is None:
-        return '<span class="muted">unknown</span>'
+def _flag(value: bool, yes: str, no: str) -> str:
     return f'<span class="ok">{yes}</span>' if value else f'<span class="bad">{no}</span>'
 
 

@@ -34,7 +34,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from broker.kafka_local import LocalKafka
 from tests.integration.conftest import free_ports
-from tests.integration.worker import CODEC, WorkerProcess, run, worker_env
+from tests.integration.worker import CODEC, WorkerProcess, read_topic, run, worker_env
 from tests.unit.test_ingest import GOOD
 
 # Personal data that must never show where an operator looks.
@@ -63,6 +63,7 @@ class OpsWorker:
 class Published:
     """What the module published, and the counts before it did."""
 
+    run_id: str
     baseline: Counts
     after: Counts
 
@@ -186,7 +187,8 @@ def ops_worker(
 @pytest.fixture(scope="module")
 def published(kafka_bootstrap: str, ops_worker: OpsWorker) -> Published:
     baseline = settled(ops_worker)
-    run(send_all(kafka_bootstrap, the_mix(uuid.uuid4().hex[:8])))
+    run_id = uuid.uuid4().hex[:8]
+    run(send_all(kafka_bootstrap, the_mix(run_id)))
 
     def counted() -> bool:  # the last message of each stage has been counted
         now = scrape(ops_worker)
@@ -197,7 +199,7 @@ def published(kafka_bootstrap: str, ops_worker: OpsWorker) -> Published:
         )
 
     assert poll(counted, timeout=60), ops_worker.process.tail()
-    return Published(baseline, settled(ops_worker))
+    return Published(run_id, baseline, settled(ops_worker))
 
 
 def test_metrics_count_exactly_what_was_published(published: Published) -> None:
@@ -264,6 +266,28 @@ def test_no_personal_data_where_an_operator_looks(
             assert personal not in text, f"{personal!r} in {where}"
     for line in log.splitlines():  # ...and every line is JSON, faust's and aiokafka's too
         json.loads(line)
+
+
+def test_rejection_reasons_name_fields_never_values(
+    kafka_bootstrap: str, published: Published
+) -> None:
+    """The reasons (exception messages made data) go to the sender and the rejected topic:
+    they say what is wrong with which field, never what the field held."""
+
+    def mine(record: dict[str, Any]) -> bool:
+        value = record["value"]
+        return published.run_id in (value.get("event_id") or "") or (
+            published.run_id.encode() in (record["raw"] or b"")
+        )
+
+    records = run(
+        read_topic(kafka_bootstrap, "broker.rejected.v1", lambda rs: sum(map(mine, rs)) >= 4)
+    )
+    reasons = [r["value"]["reasons"] for r in records if mine(r)]
+    assert len(reasons) == 4
+    text = json.dumps(reasons)
+    for personal in PERSONAL:
+        assert personal not in text, personal
 
 
 def test_readiness_follows_kafka_down_and_up(kafka: LocalKafka, ops_worker: OpsWorker) -> None:
