@@ -190,11 +190,13 @@ def published(kafka_bootstrap: str, ops_worker: OpsWorker) -> Published:
     run_id = uuid.uuid4().hex[:8]
     run(send_all(kafka_bootstrap, the_mix(run_id)))
 
-    def counted() -> bool:  # the last message of each stage has been counted
+    def counted() -> bool:  # the last message of each topic and stage has been counted
         now = scrape(ops_worker)
         garbage = {"topic": "health.update.v1", "agency": "unknown"}
+        wrong_topic = {"topic": "yot.referral.v1", "agency": "police"}
         return (
             delta(baseline, now, "mash_events_in_total", **garbage) >= 1
+            and delta(baseline, now, "mash_events_in_total", **wrong_topic) >= 1
             and delta(baseline, now, "mash_duplicates_total") >= 1
         )
 
