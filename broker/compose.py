@@ -84,6 +84,7 @@ def run_worker(settings: Settings) -> int:
             all_topics(),
             partitions=settings.topic_partitions,
             replication=settings.topic_replication,
+            client_options=client_options(settings),  # TLS/SASL on a real cluster
         )
     )
     worker = build_worker(settings)
