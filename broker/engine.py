@@ -18,14 +18,12 @@ from broker.clock import ManualClock
 from broker.config import PartnershipConfig, load_config
 from broker.identity import IdentityIndex
 from broker.models import Event
-from broker.models.events import EventBase
 from broker.picture import ChildPicture, merge_pictures
 from broker.pipeline import dedupe
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
 from broker.pipeline.records import OutRecord
 from broker.pipeline.steps import ingest_step, link_step
 from broker.rules import fire_due, process
-from broker.topics import LINKED
 
 
 @dataclass
@@ -78,14 +76,9 @@ class Engine:
             dedupe.mark_seen(self.state.seen, result.event)
         if step.outcome == "identity_decision":
             self._join_merged_children()
-        released = {id(event): (child, note) for child, event, note in step.released}
-        for record in step.records:
-            records.append(record)
-            if record.topic == LINKED.name and record.key is not None:
-                event = record.value
-                assert isinstance(event, EventBase)
-                _, note = released.get(id(event), (record.key, step.link_note or ""))
-                records += self._process(record.key, event, note)  # type: ignore[arg-type]
+        records += step.records
+        for linked in step.linked:
+            records += self._process(linked.child_id, linked.event, linked.note)
         return records
 
     def fire_timers(self, *, before: datetime, inclusive: bool = False) -> list[OutRecord]:

@@ -26,14 +26,22 @@ from broker.rules.identity import identity_review_alert, identity_review_record
 from broker.topics import ACCEPTED, LINKED
 
 
+@dataclass(frozen=True, slots=True)
+class Linked:
+    """An event that goes on to its child, and how the child was known (for alerts)."""
+
+    child_id: str
+    event: Event
+    note: str
+
+
 @dataclass(frozen=True)
 class Step:
     records: list[OutRecord] = field(default_factory=list)
     outcome: str = ""
     mark_seen: bool = False
-    link_note: str | None = None
-    # LINKED records for events released by an identity decision: (child id, event, note)
-    released: list[tuple[str, Event, str]] = field(default_factory=list)
+    linked: list[Linked] = field(default_factory=list)
+    """One per LINKED record in `records`, in the same order."""
 
 
 def ingest_step(result: IngestResult, now: datetime) -> Step:
@@ -69,8 +77,7 @@ def link_step(
         return Step(rejection_records(refused, now), "conflict")
     if index is None:
         link = provisional_link(event.subject)
-        record = OutRecord(LINKED.name, link.child_id, event)
-        return Step([record], "linked", mark_seen=True, link_note=link.how)
+        return _linked([Linked(link.child_id, event, link.how)], "linked")
     if isinstance(event, IdentityDecision):
         return _identity_decision(event, index, held if held is not None else {})
     identified = identify(index, event)
@@ -86,8 +93,7 @@ def link_step(
             now=now,
         )
         return Step([identity_review_record(alert)], "review", mark_seen=True)
-    record = OutRecord(LINKED.name, identified.child_id, event)
-    return Step([record], "linked", mark_seen=True, link_note=identified.note)
+    return _linked([Linked(identified.child_id, event, identified.note)], "linked")
 
 
 def _identity_decision(
@@ -96,7 +102,7 @@ def _identity_decision(
     """Apply a person's decision; the released events go on to their child."""
     children = [index.resolve(c) for c in decision.child_ids if c in index]
     pending = [parse_event_json(held.pop(e)) for e in decision.event_ids if e in held]
-    released: list[tuple[str, Event, str]] = []
+    released: list[Linked] = []
     who = f"a person's identity decision ({decision.decided_by})"
     if decision.decision == "same_child":
         survivor = children[0] if children else None
@@ -105,20 +111,24 @@ def _identity_decision(
         for event in pending:
             chosen = survivor or stable_id("child", event.event_id)
             survivor = index.add(chosen, person_record(event.subject))
-            released.append((survivor, event, f"Linked by {who}"))
+            released.append(Linked(survivor, event, f"Linked by {who}"))
     else:
         new_ids = []
         for event in pending:
             child_id = index.add(stable_id("child", event.event_id), person_record(event.subject))
             new_ids.append(child_id)
-            released.append((child_id, event, f"Kept as a different child by {who}"))
+            released.append(Linked(child_id, event, f"Kept as a different child by {who}"))
         everyone = list(dict.fromkeys(children + new_ids))
         for i, a in enumerate(everyone):
             for b in everyone[i + 1 :]:
                 if a != b:
                     index.keep_apart(a, b)
-    records = [OutRecord(LINKED.name, child, event) for child, event, _ in released]
-    return Step(records, "identity_decision", mark_seen=True, released=released)
+    return _linked(released, "identity_decision")
+
+
+def _linked(linked: list[Linked], outcome: str) -> Step:
+    records = [OutRecord(LINKED.name, item.child_id, item.event) for item in linked]
+    return Step(records, outcome, mark_seen=True, linked=linked)
 
 
 def parse_event_json(text: str) -> Event:
