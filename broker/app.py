@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import faust
 
+from broker.kafka_admin import client_options
 from broker.settings import Settings
 
 
@@ -40,20 +41,21 @@ def create_app(settings: Settings) -> faust.App:
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:
-    """SASL over TLS for a production cluster; nothing for the local PLAINTEXT broker."""
-    if settings.kafka_security_protocol == "PLAINTEXT":
-        return None
-    import ssl
+    """SASL over TLS for a production cluster; nothing for the local PLAINTEXT broker.
 
-    context = ssl.create_default_context()
-    if settings.kafka_security_protocol == "SSL":
+    The choices (trust store, default mechanism) are made once, in `client_options`, so
+    the worker and the admin client always connect the same way.
+    """
+    options = client_options(settings)
+    protocol = options["security_protocol"]
+    if protocol == "PLAINTEXT":
+        return None
+    context = options.get("ssl_context")
+    if protocol == "SSL":
         return faust.SSLCredentials(context)
-    password = (
-        settings.kafka_sasl_password.get_secret_value() if settings.kafka_sasl_password else ""
-    )
     return faust.SASLCredentials(
-        username=settings.kafka_sasl_username or "",
-        password=password,
-        mechanism=settings.kafka_sasl_mechanism or "SCRAM-SHA-512",
-        ssl_context=context if settings.kafka_security_protocol == "SASL_SSL" else None,
+        username=options["sasl_plain_username"],
+        password=options["sasl_plain_password"],
+        mechanism=options["sasl_mechanism"],
+        ssl_context=context,
     )

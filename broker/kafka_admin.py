@@ -44,9 +44,10 @@ def topic_configs(spec: TopicSpec) -> dict[str, str]:
 def client_options(settings: Settings) -> dict[str, Any]:
     """aiokafka client keyword arguments for the cluster's TLS/SASL settings.
 
-    The same choices as the faust app's credentials (broker/app.py): the system trust
-    store for TLS, SCRAM-SHA-512 unless another mechanism is configured. Pass the result
-    as `client_options=` when the cluster is not the local PLAINTEXT one.
+    The one place these choices are made (the faust app derives its credentials from
+    it): the system trust store for TLS, SCRAM-SHA-512 unless another mechanism is
+    configured. Pass the result as `client_options=` when the cluster is not the local
+    PLAINTEXT one.
     """
     protocol = settings.kafka_security_protocol
     options: dict[str, Any] = {"security_protocol": protocol}
