@@ -52,6 +52,9 @@ EVENT_TYPE_BY_TOPIC: Final[dict[str, str]] = {t.name: et for et, t in INBOUND.it
 ALERTS: Final = TopicSpec("mash.alert.v1", description="alerts for the MASH, keyed by child")
 REJECTED: Final = TopicSpec("broker.rejected.v1", description="events that were not accepted")
 AUDIT_DISCLOSURE: Final = TopicSpec("audit.disclosure.v1", description="one per disclosure")
+AUDIT_ACCESS: Final = TopicSpec(
+    "audit.access.v1", description="every view of a child's record on the MASH page"
+)
 
 # Internal: between the broker's own agents.
 ACCEPTED: Final = TopicSpec(
@@ -98,7 +101,16 @@ def all_topics() -> list[TopicSpec]:
     per_agency = [
         TopicSpec(notification_topic(a), description=f"notifications to {a}") for a in AGENCIES
     ] + [TopicSpec(feedback_topic(a), description=f"feedback to {a}") for a in AGENCIES]
-    return [*INBOUND.values(), ALERTS, REJECTED, AUDIT_DISCLOSURE, ACCEPTED, LINKED, *per_agency]
+    return [
+        *INBOUND.values(),
+        ALERTS,
+        REJECTED,
+        AUDIT_DISCLOSURE,
+        AUDIT_ACCESS,
+        ACCEPTED,
+        LINKED,
+        *per_agency,
+    ]
 
 
 def topic_for_event_type(event_type: str) -> str | None:

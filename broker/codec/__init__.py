@@ -76,6 +76,7 @@ _MESSAGES: Final[tuple[type[BaseModel], ...]] = (
     outputs.Feedback,
     outputs.Rejected,
     outputs.AuditDisclosure,
+    outputs.AccessAudit,
 )
 
 MESSAGE_SCHEMAS: Final[dict[type[BaseModel], str]] = {

@@ -47,6 +47,7 @@ from broker.models.events import (
     readable_envelope,
 )
 from broker.models.outputs import (
+    AccessAudit,
     Alert,
     AuditDisclosure,
     ChildRef,
@@ -59,6 +60,7 @@ from broker.models.outputs import (
 
 __all__ = [
     "EVENT_CLASSES",
+    "AccessAudit",
     "Agency",
     "AgencyInvolvement",
     "Alert",

@@ -159,3 +159,20 @@ class AuditDisclosure(Model):
     consent: ConsentStatus
     decided_by: Text
     disclosed_at: Timestamp
+
+
+class AccessAudit(Model):
+    """One look at a child's record on the MASH page: who (login and name), in which
+    role, saw what (`alert`, `child`, `identity_review`), about which child, when.
+
+    Published on `audit.access.v1` before the page is shown, so that every view of a
+    child's record can be accounted for (UK GDPR accountability; docs/web.md)."""
+
+    access_id: Text
+    user: Text
+    user_name: Text
+    role: Text
+    what: Text
+    child_id: Text
+    alert_id: str | None = None
+    accessed_at: Timestamp
