@@ -63,6 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
     chrono.add_argument("--json", action="store_true", help="one JSON object a row")
 
     sub.add_parser("worker", help="run the live stream worker")
+    sub.add_parser("web", help="run the MASH page (its own process; docs/web.md)")
+    sub.add_parser("demo", help="print demo events dated from now, one JSON object a line")
 
     tail = sub.add_parser("tail", help="print a topic's records as JSON lines")
     tail.add_argument("topic")
@@ -132,10 +134,22 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
                 limit=args.max,
             )
         )
-    local = {"status": _status, "kafka": _kafka}
+    local = {"status": _status, "kafka": _kafka, "web": _web, "demo": _demo}
     if args.command in local:
         return local[args.command](args, settings)
     raise AssertionError(f"unhandled command {args.command}")
+
+
+def _web(args: argparse.Namespace, settings: Settings) -> int:
+    from broker.web.server import run_web
+
+    return run_web(settings)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from broker.web.demo import print_demo
+
+    return print_demo(sys.stdout)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
