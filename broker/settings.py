@@ -62,6 +62,20 @@ class Settings(BaseSettings):
     # Time: every deadline is local to England.
     timezone: str = "Europe/London"
 
+    # The MASH page (`mash-broker web`, docs/web.md): its own process over materialised
+    # views, never the worker's web server (which the operations team sees).
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_users_file: Path = PROJECT_ROOT / "deploy" / "demo" / "users.json"
+    web_session_secret: SecretStr | None = Field(
+        default=None, description="signs session cookies; unset: a new one each start"
+    )
+    web_session_max_age: int = Field(default=8 * 3600, ge=60, le=7 * 24 * 3600)
+    web_secure_cookies: bool = Field(
+        default=False, description="send the session cookie over HTTPS only (behind TLS)"
+    )
+    web_stream_seconds: float = Field(default=300.0, gt=0, le=3600)
+
     @property
     def bootstrap_servers(self) -> list[str]:
         return [s.strip() for s in self.kafka_bootstrap.split(",") if s.strip()]
