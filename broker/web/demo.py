@@ -417,7 +417,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         narrative="Home conditions poor; Tia's mother asked that health not be told.",
         **vist,
     )
-    return d.events
+    return sorted(d.events, key=lambda e: datetime.fromisoformat(e["recorded_at"]))
 
 
 def print_demo(out: TextIO, now: datetime | None = None) -> int:

@@ -1,0 +1,90 @@
+"""A small world for the page's tests: the demo's children run through the broker's own
+engine (the same functions the worker runs), giving real alerts, pictures and
+disclosures at a fixed instant; a fake publisher; users with cheap argon2 hashes."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from argon2 import PasswordHasher
+
+from broker.clock import ManualClock
+from broker.codec import AvroCodec
+from broker.config import load_config
+from broker.engine import Engine, replay_engine
+from broker.models import Alert, AuditDisclosure
+from broker.picture.model import ChildPicture
+from broker.settings import Settings
+from broker.web.demo import demo_events
+from broker.web.views import AlertSeen, DisclosureSeen, MashViews, PictureSeen
+
+NOW = datetime(2026, 11, 25, 11, 20, tzinfo=UTC)  # a Wednesday, in working hours
+CODEC = AvroCodec(Settings().schemas_dir)
+CONFIG = load_config()
+CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORDS = {"sam": "practitioner-pw", "priya": "manager-pw"}
+
+
+@dataclass
+class World:
+    alerts: list[Alert]
+    disclosures: list[AuditDisclosure]
+    pictures: dict[str, ChildPicture]
+    engine: Engine
+
+    def alert(self, rule: str, given_name: str) -> Alert:
+        return next(
+            a for a in self.alerts if a.rule_id == rule and a.child.given_name == given_name
+        )
+
+    def views(self) -> MashViews:
+        views = MashViews()
+        for alert in self.alerts:
+            views.apply(AlertSeen(alert))
+        for disclosure in self.disclosures:
+            views.apply(DisclosureSeen(disclosure))
+        for child_id, picture in self.pictures.items():
+            views.apply(PictureSeen(child_id, picture))
+        return views
+
+
+def demo_world(now: datetime = NOW) -> World:
+    engine = Engine(ManualClock())
+    lines = [json.dumps(e).encode() for e in demo_events(now)]
+    records = list(replay_engine(engine, lines, now))
+    alerts = [r.value for r in records if isinstance(r.value, Alert)]
+    disclosures = [r.value for r in records if isinstance(r.value, AuditDisclosure)]
+    return World(alerts, disclosures, dict(engine.state.pictures), engine)
+
+
+@dataclass
+class FakePublisher:
+    """The publisher port, keeping what was sent; `fail` makes it refuse like Kafka away."""
+
+    sent: list[tuple[str, str, bytes]] = field(default_factory=list)
+    fail: bool = False
+
+    async def publish(self, topic: str, key: str, value: bytes) -> None:
+        from broker.errors import InfrastructureError
+
+        if self.fail:
+            raise InfrastructureError("Kafka did not take the record (test)")
+        self.sent.append((topic, key, value))
+
+    def on(self, topic: str) -> list[Any]:
+        return [CODEC.decode(v) for t, _, v in self.sent if t == topic]
+
+
+def users_file(path: Path) -> Path:
+    users = [
+        {"username": "sam", "name": "Sam Reed", "role": "practitioner"},
+        {"username": "priya", "name": "Priya Shah", "role": "manager"},
+    ]
+    for user in users:
+        user["password_hash"] = CHEAP.hash(PASSWORDS[user["username"]])
+    path.write_text(json.dumps({"users": users}))
+    return path
