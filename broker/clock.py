@@ -8,6 +8,7 @@ here, never from `datetime.now()`, so that replay and the worker agree to the mi
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Protocol
 
 
@@ -41,3 +42,51 @@ class ManualClock:
         if instant.tzinfo is None:
             raise ValueError("the clock only takes timezone-aware instants")
         self._now = max(self._now, instant)
+
+
+class EventClock:
+    """Event time, for a worker that must agree with replay to the record (tests, demos).
+
+    The time is the latest `recorded_at` the worker has seen (`observe`), or, when later,
+    the instant written in `floor_file` (ISO 8601): a test writes the end of a scenario
+    there to let the deadlines due by then fire. A deadline due exactly at the floor fires
+    too (`inclusive_at`), as at the end of a replay. Process-local: for one worker only,
+    never for production, where the wall clock rules.
+    """
+
+    def __init__(self, floor_file: Path | None = None) -> None:
+        self._seen = datetime(1970, 1, 1, tzinfo=UTC)
+        self._floor_file = floor_file
+
+    def observe(self, instant: datetime) -> None:
+        if instant.tzinfo is not None:
+            self._seen = max(self._seen, instant)
+
+    def floor(self) -> datetime | None:
+        if self._floor_file is None:
+            return None
+        try:
+            text = self._floor_file.read_text(encoding="utf-8").strip()
+            instant = datetime.fromisoformat(text) if text else None
+        except (OSError, ValueError):
+            return None
+        return instant if instant is not None and instant.tzinfo is not None else None
+
+    def now(self) -> datetime:
+        floor = self.floor()
+        return self._seen if floor is None else max(self._seen, floor)
+
+    def inclusive_at(self, instant: datetime) -> bool:
+        return instant == self.floor()
+
+
+def observe(clock: Clock, instant: datetime) -> None:
+    """Tell an event-time clock what time an event says it is; the wall clock ignores it."""
+    if isinstance(clock, EventClock):
+        clock.observe(instant)
+
+
+def tick_bound(clock: Clock) -> tuple[datetime, bool]:
+    """Up to when deadlines are due now, and whether one due exactly then is due."""
+    now = clock.now()
+    return now, isinstance(clock, EventClock) and clock.inclusive_at(now)

@@ -21,16 +21,18 @@ import faust
 from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
-from agents import ingest, link
+from agents import child, ingest, link
 from broker.app import create_app
-from broker.clock import Clock, SystemClock
+from broker.clock import Clock, EventClock, SystemClock
 from broker.codec import codec_from_settings
+from broker.config import load_config
 from broker.health import KafkaProbe, aiokafka_metadata_check
 from broker.kafka_admin import client_options, create_topics
 from broker.logs import configure_logging
 from broker.metrics import MeteredSink, Metrics
 from broker.ops import faust_state
 from broker.ops.views import Operations, register_views
+from broker.pipeline.child_store import ChildStore
 from broker.settings import Settings
 from broker.sink import KafkaSink
 from broker.tables import Tables, declare_tables
@@ -49,7 +51,8 @@ class Worker:
 
 
 def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
-    clock = clock or SystemClock()
+    clock = clock or clock_from_settings(settings)
+    config = load_config()  # validated before anything connects
     app = create_app(settings)
     codec = codec_from_settings(settings)
     registry = CollectorRegistry()
@@ -62,7 +65,17 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     tables = declare_tables(app)
     agents = {
         "ingest": ingest.register(app, codec, sink, clock, observer=metrics),
-        "link": link.register(app, codec, tables.seen_events, sink, clock, observer=metrics),
+        "link": link.register(app, codec, tables, sink, clock, observer=metrics),
+        "child": child.register(
+            app,
+            codec,
+            ChildStore(tables.pictures, tables.inbox, tables.timers),
+            sink=sink,
+            clock=clock,
+            config=config,
+            tick_seconds=settings.tick_seconds,
+            observer=metrics,
+        ),
     }
     probe = KafkaProbe(
         aiokafka_metadata_check(
@@ -74,6 +87,12 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     operations = Operations(registry, metrics, state, probe, settings.ops_refresh_seconds)
     register_views(app, operations)
     return Worker(app, tables, agents, metrics, operations)
+
+
+def clock_from_settings(settings: Settings) -> Clock:
+    if settings.clock == "event":
+        return EventClock(settings.clock_floor_file)
+    return SystemClock()
 
 
 def run_worker(settings: Settings) -> int:

@@ -3,13 +3,15 @@
 The live worker runs the same step functions (broker.pipeline.steps, broker.rules),
 spread over faust agents with their state in changelog-backed tables; this class strings
 them together in one process so that a scenario file can be checked without Kafka. It
-holds no rules of its own: it keeps the pictures, moves the clock, fires timers when the
-clock passes them, and hands each linked event to `broker.rules.process`.
+holds no rules of its own: it keeps the children's slots, moves the clock, fires timers
+when the clock passes them (as the worker's ticks do), and hands each message for a
+child to `broker.pipeline.child.child_step`, exactly as the worker's child agent does.
 """
 
 from __future__ import annotations
 
 import json
+from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,13 +19,14 @@ from datetime import datetime
 from broker.clock import ManualClock
 from broker.config import PartnershipConfig, load_config
 from broker.identity import IdentityIndex
-from broker.models import Event
-from broker.picture import ChildPicture, merge_pictures
+from broker.models.internal import ChildMessage
+from broker.picture import ChildPicture
 from broker.pipeline import dedupe
+from broker.pipeline.child import EMPTY, ChildSlot, child_step, tick
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
 from broker.pipeline.records import OutRecord
 from broker.pipeline.steps import ingest_step, link_step
-from broker.rules import fire_due, process
+from broker.topics import LINKED
 
 
 @dataclass
@@ -34,9 +37,13 @@ class EngineState:
     index: IdentityIndex = field(default_factory=IdentityIndex)
     held: dict[str, str] = field(default_factory=dict)
     """event_id -> event JSON, for events held unlinked until a person decides."""
-    pictures: dict[str, ChildPicture] = field(default_factory=dict)
+    slots: dict[str, ChildSlot] = field(default_factory=dict)
     next_due: dict[str, datetime] = field(default_factory=dict)
     """child id -> when its earliest timer falls due (only children with timers)."""
+
+    @property
+    def pictures(self) -> dict[str, ChildPicture]:
+        return {c: s.picture for c, s in self.slots.items() if s.picture is not None}
 
 
 class Engine:
@@ -74,11 +81,26 @@ class Engine:
         )
         if step.mark_seen:
             dedupe.mark_seen(self.state.seen, result.event)
-        if step.outcome == "identity_decision":
-            self._join_merged_children()
-        records += step.records
-        for linked in step.linked:
-            records += self._process(linked.child_id, linked.event, linked.note)
+        for record in step.records:
+            records.append(record)
+            if record.topic == LINKED.name and isinstance(record.value, ChildMessage):
+                records += self.deliver(record.value)
+        return records
+
+    def deliver(self, message: ChildMessage) -> list[OutRecord]:
+        """A message to its child, and what that child sends on to others (a merged
+        child's picture to the survivor) straight after: the worker's child agent, with
+        broker.linked.v1 as an in-process queue."""
+        queue = deque([message])
+        records: list[OutRecord] = []
+        while queue:
+            current = queue.popleft()
+            result = child_step(self.state.slots.get(current.child_id, EMPTY), current, self.config)
+            self._store(current.child_id, result.slot)
+            for record in result.records:
+                records.append(record)
+                if record.topic == LINKED.name and isinstance(record.value, ChildMessage):
+                    queue.append(record.value)
         return records
 
     def fire_timers(self, *, before: datetime, inclusive: bool = False) -> list[OutRecord]:
@@ -90,51 +112,19 @@ class Engine:
             if when < before or (inclusive and when == before)
         )
         for _, child_id in due:
-            outcome = fire_due(
-                self.state.pictures[child_id],
-                before=before,
-                inclusive=inclusive,
-                config=self.config,
-            )
-            self._store(outcome.picture)
-            records += outcome.records
+            records += self.deliver(tick(child_id, before, inclusive=inclusive))
         return records
 
-    def _process(self, child_id: str, event: Event, link_note: str) -> list[OutRecord]:
-        outcome = process(
-            self.state.pictures.get(child_id),
-            event,
-            child_id=child_id,
-            link_note=link_note,
-            now=self.clock.now(),
-            config=self.config,
-        )
-        self._store(outcome.picture)
-        return outcome.records
-
-    def _join_merged_children(self) -> None:
-        """After a person decided that children are one, their pictures become one
-        (under the id the identity index keeps), so their histories count together."""
-        index = self.state.index
-        for child_id in list(self.state.pictures):
-            if child_id not in index or (survivor := index.resolve(child_id)) == child_id:
-                continue
-            other = self.state.pictures.pop(child_id)
-            self.state.next_due.pop(child_id, None)
-            kept = self.state.pictures.get(survivor)
-            if kept is None:
-                kept = other.model_copy(update={"child_id": survivor})
-            else:
-                kept = merge_pictures(kept, other)
-            self._store(kept)
-
-    def _store(self, picture: ChildPicture) -> None:
-        self.state.pictures[picture.child_id] = picture
-        due = picture.next_due()
-        if due is None:
-            self.state.next_due.pop(picture.child_id, None)
+    def _store(self, child_id: str, slot: ChildSlot) -> None:
+        if slot.empty:
+            self.state.slots.pop(child_id, None)
         else:
-            self.state.next_due[picture.child_id] = due
+            self.state.slots[child_id] = slot
+        due = slot.next_due()
+        if due is None:
+            self.state.next_due.pop(child_id, None)
+        else:
+            self.state.next_due[child_id] = due
 
 
 def _readable_recorded_at(raw: bytes) -> datetime | None:

@@ -99,7 +99,7 @@ async def create_topics(
             [
                 NewTopic(
                     name=s.name,
-                    num_partitions=partitions,
+                    num_partitions=s.partitions or partitions,
                     replication_factor=replication,
                     topic_configs=topic_configs(s),
                 )

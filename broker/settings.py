@@ -75,6 +75,17 @@ class Settings(BaseSettings):
         default=False, description="send the session cookie over HTTPS only (behind TLS)"
     )
     web_stream_seconds: float = Field(default=300.0, gt=0, le=3600)
+    clock: Literal["system", "event"] = Field(
+        default="system",
+        description="system: the wall clock (production); event: the latest recorded_at seen "
+        "(one worker only: tests that compare the worker with replay, demos of old data)",
+    )
+    clock_floor_file: Path | None = Field(
+        default=None, description="event clock: a file holding an ISO instant the clock is at least"
+    )
+    tick_seconds: float = Field(
+        default=5.0, gt=0, le=300, description="how often the worker looks for deadlines due"
+    )
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -1,31 +1,70 @@
 """Every faust table, declared once.
 
 Each table is changelog-backed: a restarted worker recovers it from Kafka rather than
-rebuilding it from nothing. Keys and values are plain JSON, so the state can be read by
-an operator's tools and migrated without unpickling anything.
+rebuilding it from nothing (rocksdb on disk in a real run, memory in tests). Keys are
+child ids or event ids (hashes, never personal data); values are JSON, so the state can
+be read by an operator's tools and migrated without unpickling anything.
+
+Two groups, by the topic whose partitions they follow:
+
+- the link stage's (broker.accepted.v1, one partition: linking is a single writer):
+  `seen-events`, `identity`, `held-events`;
+- the child stage's (broker.linked.v1, keyed by child id): `child-pictures`,
+  `child-inbox`, `child-timers`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 
 import faust
+
+from broker.topics import ACCEPTED
+
+PICTURES: Final = "child-pictures"
+
+
+def changelog_topic(app_id: str, table: str) -> str:
+    """faust's name for a table's changelog topic. The MASH page reads `child-pictures`':
+    the key is the child id as a JSON string (faust's json key serializer), the value
+    the picture's JSON bytes, or null (a tombstone: the child was merged away)."""
+    return f"{app_id}-{table}-changelog"
 
 
 @dataclass(frozen=True)
 class Tables:
-    # event_id -> fingerprint of the event's content; partitioned like broker.accepted.v1.
     seen_events: Any
+    """event_id -> fingerprint of the event's content."""
+    identity: Any
+    """child id -> the identity index's state of that child (broker.identity)."""
+    held_events: Any
+    """event_id -> event JSON, for events held unlinked until a person decides."""
+    pictures: Any
+    """child id -> the child's picture, JSON bytes (broker.picture)."""
+    inbox: Any
+    """child id -> {awaiting, pending}, only while a merge is under way."""
+    timers: Any
+    """child id -> {due, partition}, only for children with a running deadline."""
 
 
 def declare_tables(app: faust.App) -> Tables:
+    link = ACCEPTED.partitions
     return Tables(
         seen_events=app.Table(
-            "seen-events",
-            default=None,
-            key_type=str,
-            value_type=str,
-            help="event ids already processed (idempotency)",
+            "seen-events", key_type=str, value_type=str, partitions=link, help="idempotency"
         ),
+        identity=app.Table("identity", key_type=str, partitions=link, help="identity index"),
+        held_events=app.Table(
+            "held-events", key_type=str, value_type=str, partitions=link, help="held for review"
+        ),
+        pictures=app.Table(
+            PICTURES,
+            key_type=str,
+            value_type=bytes,  # faust then stores the value as it is (raw): picture JSON
+            help="each child's picture",
+        ),
+        # JSON objects: no value_type (faust would try to build a model from them).
+        inbox=app.Table("child-inbox", key_type=str, help="merges under way"),
+        timers=app.Table("child-timers", key_type=str, help="deadlines"),
     )

@@ -20,6 +20,8 @@ class TopicSpec:
     compacted: bool = False
     internal: bool = False
     description: str = ""
+    partitions: int | None = None
+    """Fixed partition count (else the cluster's setting, MASH_TOPIC_PARTITIONS)."""
 
 
 # Inbound: what agencies publish. event_type -> topic.
@@ -58,12 +60,15 @@ AUDIT_ACCESS: Final = TopicSpec(
 
 # Internal: between the broker's own agents.
 ACCEPTED: Final = TopicSpec(
-    "broker.accepted.v1", internal=True, description="valid events, keyed by event_id"
+    "broker.accepted.v1",
+    internal=True,
+    description="valid events, keyed by event_id; one partition: linking is one writer",
+    partitions=1,
 )
 LINKED: Final = TopicSpec(
     "broker.linked.v1",
     internal=True,
-    description="de-duplicated events linked to a child, keyed by child id (repartition)",
+    description="messages for a child (events, ticks, merges), keyed by child id (repartition)",
 )
 
 AGENCIES: Final[tuple[str, ...]] = (

@@ -45,9 +45,10 @@ from broker.codec.schemas import (
     parse_standalone,
 )
 from broker.errors import CodecError, ConfigurationError, Problem, UnknownSchema
-from broker.models import events, outputs
+from broker.models import events, internal, outputs
 from broker.models.problems import validate_model
 from broker.settings import Settings
+from broker.topics import topic_for_event_type
 
 __all__ = [
     "CONFLUENT_MAGIC",
@@ -77,6 +78,7 @@ _MESSAGES: Final[tuple[type[BaseModel], ...]] = (
     outputs.Rejected,
     outputs.AuditDisclosure,
     outputs.AccessAudit,
+    internal.ChildMessage,
 )
 
 MESSAGE_SCHEMAS: Final[dict[type[BaseModel], str]] = {
@@ -88,6 +90,10 @@ MODEL_OF: Final[dict[str, type[BaseModel]]] = {name: cls for cls, name in MESSAG
 
 _JSON_MAPS: Final[dict[str, tuple[str, ...]]] = {f"{NAMESPACE}.Notification": ("fields",)}
 """Fields that are a map of any JSON value in the model and a map of JSON texts in Avro."""
+
+_NESTED: Final[dict[str, tuple[str, ...]]] = {f"{NAMESPACE}.ChildMessage": ("event",)}
+"""Fields that hold a whole message in the model and its encoded bytes in Avro: the
+inner message names its own schema, so the envelope never changes when it evolves."""
 
 # What fastavro and the stdlib raise on bytes that are not what they claim to be.
 _READ_ERRORS: Final = (
@@ -138,9 +144,15 @@ class AvroCodec:
     def encode(self, value: BaseModel, topic: str | None = None) -> bytes:
         """`value` in the configured framing; `topic` is needed with a registry."""
         writer = self.schema_for(type(value))
-        record = value.model_dump(mode="python")
+        nested = _NESTED.get(writer.name, ())
+        record = value.model_dump(mode="python", exclude=set(nested))
         for field in _JSON_MAPS.get(writer.name, ()):
             record[field] = {k: json.dumps(v, ensure_ascii=False) for k, v in record[field].items()}
+        for field in nested:
+            inner = getattr(value, field)
+            # Under its own topic's subject: a registry keeps one schema history per subject.
+            own = topic_for_event_type(getattr(inner, "event_type", "")) or topic
+            record[field] = None if inner is None else self.encode(inner, topic=own)
         return self._frame(writer, self._write(writer, record, strict=True), topic)
 
     def encode_dict(self, kind: str, data: Mapping[str, Any], topic: str | None = None) -> bytes:
@@ -220,6 +232,9 @@ class AvroCodec:
             raise CodecError(_problem(f"is not a record of {writer.name}"))
         for field in _JSON_MAPS.get(reader.name, ()):
             record[field] = _json_values(record.get(field) or {}, field)
+        for field in _NESTED.get(reader.name, ()):
+            inner = record.get(field)
+            record[field] = None if inner is None else self.decode(inner)
         return reader.name, record
 
     def _writer_of(self, data: bytes) -> tuple[WriterSchema, bytes]:

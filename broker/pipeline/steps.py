@@ -5,6 +5,10 @@ itself when the write must wait until its records are durable: it says what to w
 and the caller writes after sending (at-least-once without losing outputs). The
 identity index is the exception: linking is a sequential, single-writer stage (see
 docs/identity.md), and the index is rebuilt from its changelog after a crash.
+
+What the link stage passes on is a `ChildMessage` on broker.linked.v1, keyed by child:
+the event with how it was linked and the clock's time, and when a person merged two
+children, the messages that join their pictures (broker.pipeline.child).
 """
 
 from __future__ import annotations
@@ -16,10 +20,10 @@ from datetime import datetime
 
 from broker.identity import IdentityIndex
 from broker.models.events import Event, IdentityDecision, parse_event
+from broker.models.internal import ChildMessage, ChildMessageKind
 from broker.pipeline import dedupe
 from broker.pipeline.identify import identify, person_record
 from broker.pipeline.ingest import Accepted, IngestResult, Refused
-from broker.pipeline.link import provisional_link
 from broker.pipeline.records import OutRecord, stable_id
 from broker.pipeline.rejection import rejection_records
 from broker.rules.identity import identity_review_alert, identity_review_record
@@ -41,7 +45,9 @@ class Step:
     outcome: str = ""
     mark_seen: bool = False
     linked: list[Linked] = field(default_factory=list)
-    """One per LINKED record in `records`, in the same order."""
+    """One per event passed on to a child, in the order of `records`."""
+    merged: list[tuple[str, str]] = field(default_factory=list)
+    """(survivor, merged-away child) for each merge a person decided, in order."""
 
 
 def ingest_step(result: IngestResult, now: datetime) -> Step:
@@ -58,14 +64,14 @@ def link_step(
     seen: Mapping[str, str],
     now: datetime,
     *,
-    index: IdentityIndex | None = None,
-    held: MutableMapping[str, str] | None = None,
+    index: IdentityIndex,
+    held: MutableMapping[str, str],
 ) -> Step:
     """De-duplicate by event_id, link to a child, re-key by the child's id.
 
-    With an identity index, an event the matcher is unsure of is held unlinked (in
-    `held`, by event_id) and IDENTITY_REVIEW is raised; a person's identity decision
-    merges or keeps children apart and releases the held events it names.
+    An event the matcher is unsure of is held unlinked (in `held`, by event_id) and
+    IDENTITY_REVIEW is raised; a person's identity decision merges or keeps children
+    apart and releases the held events it names.
     """
     sighting = dedupe.sighting(seen, event)
     if sighting is dedupe.Sighting.DUPLICATE:
@@ -75,15 +81,11 @@ def link_step(
             (dedupe.CONFLICT_PROBLEM,), raw, None, event.event_id, event.source.agency
         )
         return Step(rejection_records(refused, now), "conflict")
-    if index is None:
-        link = provisional_link(event.subject)
-        return _linked([Linked(link.child_id, event, link.how)], "linked")
     if isinstance(event, IdentityDecision):
-        return _identity_decision(event, index, held if held is not None else {})
+        return _identity_decision(event, index, held, now)
     identified = identify(index, event)
     if identified.child_id is None:
-        if held is not None:
-            held[event.event_id] = event.model_dump_json()
+        held[event.event_id] = event.model_dump_json()
         holding_id = stable_id("unlinked", event.event_id)
         alert = identity_review_alert(
             event,
@@ -93,20 +95,23 @@ def link_step(
             now=now,
         )
         return Step([identity_review_record(alert)], "review", mark_seen=True)
-    return _linked([Linked(identified.child_id, event, identified.note)], "linked")
+    return _linked([Linked(identified.child_id, event, identified.note)], "linked", now)
 
 
 def _identity_decision(
-    decision: IdentityDecision, index: IdentityIndex, held: MutableMapping[str, str]
+    decision: IdentityDecision, index: IdentityIndex, held: MutableMapping[str, str], now: datetime
 ) -> Step:
     """Apply a person's decision; the released events go on to their child."""
     children = [index.resolve(c) for c in decision.child_ids if c in index]
     pending = [parse_event_json(held.pop(e)) for e in decision.event_ids if e in held]
     released: list[Linked] = []
+    merged: list[tuple[str, str]] = []
     who = f"a person's identity decision ({decision.decided_by})"
     if decision.decision == "same_child":
         survivor = children[0] if children else None
         for other in children[1:]:
+            if index.resolve(other) != index.resolve(children[0]):
+                merged.append((index.resolve(children[0]), index.resolve(other)))
             survivor = index.merge(children[0], other)
         for event in pending:
             chosen = survivor or stable_id("child", event.event_id)
@@ -123,12 +128,38 @@ def _identity_decision(
             for b in everyone[i + 1 :]:
                 if a != b:
                     index.keep_apart(a, b)
-    return _linked(released, "identity_decision")
+    return _linked(released, "identity_decision", now, merged)
 
 
-def _linked(linked: list[Linked], outcome: str) -> Step:
-    records = [OutRecord(LINKED.name, item.child_id, item.event) for item in linked]
-    return Step(records, outcome, mark_seen=True, linked=linked)
+def _linked(
+    linked: list[Linked], outcome: str, now: datetime, merged: list[tuple[str, str]] | None = None
+) -> Step:
+    """The records for broker.linked.v1: merges first (the survivor told to wait before
+    the merged child hands over), then the events, each keyed by its child."""
+    records: list[OutRecord] = []
+    for survivor, other in merged or []:
+        records.append(_message(ChildMessageKind.merge_await, survivor, now, other=other))
+        records.append(_message(ChildMessageKind.merge_out, other, now, other=survivor))
+    for item in linked:
+        records.append(
+            _message(ChildMessageKind.event, item.child_id, now, note=item.note, event=item.event)
+        )
+    return Step(records, outcome, mark_seen=True, linked=linked, merged=list(merged or []))
+
+
+def _message(
+    kind: ChildMessageKind,
+    child_id: str,
+    at: datetime,
+    *,
+    other: str | None = None,
+    note: str = "",
+    event: Event | None = None,
+) -> OutRecord:
+    value = ChildMessage(
+        kind=kind, child_id=child_id, at=at, other_child_id=other, link_note=note, event=event
+    )
+    return OutRecord(LINKED.name, child_id, value)
 
 
 def parse_event_json(text: str) -> Event:

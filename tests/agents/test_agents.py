@@ -17,6 +17,7 @@ from agents.link import handle_accepted
 from broker.clock import ManualClock
 from broker.codec import AvroCodec
 from broker.models.events import parse_event
+from broker.pipeline.identity_store import IdentityStore
 from broker.settings import Settings
 from broker.sink import MemorySink
 from broker.topics import ACCEPTED, LINKED, REJECTED
@@ -59,9 +60,11 @@ async def test_an_event_on_the_wrong_topic_is_rejected_with_feedback(codec: Avro
 async def test_the_same_event_twice_is_linked_once() -> None:
     sink = MemorySink()
     seen: dict[str, str] = {}
+    identity = IdentityStore({})
     event = parse_event(GOOD)
-    assert await handle_accepted(event, b"", seen, sink, CLOCK) == "linked"
-    assert await handle_accepted(event, b"", seen, sink, CLOCK) == "duplicate"
+    kwargs = {"seen": seen, "identity": identity, "held": {}, "sink": sink, "clock": CLOCK}
+    assert await handle_accepted(event, b"", **kwargs) == "linked"  # type: ignore[arg-type]
+    assert await handle_accepted(event, b"", **kwargs) == "duplicate"  # type: ignore[arg-type]
     assert len(sink.on(LINKED.name)) == 1
     assert sink.on(LINKED.name)[0].key.startswith("child-")  # a hash, no personal data
 

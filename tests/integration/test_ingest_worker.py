@@ -47,7 +47,7 @@ def worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
 
 
 def linked_ids(records: list[dict[str, Any]]) -> list[str]:
-    return [r["value"]["event_id"] for r in records]
+    return [r["value"]["event"]["event_id"] for r in records if r["value"].get("event")]
 
 
 def test_good_passed_on_bad_rejected_with_reasons_and_feedback(

@@ -73,7 +73,7 @@ def test_same_child_decision_releases_the_held_event_to_that_child() -> None:
     child = first.records[0].key
     [step] = run(index, held, decision("d-1", "same_child", child_ids=[child], event_ids=["h-2"]))
     [record] = step.records
-    assert (record.topic, record.key, record.value.event_id) == (LINKED.name, child, "h-2")
+    assert (record.topic, record.key, record.value.event.event_id) == (LINKED.name, child, "h-2")
     assert "Priya Shah" in step.linked[0].note
     assert held == {}
 

@@ -1,0 +1,116 @@
+"""Agent `child`: every message about one child -> the rules -> alerts, shares, feedback.
+
+It reads `broker.linked.v1` (keyed by child id) and runs `child_step` (the function
+replay runs) over the child's slot in the `child-pictures`, `child-inbox` and
+`child-timers` tables; the records are sent before the slot is stored, so a crash
+re-runs the step and the rules' idempotence (an event already in the picture gives no
+records; alert ids are deterministic) keeps the outputs single.
+
+Deadlines: faust tables can only be written while processing a message, so the clock
+reaches a child as a message too. A timer loop (`ticker`) looks, every
+`MASH_TICK_SECONDS`, for children on this worker's partitions whose earliest deadline is
+due and sends each a tick on `broker.linked.v1`; the tick is processed in order with
+the child's events. A deadline that passed while the worker was down is found at the
+first look after it restarts, and fires once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+from typing import Any
+
+import faust
+
+from agents.guard import guarded
+from broker.clock import Clock, tick_bound
+from broker.config import PartnershipConfig
+from broker.metrics import NO_OBSERVER, StageObserver
+from broker.models.internal import ChildMessage
+from broker.pipeline.child import child_step, tick
+from broker.pipeline.child_store import ChildStore
+from broker.pipeline.records import OutRecord
+from broker.sink import Sink
+from broker.topics import LINKED
+
+log = logging.getLogger(__name__)
+
+RESEND_SECONDS = 60.0
+"""A tick not yet acted on is sent again after this long (not at every look)."""
+
+
+async def handle_child(
+    message: ChildMessage, partition: int, store: ChildStore, sink: Sink, config: PartnershipConfig
+) -> str:
+    before = store.load(message.child_id)
+    result = child_step(before, message, config)
+    recorded_at = message.event.recorded_at if message.event is not None else None
+    for record in result.records:
+        await sink.send(record, recorded_at=recorded_at)
+    store.save(message.child_id, before, result.slot, partition)
+    return message.kind.value
+
+
+class Ticker:
+    """Finds the children with a deadline due and sends each one tick."""
+
+    def __init__(self, store: ChildStore, sink: Sink, clock: Clock) -> None:
+        self.store = store
+        self.sink = sink
+        self.clock = clock
+        self._sent: dict[tuple[str, datetime], float] = {}
+
+    async def run_once(self, partitions: set[int]) -> int:
+        at, inclusive = tick_bound(self.clock)
+        sent = 0
+        now = time.monotonic()
+        for due in self.store.due(at, inclusive, partitions):
+            key = (due.child_id, due.due)
+            if now - self._sent.get(key, -RESEND_SECONDS) < RESEND_SECONDS:
+                continue
+            message = tick(due.child_id, at, inclusive=inclusive)
+            await self.sink.send(OutRecord(LINKED.name, due.child_id, message))
+            self._sent[key] = now
+            sent += 1
+        self._sent = {k: v for k, v in self._sent.items() if now - v < RESEND_SECONDS}
+        return sent
+
+
+def register(
+    app: faust.App,
+    codec: Any,
+    store: ChildStore,
+    *,
+    sink: Sink,
+    clock: Clock,
+    config: PartnershipConfig,
+    tick_seconds: float,
+    observer: StageObserver = NO_OBSERVER,
+) -> Any:
+    channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
+    ticker = Ticker(store, sink, clock)
+
+    @app.agent(channel, name="child", concurrency=1)
+    async def child(stream: Any) -> None:
+        async for event in stream.events():
+            raw, partition = event.message.value or b"", event.message.partition
+
+            async def handle(raw: bytes = raw, partition: int = partition) -> str:
+                message = codec.decode_as(raw, ChildMessage)
+                return await handle_child(message, partition, store, sink, config)
+
+            observer.outcome("child", await guarded(handle, raw, LINKED.name, sink, clock))
+
+    async def look_for_deadlines() -> None:
+        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == LINKED.name}
+        if not owned:
+            return
+        try:
+            await ticker.run_once(owned)
+        except Exception as exc:  # an exception in a faust timer stops the whole worker
+            log.exception("deadline look failed", extra={"error": type(exc).__name__})
+
+    app.timer(interval=tick_seconds, name="ticker")(look_for_deadlines)
+
+    return child

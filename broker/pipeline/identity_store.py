@@ -1,0 +1,66 @@
+"""The identity index in memory, persisted child by child to the `identity` table.
+
+Linking reads the whole index for every event, so the index lives in memory (a faust
+table's store would be a dict lookup per candidate, and a rocksdb read at that); the
+table is its changelog-backed copy. The index is built from the table when the link
+stage first needs it after a start or a rebalance (`invalidate`), then the garbage
+collector is told to leave its long-lived objects alone (`gc.freeze`, docs/identity.md).
+
+After each step the children the step touched are written back, with everything a
+change to them changes: the children a survivor absorbed (their alias now points at
+it) and the children it is kept apart from.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+from collections.abc import MutableMapping
+from typing import Any
+
+from broker.identity import IdentityIndex
+from broker.models.events import Event, IdentityDecision
+from broker.pipeline.steps import Step
+
+log = logging.getLogger(__name__)
+
+
+class IdentityStore:
+    def __init__(self, table: MutableMapping[str, Any]) -> None:
+        self.table = table
+        self._index: IdentityIndex | None = None
+
+    @property
+    def index(self) -> IdentityIndex:
+        if self._index is None:
+            index = IdentityIndex()
+            for state in list(self.table.values()):
+                index.from_state(state)
+            gc.collect()
+            gc.freeze()
+            log.info("identity index loaded", extra={"count": len(index)})
+            self._index = index
+        return self._index
+
+    def invalidate(self) -> None:
+        """Forget the in-memory index (after a rebalance, or a failed step): the next
+        link rebuilds it from the table, which another worker may have written."""
+        self._index = None
+
+    def persist(self, event: Event, step: Step) -> None:
+        index = self.index
+        touched = {linked.child_id for linked in step.linked}
+        for survivor, other in step.merged:
+            touched |= {survivor, other}
+        if isinstance(event, IdentityDecision):
+            touched |= {c for c in event.child_ids if c in index}
+        for child_id in list(touched):
+            state = index.to_state(index.resolve(child_id))
+            touched.add(index.resolve(child_id))
+            for key in ("kept_apart", "absorbed"):
+                value = state.get(key)
+                if isinstance(value, list):
+                    touched.update(str(v) for v in value)
+        for child_id in sorted(touched):
+            if child_id in index or index.resolve(child_id) != child_id:
+                self.table[child_id] = index.to_state(child_id)
