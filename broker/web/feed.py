@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -67,6 +68,11 @@ _WRAPPERS: Final[dict[str, tuple[type[BaseModel], Callable[[Any], ViewRecord]]]]
     AUDIT_DISCLOSURE.name: (AuditDisclosure, DisclosureSeen),
 }
 """Topic -> the model it carries and the view record made of it."""
+
+
+def topics_pattern(topics: list[str]) -> str:
+    """A regular expression matching exactly these topic names."""
+    return "^(" + "|".join(re.escape(t) for t in topics) + ")$"
 
 
 class UnreadableRecord(ValueError):
@@ -142,14 +148,16 @@ class ViewFeed:
 
     async def start(self) -> None:
         self._consumer = AIOKafkaConsumer(
-            *view_topics(self.settings.app_id),
             bootstrap_servers=self.settings.bootstrap_servers,
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
-            metadata_max_age_ms=5_000,  # a changelog created later is found soon
+            metadata_max_age_ms=5_000,  # a topic created later (the changelog) is found soon
             **client_options(self.settings),
         )
+        # A pattern, not a list: the worker creates the changelog when it first starts,
+        # which may be after the page; a listed topic that does not exist fails the start.
+        self._consumer.subscribe(pattern=topics_pattern(view_topics(self.settings.app_id)))
         await self._consumer.start()
         self._task = asyncio.create_task(self._run(), name="mash-page-feed")
 

@@ -68,9 +68,9 @@ def build_app(settings: Settings) -> Starlette:
             client_options=client_options(settings),
         )
         await publisher.start()
-        await feed.start()
-        log.info("mash page started")
         try:
+            await feed.start()
+            log.info("mash page started")
             yield
         finally:
             await feed.stop()

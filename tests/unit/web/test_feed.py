@@ -4,11 +4,19 @@ the wake-up of the live stream."""
 from __future__ import annotations
 
 import asyncio
+import re
 
 import pytest
 
 from broker.picture.model import ChildPicture
-from broker.web.feed import Changes, UnreadableRecord, pictures_changelog, view_record, view_topics
+from broker.web.feed import (
+    Changes,
+    UnreadableRecord,
+    pictures_changelog,
+    topics_pattern,
+    view_record,
+    view_topics,
+)
 from broker.web.views import (
     AlertSeen,
     DecisionSeen,
@@ -93,3 +101,12 @@ async def test_changes_wake_every_waiter_once() -> None:
     changes.notify()
     assert await asyncio.gather(*waiters) == [True, True, True]
     assert await changes.wait(0.01) is False
+
+
+def test_the_pattern_matches_exactly_the_topics() -> None:
+    pattern = re.compile(topics_pattern(view_topics("mash-broker")))
+    assert pattern.match("mash.alert.v1")
+    assert pattern.match(CHANGELOG)
+    assert not pattern.match("mashXalert.v1")
+    assert not pattern.match("mash.alert.v1.old")
+    assert not pattern.match("other-child-pictures-changelog")
