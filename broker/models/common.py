@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 from typing import Annotated, Any
 
 from pydantic import (
@@ -165,10 +166,18 @@ class FeedbackKind(enum.StrEnum):
     language = "language"
 
 
+ENGLAND = ZoneInfo("Europe/London")
+"""Every deadline and every time shown is local to England."""
+
+
 def _to_millis(value: datetime) -> datetime:
-    # The wire carries milliseconds (Avro timestamp-millis); dropping the rest here makes
-    # an event equal to itself after a trip through Kafka.
-    return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    # The wire carries milliseconds in UTC (Avro timestamp-millis), so the offset a
+    # publisher wrote does not survive Kafka. Every instant is therefore held in England's
+    # local time, whatever offset it came with: an event is then equal to itself after a
+    # trip through Kafka, replay and the live worker write the same instants the same
+    # way, and a practitioner reads the times of the day they happened.
+    value = value.replace(microsecond=value.microsecond // 1000 * 1000)
+    return value.astimezone(ENGLAND)
 
 
 def _iso(value: datetime) -> str:

@@ -360,10 +360,14 @@ def test_times_are_kept_to_the_millisecond() -> None:
     assert event.occurred_at.microsecond == 123000
 
 
-def test_the_json_form_writes_offsets_not_z() -> None:
+def test_the_json_form_writes_english_local_offsets_not_z() -> None:
     event = parse_event(vist(recorded_at="2026-05-19T11:30:00Z"))
     form = to_json_dict(event)
-    assert form["recorded_at"] == "2026-05-19T11:30:00+00:00"
+    assert form["recorded_at"] == "2026-05-19T12:30:00+01:00"
+    winter = parse_event(
+        vist(recorded_at="2026-12-01T11:30:00Z", occurred_at="2026-12-01T11:00:00Z")
+    )
+    assert to_json_dict(winter)["recorded_at"] == "2026-12-01T11:30:00+00:00"
     assert form["occurred_at"] == "2026-05-19T12:00:00+01:00"
     assert form["subject"]["date_of_birth"] == "2011-02-14"
     assert form["rag"] == "AMBER"
