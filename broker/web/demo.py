@@ -87,37 +87,37 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
     d = _Demo(now)
     vist = {"out_of_hours": False}
     poppy = {
-        "given_name": "Poppy",
-        "family_name": "Evans",
+        "given_name": "Lily",
+        "family_name": "Carter",
         "date_of_birth": "2013-04-18",
-        "postcode": "PL2 9ZZ",
+        "postcode": "PL2 3QA",
         "socialcare_id": "SC-9101",
         "nhs_number": nhs_number("943476101"),
         "upn": upn("801200001234"),
     }
     rhys = {
-        "given_name": "Rhys",
-        "family_name": "Morgan",
+        "given_name": "Noah",
+        "family_name": "Walsh",
         "date_of_birth": "2016-09-02",
         "postcode": "PL5 1AB",
         "nhs_number": nhs_number("943476202"),
     }
     ollie = {
-        "given_name": "Ollie",
+        "given_name": "Leo",
         "family_name": "Bennett",
         "date_of_birth": "2017-01-25",
         "postcode": "PL4 6QT",
         "police_person_id": "P-77120",
     }
     dylan = {
-        "given_name": "Dylan",
+        "given_name": "Kai",
         "family_name": "Harris",
         "date_of_birth": "2009-11-30",
         "postcode": "PL6 5XY",
         "nhs_number": nhs_number("943476303"),
     }
     evie = {
-        "given_name": "Evie",
+        "given_name": "Ruby",
         "family_name": "Clarke",
         "date_of_birth": "2012-02-14",
         "postcode": "PL3 4RS",
@@ -125,7 +125,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         "upn": upn("801200005678"),
     }
     tia = {
-        "given_name": "Tia",
+        "given_name": "Amelia",
         "family_name": "Roberts",
         "date_of_birth": "2014-07-09",
         "postcode": "PL1 2CD",
@@ -140,7 +140,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         "nhs_number": nhs_number("943476505"),
     }
     isla = {
-        "given_name": "Isla",
+        "given_name": "Freya",
         "family_name": "Turner",
         "date_of_birth": "2015-03-11",
         "postcode": "PL4 7QQ",
@@ -340,7 +340,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         vist_id=f"V-{d.run}-3",
         rag="GREEN",
         concerns=["emotional_abuse"],
-        narrative="Officers attended an argument between adults; Poppy was upstairs and upset.",
+        narrative="Officers attended an argument between adults; Lily was upstairs and upset.",
         **vist,
     )
     d.event(
@@ -377,7 +377,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         vist_id=f"V-{d.run}-6",
         rag="AMBER",
         concerns=["domestic_abuse"],
-        narrative="Domestic incident at home; Ollie hid in his bedroom.",
+        narrative="Domestic incident at home; Leo hid in his bedroom.",
         out_of_hours=True,
     )
     d.event(
@@ -414,7 +414,7 @@ def demo_events(now: datetime) -> list[dict[str, Any]]:
         vist_id=f"V-{d.run}-8",
         rag="AMBER",
         concerns=["neglect"],
-        narrative="Home conditions poor; Tia's mother asked that health not be told.",
+        narrative="Home conditions poor; Amelia's mother asked that health not be told.",
         **vist,
     )
     return sorted(d.events, key=lambda e: datetime.fromisoformat(e["recorded_at"]))

@@ -70,7 +70,7 @@ def test_the_queue_fills_without_reload_and_a_decision_is_published(
     page.evaluate("window.__sameDocument = true")
 
     produce(kafka_bootstrap, [encoded("mash.alert.v1", a.child.child_id, a) for a in world.alerts])
-    poppy = world.alert("UNSHARED_RISK", "Poppy")
+    poppy = world.alert("UNSHARED_RISK", "Lily")
     row = page.locator(f'tr[data-alert-id="{poppy.alert_id}"]')
     expect(row).to_be_visible(timeout=30_000)
     assert page.evaluate("window.__sameDocument") is True  # no reload
@@ -84,28 +84,32 @@ def test_the_queue_fills_without_reload_and_a_decision_is_published(
 
     row.get_by_role("link", name="Unshared risk").click()
     expect(
-        page.get_by_role("heading", name=re.compile("Unshared risk: Poppy Evans"))
+        page.get_by_role("heading", name=re.compile("Unshared risk: Lily Carter"))
     ).to_be_visible()
     expect(page.get_by_role("heading", name="How the child was linked")).to_be_visible()
     expect(page.locator("table.chronology")).to_contain_text("Opened its work")
-
-    # a decision without rationale is refused, with the error summary focused
-    page.get_by_label("No share").check()
-    page.get_by_role("button", name="Record decision").click()
-    expect(page.locator(".error-summary")).to_be_focused()
-    expect(page.locator(".error-summary")).to_contain_text("Enter the rationale for the decision.")
 
     page.get_by_label("Share", exact=True).check()
     school = page.get_by_label("School")
     expect(school).to_be_checked()  # the agencies not told are chosen already
     expect(page.locator("#share-school-fields")).to_contain_text("Will receive: child's given name")
     expect(page.locator("#share-school-fields")).not_to_contain_text("narrative")
-    page.get_by_label("Rationale (required)").fill("The school must support Poppy; proportionate.")
+    rationale = page.get_by_label("Rationale (required)")
+    rationale.fill("The school must support Lily; proportionate.")
     page.screenshot(path=str(SCREENSHOTS / "alert.png"), full_page=True)
+
+    # a decision without rationale is refused, with the error summary focused
+    rationale.fill("")
+    page.get_by_role("button", name="Record decision").click()
+    expect(page.locator(".error-summary")).to_be_focused()
+    expect(page.locator(".error-summary")).to_contain_text("Enter the rationale for the decision.")
+    expect(page.get_by_label("Share", exact=True)).to_be_checked()  # what was chosen is kept
+    expect(page.get_by_label("School")).to_be_checked()
+    page.get_by_label("Rationale (required)").fill("The school must support Lily; proportionate.")
     page.get_by_role("button", name="Record decision").click()
     expect(page).to_have_url(re.compile(r"/queue$"))
     expect(page.get_by_role("status").first).to_contain_text(
-        "Decision recorded: Share for Poppy Evans."
+        "Decision recorded: Share for Lily Carter."
     )
     expect(page.locator(f'tr[data-alert-id="{poppy.alert_id}"]')).to_have_count(0)
 

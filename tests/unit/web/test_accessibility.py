@@ -68,7 +68,7 @@ def test_the_pages_of_the_queue_an_alert_a_child(
     client: TestClient, as_user: Callable[[str], str], world: World
 ) -> None:
     as_user("priya")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     review = next(a for a in world.alerts if a.rule_id == RuleId.IDENTITY_REVIEW)
     for path in (
         "/queue",
@@ -83,7 +83,7 @@ def test_a_refused_form_links_each_error_to_its_field(
     client: TestClient, as_user: Callable[[str], str], world: World
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     html = client.post(
         f"/alerts/{alert.alert_id}/decision", data={"csrf_token": token, "rationale": ""}
     ).text

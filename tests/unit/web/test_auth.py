@@ -111,8 +111,8 @@ def test_the_demo_users_file_loads_with_both_roles() -> None:
 
 
 def test_what_a_practitioner_may_not_decide(world: World) -> None:
-    unshared = world.alert("UNSHARED_RISK", "Poppy")
-    consent = world.alert("CONSENT_DECISION_REQUIRED", "Tia")
+    unshared = world.alert("UNSHARED_RISK", "Lily")
+    consent = world.alert("CONSENT_DECISION_REQUIRED", "Amelia")
     for kind in DecisionKind:
         assert decision_refused(PRIYA, kind, consent) is None
     assert (

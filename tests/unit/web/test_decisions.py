@@ -74,7 +74,7 @@ def test_agencies_are_kept_only_for_a_share_each_once() -> None:
 def test_the_decision_refers_to_the_event_and_names_the_child_as_the_broker_knows_them(
     world: World,
 ) -> None:
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     picture = world.pictures[alert.child.child_id]
     made = build_decision(
         alert,
@@ -94,10 +94,10 @@ def test_the_decision_refers_to_the_event_and_names_the_child_as_the_broker_know
 
 
 def test_the_subject_falls_back_to_the_alert_s_child_without_a_picture(world: World) -> None:
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     subject = subject_for(alert, None)
     assert (subject.given_name, subject.socialcare_id, subject.nhs_number) == (
-        "Poppy",
+        "Lily",
         "SC-9101",
         None,
     )
@@ -108,7 +108,7 @@ def test_the_broker_acts_on_a_share_decided_on_the_page() -> None:
     sends the school the minimised event, audits it as the person's, and closes the
     decision deadline."""
     fresh = demo_world()
-    alert = fresh.alert("UNSHARED_RISK", "Rhys")  # an AMBER notice health was not told of
+    alert = fresh.alert("UNSHARED_RISK", "Noah")  # an AMBER notice health was not told of
     picture = fresh.pictures[alert.child.child_id]
     summary = picture.event(alert.triggered_by[0])
     assert summary is not None
@@ -138,14 +138,14 @@ def test_the_broker_acts_on_a_share_decided_on_the_page() -> None:
 
 
 def test_previews_follow_the_minimisation_table_and_who_was_told(world: World) -> None:
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     picture = world.pictures[alert.child.child_id]
     summary = picture.event(alert.triggered_by[0])
     assert summary is not None
     previews = {p.agency: p for p in share_previews(picture, summary, CONFIG, NOW)}
     assert Agency.mash not in previews
     assert previews[Agency.police].already_told  # it published the notice
-    assert previews[Agency.socialcare].already_told  # told automatically: Poppy is a child in need
+    assert previews[Agency.socialcare].already_told  # told automatically: Lily is a child in need
     school = previews[Agency.school]
     assert "narrative" not in school.fields
     assert "concerns" in school.fields

@@ -36,14 +36,14 @@ def test_a_share_is_published_closes_the_alert_and_says_so(
     ctx: WebContext,
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     answer = client.post(
         f"/alerts/{alert.alert_id}/decision",
         data={
             "csrf_token": token,
             "decision": "share",
             "share_with": ["school"],
-            "rationale": "School must support Poppy.",
+            "rationale": "School must support Lily.",
         },
     )
     assert answer.status_code == 303
@@ -57,14 +57,14 @@ def test_a_share_is_published_closes_the_alert_and_says_so(
     )
     assert (made.decided_by, made.rationale, made.recorded_at) == (
         "Sam Reed",
-        "School must support Poppy.",
+        "School must support Lily.",
         NOW,
     )
     assert made.subject.socialcare_id == "SC-9101"
     [(_topic, key)] = decisions_sent(publisher)
     assert key == made.event_id
     queue = client.get("/queue")
-    assert "Decision recorded: Share for Poppy Evans." in queue.text
+    assert "Decision recorded: Share for Lily Carter." in queue.text
     assert alert.alert_id not in queue.text
     assert ctx.views.closure(alert) is not None
     closed = client.get(f"/alerts/{alert.alert_id}").text
@@ -113,7 +113,7 @@ def test_a_decision_without_rationale_is_refused_and_nothing_is_published(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     answer = client.post(
         f"/alerts/{alert.alert_id}/decision",
         data={"csrf_token": token, "decision": "no_share", "rationale": "  "},
@@ -131,7 +131,7 @@ def test_a_share_without_agencies_is_refused(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     answer = client.post(
         f"/alerts/{alert.alert_id}/decision",
         data={"csrf_token": token, "decision": "share", "rationale": "Yes."},
@@ -145,7 +145,7 @@ def test_an_unknown_decision_is_refused(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     answer = client.post(
         f"/alerts/{alert.alert_id}/decision",
         data={"csrf_token": token, "decision": "ignore", "rationale": "r"},
@@ -172,7 +172,7 @@ def test_a_forged_form_is_refused_and_nothing_is_published(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     for token in ("forged", None):
         data = {"decision": "share", "share_with": "school", "rationale": "r"}
         if token:
@@ -186,7 +186,7 @@ def test_a_forged_form_is_refused_and_nothing_is_published(
 def test_a_decision_needs_a_login(
     client: TestClient, world: World, publisher: FakePublisher
 ) -> None:
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     answer = client.post(
         f"/alerts/{alert.alert_id}/decision", data={"decision": "no_share", "rationale": "r"}
     )
@@ -221,7 +221,7 @@ def test_section_47_is_a_manager_s_decision(
 def test_sharing_when_consent_was_refused_is_a_manager_s_decision(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
-    alert = world.alert("CONSENT_DECISION_REQUIRED", "Tia")
+    alert = world.alert("CONSENT_DECISION_REQUIRED", "Amelia")
     token = as_user("sam")
     form = {
         "csrf_token": token,
@@ -239,7 +239,7 @@ def test_a_closed_alert_takes_no_second_decision(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("CUMULATIVE_NEGLECT", "Rhys")
+    alert = world.alert("CUMULATIVE_NEGLECT", "Noah")
     form = {"csrf_token": token, "decision": "early_help", "rationale": "Family support."}
     assert client.post(f"/alerts/{alert.alert_id}/decision", data=form).status_code == 303
     again = client.post(f"/alerts/{alert.alert_id}/decision", data=form)
@@ -252,7 +252,7 @@ def test_an_alert_whose_event_cannot_be_shared_refuses_a_share(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("RELEVANT_AGENCY_OMITTED", "Dylan")  # raised by an info request
+    alert = world.alert("RELEVANT_AGENCY_OMITTED", "Kai")  # raised by an info request
     page = client.get(f"/alerts/{alert.alert_id}").text
     assert re.search(r'value="share"[^>]* disabled', page)
     answer = client.post(
@@ -321,7 +321,7 @@ def test_identity_decisions_refused(
     )
     assert no_rationale.status_code == 400
     assert "Enter the rationale" in no_rationale.text
-    not_review = world.alert("UNSHARED_RISK", "Poppy")
+    not_review = world.alert("UNSHARED_RISK", "Lily")
     wrong = client.post(
         f"/alerts/{not_review.alert_id}/identity", data={**form, "csrf_token": token}
     )
@@ -343,7 +343,7 @@ def test_kafka_away_when_deciding_records_nothing(
     ctx: WebContext,
 ) -> None:
     token = as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     publisher.fail = True
     answer = client.post(
         f"/alerts/{alert.alert_id}/decision",

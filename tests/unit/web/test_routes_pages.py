@@ -46,7 +46,7 @@ def test_the_queue_lists_open_alerts_by_deadline_overdue_in_red(
     [
         ("rule=CUMULATIVE_NEGLECT", lambda a: a.rule_id == RuleId.CUMULATIVE_NEGLECT),
         ("severity=low", lambda a: a.severity == "low"),
-        ("team=Plymouth+Central+CIN", lambda a: a.child.given_name == "Poppy"),
+        ("team=Plymouth+Central+CIN", lambda a: a.child.given_name == "Lily"),
         ("overdue=1", lambda a: a.due_by is not None and a.due_by < NOW),
     ],
 )
@@ -101,7 +101,7 @@ def test_the_alert_page_shows_everything_and_audits_the_view(
     client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
 ) -> None:
     as_user("sam")
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     page = client.get(f"/alerts/{alert.alert_id}")
     assert page.status_code == 200
     text = page.text
@@ -219,7 +219,7 @@ def test_kafka_away_means_the_record_is_not_shown(
 ) -> None:
     as_user("sam")
     publisher.fail = True
-    alert = world.alert("UNSHARED_RISK", "Poppy")
+    alert = world.alert("UNSHARED_RISK", "Lily")
     for path in (f"/alerts/{alert.alert_id}", f"/children/{alert.child.child_id}"):
         answer = client.get(path)
         assert answer.status_code == 503

@@ -202,7 +202,7 @@ def test_filters_by_rule_severity_team_and_overdue(world: World) -> None:
     assert len(overdue) < len(everything)
     team = views.open_queue(NOW, QueueFilter(team="Plymouth Central CIN"))
     assert team
-    assert {r.alert.child.given_name for r in team} == {"Poppy"}
+    assert {r.alert.child.given_name for r in team} == {"Lily"}
     rules, teams = views.facets(NOW)
     assert RuleId.IDENTITY_REVIEW in rules
     assert "Plymouth Central CIN" in teams
@@ -211,8 +211,8 @@ def test_filters_by_rule_severity_team_and_overdue(world: World) -> None:
 
 def test_the_team_is_the_allocated_social_care_team_else_the_duty_team(world: World) -> None:
     views = world.views()
-    assert views.team(world.alert("UNSHARED_RISK", "Poppy")) == "Plymouth Central CIN"
-    assert views.team(world.alert("CUMULATIVE_NEGLECT", "Rhys")) == DUTY_TEAM
+    assert views.team(world.alert("UNSHARED_RISK", "Lily")) == "Plymouth Central CIN"
+    assert views.team(world.alert("CUMULATIVE_NEGLECT", "Noah")) == DUTY_TEAM
 
 
 def test_a_tombstone_marks_a_child_merged_away() -> None:
@@ -263,7 +263,7 @@ def test_the_version_moves_only_when_something_changed() -> None:
     assert views.version == 2
 
 
-@pytest.mark.parametrize("given_name", ["Poppy", "Maya"])
+@pytest.mark.parametrize("given_name", ["Lily", "Maya"])
 def test_alerts_for_a_child_latest_first(world: World, given_name: str) -> None:
     views = world.views()
     child_id = world.alert("UNSHARED_RISK", given_name).child.child_id
