@@ -77,6 +77,11 @@ class Ticker:
         return sent
 
 
+def owned_partitions(app: Any) -> set[int]:
+    """The partitions of broker.linked.v1 this worker processes (not its standbys)."""
+    return {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == LINKED.name}
+
+
 def register(
     app: faust.App,
     codec: Any,
@@ -103,7 +108,7 @@ def register(
             observer.outcome("child", await guarded(handle, raw, LINKED.name, sink, clock))
 
     async def look_for_deadlines() -> None:
-        owned = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == LINKED.name}
+        owned = owned_partitions(app)
         if not owned:
             return
         try:

@@ -29,7 +29,7 @@ from broker.config import load_config
 from broker.health import KafkaProbe, aiokafka_metadata_check
 from broker.kafka_admin import client_options, create_topics
 from broker.logs import configure_logging
-from broker.metrics import MeteredSink, Metrics
+from broker.metrics import DeadlineCounts, MeteredSink, Metrics
 from broker.ops import faust_state
 from broker.ops.views import Operations, register_views
 from broker.pipeline.child_store import ChildStore
@@ -63,13 +63,20 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     faust_state.connect(app, state, metrics)
     sink = MeteredSink(KafkaSink(app, codec), metrics)
     tables = declare_tables(app)
+    store = ChildStore(tables.pictures, tables.inbox, tables.timers)
+
+    def deadlines() -> DeadlineCounts:
+        soon, late = store.deadline_counts(clock.now(), child.owned_partitions(app))
+        return DeadlineCounts(due_within_hour=soon, overdue=late)
+
+    metrics.watch_deadlines(deadlines)
     agents = {
         "ingest": ingest.register(app, codec, sink, clock, observer=metrics),
         "link": link.register(app, codec, tables, sink, clock, observer=metrics),
         "child": child.register(
             app,
             codec,
-            ChildStore(tables.pictures, tables.inbox, tables.timers),
+            store,
             sink=sink,
             clock=clock,
             config=config,

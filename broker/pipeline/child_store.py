@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from broker.models.internal import ChildMessage
@@ -65,12 +65,32 @@ class ChildStore:
                 self.inbox[child_id] = {"awaiting": list(after.awaiting), "pending": pending}
             else:
                 self.inbox.pop(child_id, None)
-        due = after.next_due()
-        if due != before.next_due() or (due is not None and child_id not in self.timers):
-            if due is None:
+        dues = _dues(after)
+        if dues != _dues(before) or (dues and child_id not in self.timers):
+            if not dues:
                 self.timers.pop(child_id, None)
             else:
-                self.timers[child_id] = {"due": due.isoformat(), "partition": partition}
+                self.timers[child_id] = {
+                    "due": dues[0].isoformat(),
+                    "all": [d.isoformat() for d in dues],
+                    "partition": partition,
+                }
+
+    def deadline_counts(self, now: datetime, partitions: Iterable[int]) -> tuple[int, int]:
+        """(due within the hour, overdue): every running deadline of the children on
+        these partitions. Overdue means passed and not yet fired: the ticker's backlog,
+        which should stay near 0 unless the worker is behind."""
+        owned = set(partitions)
+        soon = late = 0
+        hour = now + timedelta(hours=1)
+        for value in list(self.timers.values()):
+            if value["partition"] not in owned:
+                continue
+            for text in value.get("all", [value["due"]]):
+                when = datetime.fromisoformat(text)
+                late += when < now
+                soon += now <= when < hour
+        return soon, late
 
     def due(self, before: datetime, inclusive: bool, partitions: Iterable[int]) -> list[Due]:
         """Children whose earliest deadline is due, on the given partitions, earliest first."""
@@ -81,3 +101,7 @@ class ChildStore:
             if value["partition"] in owned and (when < before or (inclusive and when == before)):
                 found.append(Due(child_id, when, value["partition"]))
         return sorted(found, key=lambda d: (d.due, d.child_id))
+
+
+def _dues(slot: ChildSlot) -> list[datetime]:
+    return sorted(t.due for t in slot.picture.timers) if slot.picture is not None else []

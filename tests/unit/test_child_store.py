@@ -1,0 +1,91 @@
+"""The child stage's state over plain dicts: what is written, and what the ticker finds."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from broker.clock import ManualClock
+from broker.config import load_config
+from broker.engine import Engine, replay_engine
+from broker.pipeline.child import EMPTY, ChildSlot, child_step, tick
+from broker.pipeline.child_store import ChildStore
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
+
+
+def a_picture_with_a_deadline() -> ChildSlot:
+    """A RED notice: the MASH's decision is due in four working hours."""
+    scenario = json.loads((SCENARIOS / "decision_one_minute_late_fires.json").read_text())
+    engine = Engine(ManualClock())
+    list(replay_engine(engine, [json.dumps(scenario["events"][0]).encode()]))
+    [slot] = engine.state.slots.values()
+    assert slot.picture is not None
+    assert slot.picture.timers
+    return slot
+
+
+def store() -> ChildStore:
+    return ChildStore({}, {}, {})
+
+
+def test_a_slot_survives_the_trip_through_the_tables() -> None:
+    slot = a_picture_with_a_deadline()
+    s = store()
+    s.save("child-1", EMPTY, slot, partition=2)
+    assert s.load("child-1") == slot
+    assert isinstance(s.pictures["child-1"], bytes)  # the MASH page reads these bytes
+    assert s.timers["child-1"]["partition"] == 2
+
+
+def test_a_merge_under_way_keeps_what_the_child_holds() -> None:
+    s = store()
+    held = tick("child-1", datetime(2026, 5, 1, tzinfo=UTC))
+    waiting = ChildSlot(None, ("child-2",), (held,))
+    s.save("child-1", EMPTY, waiting, partition=0)
+    assert s.load("child-1") == waiting
+    s.save("child-1", waiting, EMPTY, partition=0)
+    assert "child-1" not in s.inbox
+    assert "child-1" not in s.pictures
+
+
+def test_the_ticker_finds_only_what_is_due_on_its_own_partitions() -> None:
+    slot = a_picture_with_a_deadline()
+    assert slot.picture is not None
+    due = min(t.due for t in slot.picture.timers)
+    s = store()
+    s.save("mine", EMPTY, slot, partition=0)
+    s.save("theirs", EMPTY, slot, partition=1)
+    assert s.due(due, inclusive=False, partitions={0}) == []
+    [found] = s.due(due, inclusive=True, partitions={0})
+    assert (found.child_id, found.due) == ("mine", due)
+    assert [d.child_id for d in s.due(due + timedelta(seconds=1), False, {0, 1})] == [
+        "mine",
+        "theirs",
+    ]
+
+
+def test_deadline_gauges_count_every_running_deadline_on_owned_partitions() -> None:
+    slot = a_picture_with_a_deadline()
+    assert slot.picture is not None
+    due = min(t.due for t in slot.picture.timers)
+    s = store()
+    s.save("mine", EMPTY, slot, partition=0)
+    s.save("theirs", EMPTY, slot, partition=1)
+    running = len(slot.picture.timers)
+    assert s.deadline_counts(due - timedelta(minutes=30), {0}) == (running, 0)
+    assert s.deadline_counts(due - timedelta(hours=2), {0}) == (0, 0)
+    assert s.deadline_counts(due + timedelta(minutes=1), {0, 1}) == (0, 2 * running)
+
+
+def test_a_fired_deadline_leaves_the_timers_table() -> None:
+    slot = a_picture_with_a_deadline()
+    assert slot.picture is not None
+    s = store()
+    s.save("c", EMPTY, slot, partition=0)
+    late = max(t.due for t in slot.picture.timers) + timedelta(minutes=1)
+    result = child_step(slot, tick("c", late), load_config())
+    assert result.records  # DECISION_OVERDUE
+    s.save("c", slot, result.slot, partition=0)
+    assert "c" not in s.timers
