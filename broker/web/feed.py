@@ -178,7 +178,7 @@ class ViewFeed:
                 batch = await consumer.getmany(timeout_ms=500, max_records=2000)
                 if ends is None and consumer.assignment():
                     ends = await consumer.end_offsets(list(consumer.assignment()))
-            except KafkaError as exc:
+            except (KafkaError, OSError) as exc:  # Kafka away: the page keeps what it has
                 log.warning("view feed: kafka error, retrying", extra={"error": type(exc).__name__})
                 await asyncio.sleep(1)
                 continue
@@ -206,16 +206,17 @@ class ViewFeed:
     ) -> bool:
         try:
             record = view_record(partition.topic, key, value, self.codec, self.changelog)
-        except UnreadableRecord as exc:
+            return record is not None and self.views.apply(record)
+        except Exception as exc:  # one record must never stop the page's views
             self.skipped += 1
+            reason = str(exc) if isinstance(exc, UnreadableRecord) else type(exc).__name__
             log.warning(
                 "view feed: record skipped",
                 extra={
                     "topic": partition.topic,
                     "partition": partition.partition,
                     "offset": offset,
-                    "error": str(exc),
+                    "error": reason,
                 },
             )
             return False
-        return record is not None and self.views.apply(record)

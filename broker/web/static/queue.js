@@ -9,6 +9,7 @@
   var rowsUrl = table.getAttribute("data-rows-url");
   var streamUrl = table.getAttribute("data-stream-url");
   var pending = false;
+  var again = false; // a change came while a fetch was under way: fetch once more after it
 
   function count() {
     var body = document.getElementById("queue-rows");
@@ -16,7 +17,7 @@
   }
 
   function refresh(announce) {
-    if (pending) { return; }
+    if (pending) { again = true; return; }
     pending = true;
     var before = count();
     fetch(rowsUrl + window.location.search, { credentials: "same-origin", cache: "no-store" })
@@ -37,7 +38,10 @@
         }
       })
       .catch(function () { /* the next event or minute tries again */ })
-      .then(function () { pending = false; });
+      .then(function () {
+        pending = false;
+        if (again) { again = false; refresh(announce); }
+      });
   }
 
   if (window.EventSource) {

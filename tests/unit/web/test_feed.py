@@ -110,3 +110,20 @@ def test_the_pattern_matches_exactly_the_topics() -> None:
     assert not pattern.match("mashXalert.v1")
     assert not pattern.match("mash.alert.v1.old")
     assert not pattern.match("other-child-pictures-changelog")
+
+
+def test_a_bad_record_is_skipped_and_the_feed_goes_on(world: World) -> None:
+    from aiokafka import TopicPartition
+
+    from broker.settings import Settings
+    from broker.web.feed import ViewFeed
+    from broker.web.views import MashViews
+
+    views = MashViews()
+    feed = ViewFeed(Settings(), CODEC, views, Changes())  # nothing connects until start()
+    alerts = TopicPartition("mash.alert.v1", 0)
+    assert not feed._fold(alerts, 7, b"k", b"garbage")
+    assert feed.skipped == 1
+    assert feed._fold(alerts, 8, b"k", CODEC.encode(world.alerts[0]))
+    assert views.alert(world.alerts[0].alert_id) == world.alerts[0]
+    assert not feed._fold(alerts, 8, b"k", CODEC.encode(world.alerts[0]))  # seen: no change
