@@ -50,9 +50,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     chrono = sub.add_parser(
-        "chronology", help="a child's multi-agency chronology, from a replay of a file"
+        "chronology", help="a child's multi-agency chronology, from a file or the live worker"
     )
-    chrono.add_argument("file", type=Path, help="events, one JSON object a line")
+    source = chrono.add_mutually_exclusive_group(required=True)
+    source.add_argument("file", type=Path, nargs="?", help="replay these events (JSON lines)")
+    source.add_argument(
+        "--live", action="store_true", help="read the running worker's child-pictures table"
+    )
     chrono.add_argument("--until", type=_instant)
     who = chrono.add_mutually_exclusive_group(required=True)
     who.add_argument("--child-id", help="the broker's child id (as in alerts)")
@@ -105,15 +109,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
+def _chronology(args: argparse.Namespace, settings: Settings) -> int:
+    from broker.replay import print_chronology
+
+    if not args.live:
+        return print_chronology(args, out=sys.stdout)
+    from broker.chronology_live import live_pictures
+
+    pictures = asyncio.run(live_pictures(settings))
+    return print_chronology(args, out=sys.stdout, pictures=pictures)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "replay":
         from broker.replay import run_replay
 
         return run_replay(args.file, args.until, internal=args.internal, out=sys.stdout)
     if args.command == "chronology":
-        from broker.replay import print_chronology
-
-        return print_chronology(args, out=sys.stdout)
+        return _chronology(args, settings)
     if args.command == "publish":
         from broker.publish import publish_file
 

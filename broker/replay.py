@@ -17,6 +17,7 @@ from typing import Any, TextIO
 from broker.chronology import chronology, find_child, render_text
 from broker.clock import ManualClock
 from broker.engine import Engine, replay_engine, replay_lines
+from broker.picture import ChildPicture
 from broker.pipeline.records import OutRecord
 from broker.topics import all_topics
 
@@ -40,16 +41,21 @@ def replay_records(
             yield record
 
 
-def print_chronology(args: Any, *, out: TextIO) -> int:
-    """`mash-broker chronology`: replay the file, then print one child's chronology."""
+def print_chronology(
+    args: Any, *, out: TextIO, pictures: dict[str, ChildPicture] | None = None
+) -> int:
+    """`mash-broker chronology`: one child's chronology, from the pictures given (the
+    live tables) or from a replay of the file."""
     engine = Engine(ManualClock())
-    for _ in replay_engine(engine, _lines(args.file), args.until):
-        pass
+    if pictures is None:
+        for _ in replay_engine(engine, _lines(args.file), args.until):
+            pass
+        pictures = engine.state.pictures
     kinds = ("socialcare_id", "nhs_number", "upn", "police_person_id")
     identifier = next(((k, getattr(args, k)) for k in kinds if getattr(args, k)), None)
-    picture = find_child(engine.state.pictures, child_id=args.child_id, identifier=identifier)
+    picture = find_child(pictures, child_id=args.child_id, identifier=identifier)
     if picture is None:
-        print("no child in this file matches", file=sys.stderr)
+        print(f"no child matches (of {len(pictures)} children read)", file=sys.stderr)
         return 1
     rows = chronology(picture, engine.config.calendar.tz)
     if args.json:
