@@ -100,8 +100,8 @@ def test_pictures_come_back_from_the_changelogs_after_a_restart(
                 "--live",
                 "--json",
                 "--socialcare-id",
-            ]
-            + [f"SC-{run_id}"],
+                f"SC-{run_id}",
+            ],
             env=env,
             capture_output=True,
             text=True,
