@@ -22,7 +22,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from broker.errors import InfrastructureError
+from broker.errors import ConfigurationError, InfrastructureError
 from broker.settings import Settings
 from broker.topics import TopicSpec
 
@@ -92,6 +92,7 @@ async def create_topics(
     try:
         await admin.start()
         existing = set(await admin.list_topics())
+        await _check_fixed_partitions(admin, [s for s in specs if s.name in existing])
         wanted = [s for s in specs if s.name not in existing]
         if not wanted:
             return []
@@ -115,6 +116,22 @@ async def create_topics(
         await admin.close()
     log.info("created %d topic(s): %s", len(created), ", ".join(created))
     return created
+
+
+async def _check_fixed_partitions(admin: Any, specs: list[TopicSpec]) -> None:
+    """A topic whose partition count the design fixes (the link stage's single
+    partition) must have it: a worker on a wrong count would link on two writers."""
+    fixed = {s.name: s.partitions for s in specs if s.partitions is not None}
+    if not fixed:
+        return
+    for topic in await admin.describe_topics(list(fixed)):
+        count = len(topic.get("partitions", []))
+        if count != fixed[topic["topic"]]:
+            raise ConfigurationError(
+                f"topic {topic['topic']} has {count} partitions; the broker needs exactly "
+                f"{fixed[topic['topic']]} (see deploy/README.md, 'Topics'): recreate it "
+                "while no worker runs"
+            )
 
 
 def _created(topic_errors: Iterable[Mapping[str, Any]]) -> list[str]:

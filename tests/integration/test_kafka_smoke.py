@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
 from broker import kafka_local
+from broker.errors import ConfigurationError
 from broker.kafka_admin import create_topics, describe_topic_configs
 from broker.kafka_local import KAFKA_VERSION, LocalKafka
 from broker.settings import Settings
@@ -240,3 +241,15 @@ def test_cli_entry_points_up_status_down(tmp_path: Path) -> None:
     assert "stopped" in stopped
     assert "not running" in kafka_local.status(settings)
     assert kafka_local.down(settings) == "Kafka is not running"
+
+
+@pytest.mark.asyncio
+async def test_a_fixed_partition_count_is_checked_on_an_existing_topic(
+    kafka_bootstrap: str, new_topics: TopicFactory
+) -> None:
+    """The link stage needs broker.accepted.v1 on one partition; a cluster that has it on
+    more (created by an older release, say) is refused at start with what to do."""
+    [name] = await new_topics("accepted-like", partitions=3)
+    with pytest.raises(ConfigurationError, match="has 3 partitions; the broker needs exactly 1"):
+        await create_topics(kafka_bootstrap, [TopicSpec(name, partitions=1)], 3, 1)
+    assert await create_topics(kafka_bootstrap, [TopicSpec(name, partitions=3)], 1, 1) == []
