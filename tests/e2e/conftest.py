@@ -17,8 +17,15 @@ import pytest
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 from broker.web.feed import pictures_changelog
-from tests.e2e.mash_page import CHROMIUM, CHROMIUM_ARGS, MashPage, ensure_topic, web_env
-from tests.integration.conftest import _kafka_running, kafka, kafka_bootstrap
+from tests.e2e.mash_page import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    MashPage,
+    ensure_topic,
+    wait_for_ok,
+    web_env,
+)
+from tests.integration.conftest import _kafka_running, free_ports, kafka, kafka_bootstrap
 from tests.integration.worker import WorkerProcess, worker_env
 
 __all__ = ["_kafka_running", "kafka", "kafka_bootstrap"]
@@ -33,15 +40,17 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
+    """Per module, never per session: Playwright's sync API keeps an event loop running
+    on this thread while it is open, and the tests after these use asyncio.run."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: ./dev install puts Debian's chromium there")
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     chromium = playwright.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
@@ -85,9 +94,15 @@ def mash_page(kafka_bootstrap: str, changelog: str, tmp_path: Path) -> Iterator[
 
 @pytest.fixture
 def worker(kafka_bootstrap: str, app_id: str, tmp_path: Path) -> Iterator[WorkerProcess]:
-    process = WorkerProcess(
-        worker_env(kafka_bootstrap, tmp_path / "state", app_id), tmp_path / "worker.log"
-    )
+    """The real worker, ready (partitions assigned, tables recovered) before the test
+    publishes anything."""
+    env = worker_env(kafka_bootstrap, tmp_path / "state", app_id)
+    env["MASH_WORKER_WEB_PORT"] = str(free_ports(1)[0])
+    process = WorkerProcess(env, tmp_path / "worker.log")
     process.start()
+    ready = f"http://127.0.0.1:{env['MASH_WORKER_WEB_PORT']}/health/ready"
+    if not wait_for_ok(ready, 120, alive=process.alive):
+        process.stop()
+        pytest.fail(f"the worker did not become ready:\n{process.tail()}")
     yield process
     process.stop()

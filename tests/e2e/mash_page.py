@@ -55,6 +55,20 @@ def off_thread(make: Callable[[], Awaitable[T]]) -> T:
         return pool.submit(asyncio.run, main()).result()
 
 
+def wait_for_ok(url: str, timeout: float, alive: Callable[[], bool]) -> bool:
+    """Whether `url` answered 200 within `timeout` seconds (False once `alive` is not)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and alive():
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                if answer.status == 200:
+                    return True
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.5)
+    return False
+
+
 def web_env(bootstrap: str, app_id: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASH_")}
     env.update(
@@ -86,18 +100,9 @@ class MashPage:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"mash-broker web exited:\n{self.tail()}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/health/ready", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        raise AssertionError(f"mash-broker web not ready in {timeout}s:\n{self.tail()}")
+        proc = self.proc
+        if not wait_for_ok(f"{self.url}/health/ready", timeout, alive=lambda: proc.poll() is None):
+            raise AssertionError(f"mash-broker web not ready in {timeout}s:\n{self.tail()}")
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
