@@ -15,28 +15,29 @@ manager and stop it at the end of the session.
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
-import fcntl
 import hashlib
 import logging
-import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Coroutine, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Final, TypeVar
 
 from broker.errors import ConfigurationError, InfrastructureError
 from broker.kafka_admin import cluster_description, create_topics
+from broker.kafka_process import (
+    blocking,
+    is_alive,
+    is_our_process,
+    locked,
+    port_open,
+    signal_group,
+    tool,
+)
 from broker.settings import PROJECT_ROOT, Settings
 from broker.topics import all_topics
 
@@ -80,7 +81,7 @@ def ensure_jars(jar_dir: Path, pom: Path = POM) -> Path:
     digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
     want = f"kafka {KAFKA_VERSION} pom {digest}\n"
     marker = jar_dir / JAR_MARKER
-    with _locked(jar_dir / ".lock"):
+    with locked(jar_dir / ".lock"):
         if marker.exists() and marker.read_text("utf-8") == want:
             return jar_dir
         marker.unlink(missing_ok=True)
@@ -88,7 +89,7 @@ def ensure_jars(jar_dir: Path, pom: Path = POM) -> Path:
             old.unlink()
         log.info("fetching Kafka %s jars with Maven into %s", KAFKA_VERSION, jar_dir)
         cmd = [
-            _tool("mvn"),
+            tool("mvn"),
             "-B",
             "-q",
             "-f",
@@ -210,7 +211,7 @@ class LocalKafka:
             self._wait_ready(deadline)
             return
         for port in (self.port, self.controller_port):
-            if _port_open(self.host, port):
+            if port_open(self.host, port):
                 raise InfrastructureError(f"port {port} on {self.host} is already in use")
         if not any(self.jar_dir.glob("*.jar")):
             raise ConfigurationError(f"no Kafka jars in {self.jar_dir}: run ensure_jars first")
@@ -248,10 +249,10 @@ class LocalKafka:
         pid = self.pid()
         if pid is not None:
             log.info("stopping Kafka (pid %d)", pid)
-            _signal_group(pid, signal.SIGTERM)
+            signal_group(pid, signal.SIGTERM)
             if not self._wait_exit(pid, timeout):
                 log.warning("Kafka (pid %d) ignored SIGTERM for %.0fs: killing it", pid, timeout)
-                _signal_group(pid, signal.SIGKILL)
+                signal_group(pid, signal.SIGKILL)
                 self._wait_exit(pid, 10.0)
         for proc in [p for p in [self._proc, *_DETACHED] if p is not None and p.pid == pid]:
             proc.wait(timeout=10.0)  # reap our own child, so that no zombie is left
@@ -274,17 +275,17 @@ class LocalKafka:
             pid = int(self.pid_file.read_text("utf-8").strip())
         except (OSError, ValueError):
             return None
-        return pid if _is_our_process(pid, str(self.properties_file)) else None
+        return pid if is_our_process(pid, str(self.properties_file)) else None
 
     def is_running(self) -> bool:
         return self.pid() is not None
 
     def reachable(self, timeout: float = 5.0) -> bool:
         """Whether Kafka answers a metadata request with itself as a live broker."""
-        if not _port_open(self.host, self.port):
+        if not port_open(self.host, self.port):
             return False
         try:
-            meta = _blocking(
+            meta = blocking(
                 lambda: cluster_description(self.bootstrap, request_timeout_ms=int(timeout * 1000))
             )
         except Exception:  # any failure of the probe means "not (yet) reachable"
@@ -329,7 +330,7 @@ class LocalKafka:
 
     def _java(self, *flags: str) -> list[str]:
         return [
-            _tool("java"),
+            tool("java"),
             *flags,
             *JVM_FLAGS,
             f"-Dlog4j2.configurationFile={self.log4j_config}",
@@ -374,7 +375,7 @@ class LocalKafka:
             if self._proc is not None and self._proc.pid == pid:
                 if self._proc.poll() is not None:
                     return True
-            elif not _is_alive(pid):
+            elif not is_alive(pid):
                 return True
             time.sleep(0.1)
         return False
@@ -392,82 +393,6 @@ def new_cluster_id() -> str:
             return text
 
 
-def _tool(name: str) -> str:
-    path = shutil.which(name)
-    if path is None:
-        raise ConfigurationError(
-            f"`{name}` is not on PATH: the local Kafka needs Java 17+ and Maven"
-        )
-    return path
-
-
-@contextlib.contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _is_alive(pid: int) -> bool:
-    """Whether `pid` runs; a zombie (exited, not yet reaped by a parent) counts as gone."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text("ascii")
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[-1].split()[0] != "Z"
-
-
-def _is_our_process(pid: int, properties_file: str) -> bool:
-    """Guards against a stale pid file whose pid now belongs to another program."""
-    if not _is_alive(pid):
-        return False
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return False
-    return b"kafka.Kafka" in args and properties_file.encode() in args
-
-
-def _signal_group(pid: int, sig: signal.Signals) -> None:
-    """Signal Kafka's process group (it was started as a session leader)."""
-    with contextlib.suppress(ProcessLookupError):
-        if os.getpgid(pid) == pid:
-            os.killpg(pid, sig)
-        else:
-            os.kill(pid, sig)
-
-
-def _port_open(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=1.0):
-            return True
-    except OSError:
-        return False
-
-
-def _blocking(factory: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
-    """Run a coroutine to completion from synchronous code, even inside a running loop.
-
-    `start`/`stop` are synchronous (the CLI and the session fixture are); when a test calls
-    them from an async test, the probe runs on a fresh loop in a helper thread.
-    """
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="local-kafka") as pool:
-        return pool.submit(lambda: asyncio.run(factory())).result()
-
-
 # -- the CLI's entry points (broker/cli.py: `mash-broker kafka up|down|status`) -------------
 
 
@@ -479,7 +404,7 @@ def up(settings: Settings, timeout: float = 120.0) -> str:
     kafka.start(timeout=timeout)
     kafka.detach()
     # One broker: every topic has one replica, whatever production's replication is.
-    created = _blocking(
+    created = blocking(
         lambda: create_topics(kafka.bootstrap, all_topics(), settings.topic_partitions, 1)
     )
     state = "already running" if was_running else "started"
