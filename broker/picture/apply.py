@@ -23,6 +23,7 @@ from broker.models import (
     Subject,
     YotReferral,
 )
+from broker.picture.clone import clone
 from broker.picture.derived import is_risk_event, is_significant_harm
 from broker.picture.model import (
     ChildPicture,
@@ -47,7 +48,7 @@ def new_picture(child_id: str) -> ChildPicture:
 
 def apply(picture: ChildPicture | None, event: Event, *, child_id: str = "") -> ChildPicture:
     """The picture after `event`; the given picture is left as it was."""
-    work = picture.model_copy(deep=True) if picture else new_picture(child_id)
+    work = clone(picture) if picture else new_picture(child_id)
     apply_in_place(work, event)
     return work
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from broker.picture.clone import clone
 from broker.picture.model import ChildPicture, Involvement, Transition
 
 
@@ -21,9 +22,9 @@ def merge_pictures(into: ChildPicture, other: ChildPicture) -> ChildPicture:
     move) the one recorded later wins; lists are joined by id; processing order (`seq`)
     is renumbered by recorded_at so that "latest" keeps its meaning.
     """
-    a, b = into.model_copy(deep=True), other.model_copy(deep=True)
+    a, b = clone(into), clone(other)
     processed = {**b.processed, **a.processed}
-    merged = a.model_copy(deep=True)
+    merged = clone(a)
 
     def when(event_id: str) -> datetime | None:
         return processed.get(event_id)

@@ -26,6 +26,7 @@ from broker.models import (
     YotReferral,
 )
 from broker.picture.apply import CHRONOLOGY_TYPES, apply_in_place, new_picture, prune
+from broker.picture.clone import clone
 from broker.picture.model import ChildPicture, EventSummary
 from broker.pipeline.records import OutRecord
 from broker.policy.disclose import disclosure_records
@@ -60,7 +61,7 @@ def process(
     records (it was processed; its records were published then). Timers due strictly
     before `now` fire first, so a picture is never behind its clock.
     """
-    work = picture.model_copy(deep=True) if picture is not None else new_picture(child_id)
+    work = clone(picture) if picture is not None else new_picture(child_id)
     if event.event_id in work.processed:
         return Outcome(work, [])
     records = fire_in_place(work, before=now, inclusive=False, config=config)
