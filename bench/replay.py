@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from broker.clock import ManualClock
+from broker.collector import tune_collector
 from broker.engine import Engine, replay_engine
 from broker.replay import INTERNAL_TOPICS
 
@@ -194,7 +195,9 @@ def years_for(events: int) -> float:
 
 
 def run_one(events: int, seed: int, years: float, profile: bool = False) -> Result:
-    """One size in this process, its lines piped from a generator process."""
+    """One size in this process, its lines piped from a generator process (the
+    collector tuned as `mash-broker` tunes it)."""
+    tune_collector()
     command = [sys.executable, "-m", "bench.council", "--events", str(events)]
     command += ["--seed", str(seed), "--years", str(years)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=1 << 20, cwd=ROOT) as generator:

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
+from broker.collector import tune_collector
 from broker.errors import BrokerError, ConfigurationError
 from broker.settings import Settings
 
@@ -92,6 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    tune_collector()
     try:
         settings = Settings()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError

@@ -17,10 +17,13 @@ from pydantic import BeforeValidator, Field, JsonValue, PlainSerializer
 from broker.errors import Problem
 from broker.models.common import (
     Agency,
+    AllocatedWorker,
+    Concern,
     ConsentStatus,
     FeedbackKind,
     Model,
     RuleId,
+    School,
     Severity,
     SocialCareStatus,
     Text,
@@ -71,6 +74,36 @@ class ChildRef(Model):
     status: SocialCareStatus | None = None
 
 
+class ConcernCount(Model):
+    """How many of the child's risk events carried one concern, in the trailing windows."""
+
+    concern: Concern
+    last_90_days: int
+    last_365_days: int
+
+
+class ChildContext(Model):
+    """What the agencies together know of the child when an alert is raised.
+
+    Inspectors found decisions made "on police information alone, with no sight of social
+    care records". The explanation says this in words; `context` gives the same facts as
+    data, so that the MASH page and any consumer can show, sort or filter on them
+    without reading prose. Counts are of risk events by `occurred_at`, in the windows
+    ending at the child's latest event.
+    """
+
+    status: SocialCareStatus | None = None
+    status_since: date | None = None
+    allocated_worker: AllocatedWorker | None = None
+    previous_referrals: list[date] = Field(default_factory=list)
+    agencies_involved: list[Agency] = Field(default_factory=list)
+    current_school: School | None = None
+    risk_events_90_days: int = 0
+    risk_events_365_days: int = 0
+    concerns: list[ConcernCount] = Field(default_factory=list)
+    """One entry a concern seen in the last 365 days, in the order of the Concern enum."""
+
+
 class Alert(Model):
     """An alert for the MASH (rules.md, "The alert")."""
 
@@ -88,6 +121,9 @@ class Alert(Model):
     identity_note: str | None = None
     """How the child was linked, when a reader should know (e.g. linked on name and date
     of birth only): information, never evidence."""
+    context: ChildContext | None = None
+    """The child's picture when the alert was raised; None for IDENTITY_REVIEW (the event
+    is not linked to a child yet) and in alerts written before the field existed."""
 
 
 class NotifiedChild(Model):

@@ -10,17 +10,19 @@ days. `enrichment` gives it as plain data (for the MASH's screens and tests);
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
+from broker.models import ChildContext, Concern, ConcernCount
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
-from broker.picture.model import ChildPicture
+from broker.picture.model import ChildPicture, EventSummary
 
-WINDOWS = (90, 365)
+SHORT, LONG = 90, 365
+"""The two trailing windows (days) the counts are given for: those of the rules."""
 
 
-def enrichment(picture: ChildPicture, at: datetime | None = None) -> dict[str, Any]:
-    """The summary of a child's picture that explanations read.
+def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContext:
+    """The summary of a child's picture that alerts carry and explanations read.
 
     Counts are of risk events whose occurred_at falls in the trailing window ending at
     `at` (default: the latest event's occurred_at).
@@ -28,34 +30,28 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> dict[str, A
     risks = [e for e in picture.events if e.risk]
     if at is None:
         at = max((e.occurred_at for e in picture.events), default=None)
+
+    def inside(days: int) -> list[EventSummary]:
+        if at is None:
+            return []
+        return [e for e in risks if at - timedelta(days=days) <= e.occurred_at <= at]
+
+    short, long = inside(SHORT), inside(LONG)
+    by_short = Counter(c for e in short for c in e.concerns)
+    by_long = Counter(c for e in long for c in e.concerns)
     record = picture.socialcare
-    school = current_school(picture)
-    counts: dict[str, int] = {}
-    by_concern: dict[str, dict[str, int]] = {}
-    for days in WINDOWS:
-        label = f"{days}_days"
-        inside = (
-            []
-            if at is None
-            else [e for e in risks if at - timedelta(days=days) <= e.occurred_at <= at]
-        )
-        counts[label] = len(inside)
-        for summary in inside:
-            for concern in summary.concerns:
-                per = by_concern.setdefault(concern.value, {f"{d}_days": 0 for d in WINDOWS})
-                per[label] += 1
-    return {
-        "socialcare_id": record.socialcare_id if record else None,
-        "status": record.status.value if record else None,
-        "status_since": record.status_since.isoformat() if record else None,
-        "allocated_worker": (
-            record.allocated_worker.model_dump(mode="json")
-            if record and record.allocated_worker
-            else None
-        ),
-        "previous_referrals": [d.isoformat() for d in record.previous_referrals] if record else [],
-        "agencies_involved": [a.value for a in in_agency_order(agencies_involved(picture))],
-        "current_school": school.model_dump(mode="json") if school else None,
-        "risk_events": counts,
-        "concerns": dict(sorted(by_concern.items())),
-    }
+    return ChildContext(
+        status=record.status if record else None,
+        status_since=record.status_since if record else None,
+        allocated_worker=record.allocated_worker if record else None,
+        previous_referrals=list(record.previous_referrals) if record else [],
+        agencies_involved=in_agency_order(agencies_involved(picture)),
+        current_school=current_school(picture),
+        risk_events_90_days=len(short),
+        risk_events_365_days=len(long),
+        concerns=[
+            ConcernCount(concern=c, last_90_days=by_short[c], last_365_days=by_long[c])
+            for c in Concern
+            if by_long[c]
+        ],
+    )

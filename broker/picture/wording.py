@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
-from broker.models import Agency, Concern, HealthKind, SocialCareStatus
+from broker.models import Agency, ChildContext, Concern, HealthKind, SocialCareStatus
 from broker.picture.model import ChildPicture, EventSummary
 
 AGENCY_NAMES: Final[Mapping[str, str]] = {
@@ -153,40 +153,36 @@ def chronology_line(summary: EventSummary, tz: ZoneInfo) -> str:
     return f"- {when(summary.occurred_at, tz)}: {source}: {what}{flags_text}."
 
 
-def status_sentence(name: str, info: Mapping[str, Any]) -> str:
+def status_sentence(name: str, context: ChildContext) -> str:
     """'Poppy is a child in need (since 11 May 2026); allocated worker Sam Reed (...).'"""
-    status = info.get("status")
+    status = context.status
     if not status:
         sentence = f"{name} is not known to children's social care"
     else:
-        since = info.get("status_since")
-        since_text = f" (since {day(date.fromisoformat(since))})" if since else ""
+        since = context.status_since
+        since_text = f" (since {day(since)})" if since else ""
         sentence = f"{name} is {STATUS_NAMES.get(status, status)}{since_text}"
-        worker = info.get("allocated_worker")
+        worker = context.allocated_worker
         if worker:
-            sentence += f"; allocated worker {worker['name']} ({worker['team']})"
+            sentence += f"; allocated worker {worker.name} ({worker.team})"
     return sentence + "."
 
 
-def enrichment_text(name: str, info: Mapping[str, Any]) -> str:
+def enrichment_text(name: str, context: ChildContext) -> str:
     """The enrichment (broker.picture.enrichment) as two or three short sentences."""
-    parts = [status_sentence(name, info)]
-    involved = [a for a in info.get("agencies_involved", []) if a != Agency.school]
-    school = info.get("current_school")
-    named = [agency_name(a) for a in involved]
-    if school:
-        named.append(f"{school['name']} (school)")
+    parts = [status_sentence(name, context)]
+    named = [agency_name(a) for a in context.agencies_involved if a != Agency.school]
+    if context.current_school:
+        named.append(f"{context.current_school.name} (school)")
     parts.append(
         f"Agencies involved: {join_words(named)}." if named else "No other agency is involved."
     )
-    referrals = info.get("previous_referrals") or []
+    referrals = context.previous_referrals
     if referrals:
-        listed = join_words(day(date.fromisoformat(d)) for d in referrals)
+        listed = join_words(day(d) for d in referrals)
         parts.append(f"Previous referrals: {len(referrals)} ({listed}).")
-    counts = info.get("risk_events", {})
-    if counts:
-        parts.append(
-            f"Risk events: {counts.get('90_days', 0)} in 90 days, "
-            f"{counts.get('365_days', 0)} in 365 days."
-        )
+    parts.append(
+        f"Risk events: {context.risk_events_90_days} in 90 days, "
+        f"{context.risk_events_365_days} in 365 days."
+    )
     return " ".join(parts)

@@ -77,11 +77,11 @@ class Context:
         if picture.alert(alert_id) is not None:
             return []
         note = self.link_note if link_note is None else link_note
-        info = enrichment(picture)
+        context = enrichment(picture)
         explanation = "\n".join(
             [
                 *chronology,
-                enrichment_text(self.name, info),
+                enrichment_text(self.name, context),
                 *([f"How the records were linked: {note}."] if note else []),
             ]
         )
@@ -99,6 +99,7 @@ class Context:
             due_by=due_by,
             raised_at=raised,
             identity_note=note or None,
+            context=context,
         )
         picture.alerts.append(
             RaisedAlert(

@@ -90,6 +90,12 @@ def test_pictures_come_back_from_the_changelogs_after_a_restart(
         ]
         for day in ("12 Jan 2026", "12 Feb 2026", "12 Mar 2026", "13 Apr 2026"):
             assert day in alert["explanation"], alert["explanation"]
+        # and the enrichment it carries counts them too
+        context = alert["context"]
+        assert (context["risk_events_90_days"], context["risk_events_365_days"]) == (3, 4)
+        assert context["concerns"] == [
+            {"concern": "neglect", "last_90_days": 3, "last_365_days": 4}
+        ]
 
         chronology = subprocess.run(
             [

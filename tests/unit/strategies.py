@@ -22,8 +22,10 @@ from broker.models import (
     AllocatedWorker,
     AuditDisclosure,
     CaseManager,
+    ChildContext,
     ChildRef,
     Concern,
+    ConcernCount,
     Consent,
     ConsentStatus,
     DecisionKind,
@@ -342,6 +344,27 @@ json_values = st.recursive(
 problems = st.lists(st.builds(ProblemOut, field=words, message=words), max_size=3)
 born = st.dates(date(2000, 1, 1), date(2030, 12, 31))
 
+counts = st.integers(0, 400)
+contexts = st.builds(
+    ChildContext,
+    status=optional(st.sampled_from(SocialCareStatus)),
+    status_since=optional(born),
+    allocated_worker=optional(st.builds(AllocatedWorker, name=words, team=words)),
+    previous_referrals=st.lists(born, max_size=3),
+    agencies_involved=agencies,
+    current_school=optional(st.builds(School, urn=ids, name=words)),
+    risk_events_90_days=counts,
+    risk_events_365_days=counts,
+    concerns=st.lists(
+        st.builds(
+            ConcernCount,
+            concern=st.sampled_from(Concern),
+            last_90_days=counts,
+            last_365_days=counts,
+        ),
+        max_size=4,
+    ),
+)
 alerts = st.builds(
     Alert,
     alert_id=ids,
@@ -364,6 +387,7 @@ alerts = st.builds(
     due_by=optional(instants),
     raised_at=instants,
     identity_note=optional(text),
+    context=optional(contexts),
 )
 notifications = st.builds(
     Notification,

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from broker.models import Agency, SocialCareStatus
+from broker.models import Agency, AllocatedWorker, SocialCareStatus
 from broker.picture import (
     ChildPicture,
     agencies_involved,
@@ -181,15 +181,28 @@ def test_enrichment() -> None:
         vist(TUE - timedelta(days=200), "GREEN", ["neglect"]),
         vist(TUE, "GREEN", ["neglect", "missing"]),
     )
-    info = enrichment(picture)
-    assert info["status"] == "child_in_need"
-    assert info["allocated_worker"] == {"name": "Sam Reed", "team": "Plymouth Central CIN"}
-    assert info["agencies_involved"] == ["school", "socialcare"]
-    assert info["current_school"] == SCHOOL
-    assert info["previous_referrals"] == ["2025-06-02"]
-    assert info["risk_events"] == {"90_days": 1, "365_days": 2}
-    assert info["concerns"]["neglect"] == {"90_days": 1, "365_days": 2}
-    assert info["concerns"]["missing"] == {"90_days": 1, "365_days": 1}
+    context = enrichment(picture)
+    assert context.status == "child_in_need"
+    assert context.status_since == MON.date()
+    assert context.allocated_worker == AllocatedWorker(name="Sam Reed", team="Plymouth Central CIN")
+    assert context.agencies_involved == ["school", "socialcare"]
+    assert context.current_school is not None
+    assert context.current_school.model_dump() == SCHOOL
+    assert context.previous_referrals == [date(2025, 6, 2)]
+    assert (context.risk_events_90_days, context.risk_events_365_days) == (1, 2)
+    assert [(c.concern, c.last_90_days, c.last_365_days) for c in context.concerns] == [
+        ("missing", 1, 1),
+        ("neglect", 1, 2),
+    ]
+
+
+def test_enrichment_of_a_child_nobody_knows() -> None:
+    context = enrichment(build(vist(TUE, "GREEN", ["neglect"])))
+    assert context.status is None
+    assert context.allocated_worker is None
+    assert context.agencies_involved == []
+    assert context.current_school is None
+    assert (context.risk_events_90_days, context.risk_events_365_days) == (1, 1)
 
 
 def test_history_is_pruned_after_400_days_but_the_current_school_stays() -> None:

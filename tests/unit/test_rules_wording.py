@@ -74,6 +74,19 @@ def test_alert_explanations_carry_the_enrichment() -> None:
         assert "Agencies involved" in alert.explanation
 
 
+def test_alerts_carry_the_enrichment_as_data_agreeing_with_the_words() -> None:
+    """The MASH page and consumers read the picture from `context`, not from prose."""
+    for alert in alerts(every_rule()):
+        context = alert.context
+        assert context is not None, alert.rule_id
+        assert context.status == "child_in_need"
+        assert context.allocated_worker is not None
+        assert f"allocated worker {context.allocated_worker.name}" in alert.explanation
+        assert "socialcare" in context.agencies_involved
+        counts = f"Risk events: {context.risk_events_90_days} in 90 days, "
+        assert counts in alert.explanation, alert.rule_id
+
+
 def test_identity_review_alert() -> None:
     police = vist(TUE)
     alert = identity_review_alert(

@@ -23,6 +23,7 @@ SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
 NAMESPACE = "uk.gov.mash.v1"
 SHARED_TYPES = {
     "Agency",
+    "AllocatedWorker",
     "Concern",
     "ConsentStatus",
     "SocialCareStatus",

@@ -136,6 +136,24 @@ def test_the_alert_page_shows_everything_and_audits_the_view(
     assert publisher.sent[0][1] == alert.child.child_id  # keyed by child
 
 
+def test_the_alert_page_shows_what_the_agencies_knew_when_it_was_raised(
+    client: TestClient, as_user: Callable[[str], str], world: World
+) -> None:
+    as_user("sam")
+    alert = world.alert("UNSHARED_RISK", "Lily")
+    known = alert.context
+    assert known is not None
+    text = client.get(f"/alerts/{alert.alert_id}").text
+    assert "What the agencies knew when this was raised" in text
+    assert f"{known.risk_events_90_days} in the last 90 days" in text
+    assert f"{known.risk_events_365_days} in the last 365 days" in text
+    if known.current_school:
+        assert known.current_school.name in text
+    for count in known.concerns:
+        row = f"<td>{count.last_90_days}</td><td>{count.last_365_days}</td></tr>"
+        assert row in text
+
+
 def test_an_unknown_alert_is_404_and_nothing_is_published(
     client: TestClient, as_user: Callable[[str], str], publisher: FakePublisher
 ) -> None:
