@@ -95,6 +95,12 @@ def deadline(instant: datetime, tz: ZoneInfo) -> str:
     return when(instant, tz)
 
 
+def sentence(text: str) -> str:
+    """`text` ending with one full stop, whether or not it had one (an identity note is
+    a sentence already when an explanation quotes it)."""
+    return text if text.endswith(".") else f"{text}."
+
+
 def day(d: date) -> str:
     """'19 May 2026'."""
     return f"{d.day} {d:%b %Y}"

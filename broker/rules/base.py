@@ -18,7 +18,7 @@ from broker.config import PartnershipConfig
 from broker.models import Agency, Alert, ChildRef, Event, RuleId, Severity
 from broker.picture.enrichment import enrichment
 from broker.picture.model import ChildPicture, RaisedAlert, Timer
-from broker.picture.wording import enrichment_text, first_name
+from broker.picture.wording import enrichment_text, first_name, sentence
 from broker.pipeline.records import OutRecord, stable_id
 from broker.topics import ALERTS
 
@@ -82,7 +82,7 @@ class Context:
             [
                 *chronology,
                 enrichment_text(self.name, context),
-                *([f"How the records were linked: {note}."] if note else []),
+                *([sentence(f"How the records were linked: {note}")] if note else []),
             ]
         )
         raised = raised_at or self.now

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from broker.models import Alert, ChildRef, Event, RuleId, Severity
+from broker.picture.wording import sentence
 from broker.pipeline.records import OutRecord, stable_id
 from broker.topics import ALERTS
 
@@ -57,8 +58,10 @@ def identity_review_alert(
         ),
         explanation="\n".join(
             [
-                f"- {event.event_type} {event.event_id}, recorded "
-                f"{event.recorded_at.isoformat()}: {reason}.",
+                sentence(
+                    f"- {event.event_type} {event.event_id}, recorded "
+                    f"{event.recorded_at.isoformat()}: {reason}"
+                ),
                 f"- Possible matches (broker child ids): {listed}.",
                 "- Until a person decides, the event is kept but not added to any child's "
                 "chronology, shared or counted.",

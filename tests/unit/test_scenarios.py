@@ -91,3 +91,19 @@ def test_a_refused_line_is_refused_at_its_own_recorded_at() -> None:
     records = run_scenario({"events": [event], "until": None})
     [rejected] = [r for r in records if r["topic"] == "broker.rejected.v1"]
     assert rejected["value"]["rejected_at"] == "2026-05-19T12:00:00+01:00"
+
+
+def test_every_alert_reads_as_sentences() -> None:
+    """Whatever a scenario raises, its words are punctuated as a person would write them:
+    one full stop at the end of each sentence, never two (an identity note is a sentence
+    already when an explanation quotes it)."""
+    texts = []
+    for path in [*_files(OWN), *_files(SPEC / "examples")]:
+        for record in run_scenario(json.loads(path.read_text())):
+            if record["topic"] == "mash.alert.v1":
+                value = record["value"]
+                for name in ("summary", "explanation", "recommended_action", "identity_note"):
+                    texts.append((path.stem, name, value.get(name) or ""))
+    assert len(texts) > 100
+    doubled = [(stem, name) for stem, name, text in texts if ".." in text or ". ." in text]
+    assert doubled == []
