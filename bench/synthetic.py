@@ -9,6 +9,14 @@ estimated from these rates.
 
 The name lists are this module's own, independent of the matcher's list of recognised
 given names: some names here are unknown to the matcher, as real names will be.
+
+`Generator(seed, hard_names=True)` (the linkage benchmark's) adds the given-name cases
+hardest for a matcher: twins named one letter apart where one name or both are unknown
+to it (`ONE_LETTER_TWIN_PAIRS`: Tia and Mia, Jax and Max, Jason and Mason), where a
+matcher that took that letter for a typing error would merge the twins; typing errors
+at the first letter (`GIVEN_TYPO_FIRST_LETTER`); and no household that gives two
+children one name in two forms (Sophie and Sophia). It is off by default, so that the
+synthetic council (bench/council.py) draws the same stream as before.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ REFERENCE_DATE = date(2025, 6, 1)  # "today" for ages: fixed so that runs are re
 
 # Error rates of agency records (each applied independently to a record).
 GIVEN_TYPO = 0.05  # one-character edit
+GIVEN_TYPO_FIRST_LETTER = 0.05  # of those, the share at the first letter (hard_names)
 GIVEN_SHORT_FORM = 0.04  # Will for William, when there is one
 FAMILY_TYPO = 0.04
 FAMILY_HYPHENATED = 0.03  # a second family name added, or one part dropped
@@ -143,6 +152,20 @@ TWIN_PAIRS = [
     ("Alfie", "Archie"),
     ("Evie", "Ellie"),
 ]
+# With hard_names, also these: one letter apart, and at least one name of each is not
+# among the matcher's recognised names (broker/identity/names.py). Their names join the
+# pools below as ordinary names too, so that their typing errors are measured as well.
+ONE_LETTER_TWIN_PAIRS = [
+    ("Tia", "Mia"),
+    ("Jax", "Max"),
+    ("Lia", "Nia"),
+    ("Ria", "Mia"),
+    ("Ida", "Ada"),
+    ("Eli", "Ali"),
+    ("Jason", "Mason"),
+]
+HARD_BOYS = "Eli Jason"
+HARD_GIRLS = "Tia Lia Ria Ida"
 _POSTCODE_LETTERS = "ABDEFGHJLNPQRSTUWXYZ"
 _UPN_LETTERS = "ABCDEFGHJKLMNPQRTUVWXYZ"
 
@@ -181,17 +204,30 @@ def upn_check_letter(twelve: str) -> str:
     return _UPN_LETTERS[total % 23]
 
 
+def _forms(given: str) -> set[str]:
+    """A name with its short forms and what it is a short form of: Sophie and Sophia."""
+    forms = {given, *SHORT_FORMS.get(given, ())}
+    forms.update(full for full, short in SHORT_FORMS.items() if given in short)
+    return forms
+
+
 def _zipf_weights(count: int, offset: int) -> list[float]:
     return [1.0 / (rank + offset) for rank in range(1, count + 1)]
 
 
 class Generator:
-    """Seeded: the same seed gives the same children and the same records."""
+    """Seeded: the same seed gives the same children and the same records.
 
-    def __init__(self, seed: int = 0) -> None:
+    `hard_names`: add the given-name cases hardest for a matcher (see the module
+    docstring); without it the same seed gives what it always gave.
+    """
+
+    def __init__(self, seed: int = 0, *, hard_names: bool = False) -> None:
         self.rng = random.Random(seed)
-        self.boys = BOYS.split()
-        self.girls = GIRLS.split()
+        self.hard_names = hard_names
+        self.boys = BOYS.split() + (HARD_BOYS.split() if hard_names else [])
+        self.girls = GIRLS.split() + (HARD_GIRLS.split() if hard_names else [])
+        self.twin_pairs = TWIN_PAIRS + (ONE_LETTER_TWIN_PAIRS if hard_names else [])
         self._girl_set = frozenset(self.girls)
         self.family = FAMILY.split()
         self.rare = [h + t for h in RARE_HEADS.split() for t in RARE_TAILS.split()]
@@ -232,7 +268,7 @@ class Generator:
             dobs.append(older)
         names: set[str] = set()
         kids: list[Child] = []
-        pair = rng.choice(TWIN_PAIRS) if twins and rng.random() < 0.35 else None
+        pair = rng.choice(self.twin_pairs) if twins and rng.random() < 0.35 else None
         for i, dob in enumerate(dobs):
             if pair is not None and i < 2:
                 given = pair[i]
@@ -240,7 +276,8 @@ class Generator:
             else:
                 sex = rng.choice("MF")
                 given = self._given(sex, names)
-            names.add(given)
+            # no two children of one household share a name (in two forms, with hard_names)
+            names.update(_forms(given) if self.hard_names else (given,))
             truth = self._truth(given, family, dob, postcode, sex)
             kids.append(Child(f"child-{household}-{i}", household, truth))
         if twins:
@@ -335,8 +372,9 @@ class Generator:
             given = rng.choice(SHORT_FORMS[given])
             errors.append("given_short_form")
         if rng.random() < GIVEN_TYPO:
-            given = self.typo(given)
-            errors.append("given_typo")
+            first_letter = self.hard_names and rng.random() < GIVEN_TYPO_FIRST_LETTER
+            given = self.typo(given, first_letter=first_letter)
+            errors.append("given_typo_first_letter" if first_letter else "given_typo")
         family = truth.family_name
         roll = rng.random()
         if roll < FAMILY_HYPHENATED:
@@ -381,12 +419,16 @@ class Generator:
         record = PersonRecord(given, family, dob, postcode=postcode, sex=sex, **ids)
         return Labelled(record, child.child_id, tuple(errors))
 
-    def typo(self, name: str) -> str:
-        """One character inserted, deleted, substituted or two neighbours transposed."""
+    def typo(self, name: str, first_letter: bool = False) -> str:
+        """One character inserted, deleted, substituted or two neighbours transposed.
+
+        The first letter is left alone unless `first_letter`: typing errors are rarer
+        there (the premise of Winkler's prefix bonus), but they happen.
+        """
         rng = self.rng
         letters = "abcdefghijklmnopqrstuvwxyz"
         for _ in range(20):
-            i = rng.randrange(1, len(name)) if len(name) > 1 else 0
+            i = 0 if first_letter or len(name) < 2 else rng.randrange(1, len(name))
             op = rng.choice(["sub", "del", "ins", "swap"])
             if op == "sub":
                 out = name[:i] + rng.choice(letters) + name[i + 1 :]

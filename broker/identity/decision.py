@@ -34,6 +34,7 @@ class Reason(StrEnum):
     DOB_CONTRADICTS = "dob_contradicts"  # equal identifier, DOB beyond a keying error
     IDENTIFIER_CONTRADICTS = "identifier_contradicts"  # an identifier of the same kind differs
     IDENTIFIERS_SPLIT = "identifiers_split"  # identifiers point at different children
+    GIVEN_NAME_UNSURE = "given_name_unsure"  # would link, but the given names may be twins'
 
 
 FIELD_WORDS: dict[str, str] = {
@@ -54,6 +55,10 @@ _LEVEL_WORDS: dict[Level, tuple[str, str]] = {
     Level.VARIANT: ("agrees as a short form or variant", "agree as short forms or variants"),
     Level.PART: ("agrees with one part of a double-barrelled name", "agree in part"),
     Level.FUZZY: ("agrees allowing for a typing error", "agree allowing for typing errors"),
+    Level.UNSURE: (
+        "is one letter from the other, as a typing error or a sibling's name may be",
+        "are one letter from the others, as typing errors or siblings' names may be",
+    ),
     Level.PHONETIC: ("sounds alike", "sound alike"),
     Level.SWAPPED: ("agrees with day and month swapped", "agree with day and month swapped"),
     Level.ONE_DIGIT: ("agrees but for one digit", "agree but for one digit"),
@@ -133,6 +138,12 @@ _HEADLINES: dict[Reason, str] = {
         "of the same kind differs"
     ),
     Reason.IDENTIFIERS_SPLIT: "Needs identity review: the identifiers point at {many} children",
+    Reason.GIVEN_NAME_UNSURE: (
+        "Needs identity review: the match weight {score} is enough to link, but the given "
+        "names differ by one letter where a typing error and a twin's name look alike "
+        "(the first letter, a name of three letters or fewer, or a spelling as near to "
+        "another known name)"
+    ),
 }
 
 

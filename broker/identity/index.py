@@ -12,6 +12,11 @@ candidate set to a few dozen whatever the population.
 Identifiers (NHS number, UPN, social care id, police person id) have their own exact
 dictionaries: an equal identifier links outright unless the rest of the record
 contradicts it (rules.md, "Identity").
+
+Without an identifier, a candidate that scores enough to link is still held back for
+IDENTITY_REVIEW when its given name is only UNSURE (scoring.py: "Tia" for "Mia", a
+typing error or a twin?): merging two children is the worst error the index can make,
+and the other twin is often not known yet.
 """
 
 from __future__ import annotations
@@ -185,21 +190,12 @@ class IdentityIndex:
                     candidates=(best.child_id, *(s.child_id for s in rivals)),
                     threshold=limits.link,
                 )
-            if not best.conflict:
-                return LinkDecision(
-                    Outcome.LINKED,
-                    Reason.MATCH,
-                    rule="probabilistic",
-                    child_id=best.child_id,
-                    score=best.score,
-                    levels=best.levels,
-                    candidates=(best.child_id,),
-                    threshold=limits.link,
-                )
+            held_back = _held_back(best)
             return LinkDecision(
-                Outcome.REVIEW,
-                Reason.IDENTIFIER_CONTRADICTS,
+                Outcome.LINKED if held_back is None else Outcome.REVIEW,
+                held_back or Reason.MATCH,
                 rule="probabilistic",
+                child_id=best.child_id if held_back is None else None,
                 score=best.score,
                 levels=best.levels,
                 candidates=(best.child_id,),
@@ -421,6 +417,21 @@ def _dominates(best: tuple[tuple[str, Level], ...], other: tuple[tuple[str, Leve
             return False
         better = better or weights[mine] > weights[theirs]
     return better
+
+
+def _held_back(best: _Scored) -> Reason | None:
+    """Why a candidate that scores enough to link must still go to a person, if it must.
+
+    An identifier of the same kind that differs contradicts the match. A given name
+    one letter from the child's where a typing error and a sibling's name look alike
+    (Level.UNSURE: Tia for Mia, Jax for Max) is no proof either way: linking would merge
+    twins if it is the other child, and the other twin is often not yet known.
+    """
+    if best.conflict:
+        return Reason.IDENTIFIER_CONTRADICTS
+    if dict(best.levels)["given_name"] is Level.UNSURE:
+        return Reason.GIVEN_NAME_UNSURE
+    return None
 
 
 def _sexes(query: Query, child: ChildIdentity) -> tuple[str, ...]:

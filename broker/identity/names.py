@@ -9,6 +9,15 @@ name (which is what a typing error usually produces).
 
 The groups are conservative: a name joins a group only when the forms are commonly used
 for one person (William / Will / Bill), never merely because they look alike.
+
+No list holds every name, and this one is short (~470 names). So a name it lacks, one
+letter from a name it holds, is not taken for a typing error where a typo and another
+name look alike — at the first letter (Tia / Mia, Jax / Max) or in a name of three
+letters or fewer: scoring.py calls that UNSURE and the index asks a person. A fuller
+list was measured and not taken (docs/identity.md, "Names: typo or another child?"):
+of the two measured from PyPI, one lacks the names of children born since 2005
+(nicknames), the other carries a copyleft licence and 2008 data and turns many typing
+errors into siblings (gender-guesser).
 """
 
 from __future__ import annotations

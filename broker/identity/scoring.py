@@ -15,6 +15,12 @@ two different children agree at that level, estimated from name and date frequen
 given the spread of children's names). Both are deliberately round: with real linked
 data, Splink (expectation maximisation over unlabelled pairs) can estimate them offline,
 and only the table below would change.
+
+One level is more than a weight. Two given names a typing error apart, one of them not
+a recognised name, are UNSURE rather than FUZZY when the error could as well be another
+child's name: at the first letter (Tia/Mia), in a name of three letters or fewer, or as
+near to another recognised name (Leom: Leo or Leon?). Twins are named like that, and
+the index never links on an UNSURE given name: it asks a person (IDENTITY_REVIEW).
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 
+import jellyfish
 from rapidfuzz import process
 from rapidfuzz.distance import OSA, JaroWinkler
 
@@ -38,6 +45,10 @@ class Level(StrEnum):
     VARIANT = "variant"  # a known short form or spelling variant, or a middle name dropped
     PART = "part"  # one part of a hyphenated or double-barrelled family name
     FUZZY = "fuzzy"  # a typing error: Jaro–Winkler ≥ 0.92 or one or two edits
+    # given names a typing error apart that could as well be two children's names: they
+    # differ at the first letter (Tia/Mia), one is three letters or fewer, or the typo
+    # is as near to another recognised name (Leom: Leo or Leon?). Never links alone.
+    UNSURE = "unsure"
     PHONETIC = "phonetic"  # sounds alike (metaphone)
     SWAPPED = "swapped"  # date of birth with day and month swapped
     ONE_DIGIT = "one_digit"  # date of birth with one wrong digit
@@ -53,13 +64,15 @@ AGREEING: frozenset[Level] = frozenset(
 )
 
 JARO_WINKLER_MIN = 0.92
+SHORT_NAME = 3  # a given name this short is one letter from many other names
 
 # field -> level -> (m, u). See the module docstring for where the numbers come from.
 M_U: dict[str, dict[Level, tuple[float, float]]] = {
     "given_name": {
         Level.EXACT: (0.86, 0.0067),
         Level.VARIANT: (0.05, 0.001),
-        Level.FUZZY: (0.06, 0.0015),
+        Level.FUZZY: (0.045, 0.0015),
+        Level.UNSURE: (0.015, 0.005),
         Level.PHONETIC: (0.015, 0.002),
         Level.DISAGREE: (0.015, 0.99),
     },
@@ -143,8 +156,10 @@ def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Leve
     """Given names: two different *recognised* names are different, however alike.
 
     That is the twins rule at the level of one field: "Olivia" and "Oliver" are one
-    edit from a typo but are two children's names, so they disagree. `sexes` are the
-    sexes recorded on either side: a short form shared by a boy's and a girl's name
+    edit from a typo but are two children's names, so they disagree. When one name is
+    not recognised, a typing error is FUZZY, or UNSURE where it could as well be another
+    child's name ("Tia" and "Mia": `_could_be_two_names`). `sexes` are the sexes
+    recorded on either side: a short form shared by a boy's and a girl's name
     ("Charlie") is a variant only of the one that fits.
     """
     if a.norm == b.norm:
@@ -154,11 +169,14 @@ def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Leve
     known_a, known_b = a.first in KNOWN_GIVEN_NAMES, b.first in KNOWN_GIVEN_NAMES
     if known_a and known_b:
         return Level.DISAGREE
+    as_near = False
     if known_a != known_b:
         unknown, known = (b.first, a.first) if known_a else (a.first, b.first)
-        if _nearer_other_name(unknown, known, sexes):
+        other = _other_name(unknown, known, sexes)
+        if other is _NEARER:
             return Level.DISAGREE
-    return _unrecognised_given(a, b)
+        as_near = other is _AS_NEAR
+    return _unrecognised_given(a, b, as_near)
 
 
 def _variants(a: str, b: str, sexes: tuple[str, ...] = ()) -> bool:
@@ -184,24 +202,43 @@ def _nearest_known(name: str) -> tuple[int, tuple[str, ...]]:
     return int(best), tuple(sorted(n for n, score, _ in found if score == best))
 
 
-def _nearer_other_name(unknown: str, known: str, sexes: tuple[str, ...]) -> bool:
-    """Whether an unrecognised name is nearer to another recognised name than to `known`.
+_NEARER = "nearer"
+_AS_NEAR = "as near"
 
-    "Jke" is one edit from Jake and two from Jack: it is Jake mistyped, and a Jack
-    (perhaps Jake's twin) is someone else. A mistyped name is always one edit from its
-    original, so this never parts a record from the child whose name was mistyped.
+
+def _other_name(unknown: str, known: str, sexes: tuple[str, ...]) -> str | None:
+    """Whether another recognised name is nearer to an unrecognised one than `known` is.
+
+    `_NEARER`: "Jke" is one edit from Jake and two from Jack: it is Jake mistyped, and
+    a Jack (perhaps Jake's twin) is someone else. A mistyped name is always one edit from
+    its original, so this never parts a record from the child whose name was mistyped.
+    `_AS_NEAR`: "Leom" is one edit from Leo and from Leon, who may be twins: it is
+    either mistyped, and which one no rule can tell. None: `known` is the nearest (or
+    the others as near are its variants).
     """
     distance, nearest = _nearest_known(unknown)
-    if not nearest or known in nearest:
-        return False
+    others = [n for n in nearest if n != known and not _variants(n, known, sexes)]
+    if not others:
+        return None
+    if known in nearest:
+        return _AS_NEAR
+    if len(others) < len(nearest):  # a variant of `known` is among the nearest
+        return None
     if OSA.distance(unknown, known, score_cutoff=distance) <= distance:
-        return False
-    return not any(_variants(n, known, sexes) for n in nearest)
+        return None
+    return _NEARER
 
 
-def _unrecognised_given(a: NameInfo, b: NameInfo) -> Level:
-    """At least one name is not a recognised name: most likely a typing error."""
+def _unrecognised_given(a: NameInfo, b: NameInfo, as_near: bool = False) -> Level:
+    """At least one name is not a recognised name: most likely a typing error.
+
+    Unless the error could as well be another child's name (`_could_be_two_names`),
+    or the misspelt name is as near to another recognised name (`as_near`): then the
+    level is UNSURE, which never links without a person (IdentityIndex).
+    """
     if _typo(a.first, b.first):
+        if as_near or _could_be_two_names(a.first, b.first):
+            return Level.UNSURE
         return Level.FUZZY
     shorter, longer = sorted((a.first, b.first), key=len)
     # "Jax" for "Jaxon"; but a recognised name is a name, not a short form: "Jack" and
@@ -211,6 +248,33 @@ def _unrecognised_given(a: NameInfo, b: NameInfo) -> Level:
     if a.code and a.code == b.code:
         return Level.PHONETIC
     return Level.DISAGREE
+
+
+def _could_be_two_names(a: str, b: str) -> bool:
+    """Whether two given names a typing error apart may just as well be two children's.
+
+    The list of recognised names cannot hold every name, and twins are given names one
+    letter apart. Where that letter is, and how long the names are, tell a typing error
+    from another name:
+
+    - at the *first* letter (Tia/Mia, Jax/Max, Jason/Mason): typing errors are rarer
+      there (the premise of Winkler's prefix bonus), and rhyming twins' names differ
+      exactly there. Unless the two sound the same (Katie/Catie, Kayla/Cayla): one
+      name spelt two ways.
+    - in a name of three letters or fewer (Tia/Tina, Eva/Eve, Max/Mac): almost every
+      one-letter change of such a name spells another name.
+
+    A typing error further into a longer name (Oliviaa, Jsck for Jack, Isal for Isla)
+    is none of these and still links.
+    """
+    if min(len(a), len(b)) <= SHORT_NAME:
+        return True
+    return a[0] != b[0] and _sound(a) != _sound(b)
+
+
+@lru_cache(maxsize=16384)
+def _sound(name: str) -> str:
+    return jellyfish.metaphone(name)
 
 
 def compare_family(a: NameInfo, b: NameInfo) -> Level:

@@ -44,6 +44,17 @@ def test_a_twin_is_another_child() -> None:
     assert twin.child_id != tia.child_id
 
 
+def test_a_twin_named_one_letter_apart_is_not_joined_to_the_other() -> None:
+    index = IdentityIndex()
+    tia = identify(index, event("pol-1"))  # Tia Lewis, no identifier
+    mia = identify(index, event("pol-2", given_name="Mia"))  # "tia" is not a recognised name
+    assert mia.decision.outcome is not Outcome.LINKED
+    assert mia.child_id != tia.child_id
+    assert mia.decision.outcome is Outcome.REVIEW  # a typing error, or Tia's twin?
+    assert mia.child_id is None
+    assert mia.changed == ()
+
+
 def test_a_contradicting_nhs_number_goes_to_review_unlinked() -> None:
     index = IdentityIndex()
     identify(index, event("h-1", nhs_number="9434765919"))

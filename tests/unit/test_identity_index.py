@@ -159,6 +159,89 @@ def test_a_twin_with_a_shared_short_form_is_told_apart_by_sex() -> None:
     assert index.link(charlotte).outcome is Outcome.NEW
 
 
+# Twins are often given names one letter apart, and short names are one letter from
+# many others: when one of the two is not a recognised name, that letter is no proof
+# of a typing error. (known twin, the other twin)
+SHORT_NAMED_TWINS = [
+    ("Mia", "Tia"),
+    ("Max", "Jax"),
+    ("Mia", "Ria"),
+    ("Nia", "Lia"),
+    ("Ada", "Ida"),
+    ("Ali", "Eli"),
+    ("Mason", "Jason"),
+    ("Harry", "Barry"),
+    ("Molly", "Polly"),
+]
+
+
+@pytest.mark.parametrize(("known", "other"), SHORT_NAMED_TWINS)
+def test_a_twin_one_letter_from_the_known_twin_is_never_linked_to_it(
+    known: str, other: str
+) -> None:
+    first = without_ids(replace(OLIVER, given_name=known, sex=None))
+    index = index_of(("c1", first))
+    decision = index.link(replace(first, given_name=other))
+    assert decision.outcome is not Outcome.LINKED
+    assert decision.child_id is None
+    # a typing error or a twin? a person decides (rules.md: review is for the truly unsure)
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.reason is Reason.GIVEN_NAME_UNSURE
+    assert decision.candidates == ("c1",)
+    assert "given names differ by one letter" in decision.explain()
+    # and once both are known, each twin's records go to their own child
+    index.add("c2", replace(first, given_name=other))
+    assert index.link(first).child_id == "c1"
+    assert index.link(replace(first, given_name=other)).child_id == "c2"
+
+
+def test_an_unsure_given_name_never_links_however_the_rest_agrees() -> None:
+    mia = without_ids(replace(OLIVER, given_name="Mia", sex="F"))
+    index = index_of(("c1", mia))
+    for tia in (
+        replace(mia, given_name="Tia"),
+        replace(mia, given_name="Tia", postcode=None),
+        replace(mia, given_name="Tia", postcode="TQ9 1AB", sex=None),
+        replace(mia, given_name="Tia", family_name="Penhaligon-Smith"),
+    ):
+        assert index.link(tia).outcome is not Outcome.LINKED
+    # an identifier is another matter: it says which child this is
+    index.add("c2", replace(OLIVER, given_name="Mia", sex="F", nhs_number=NHS_B))
+    decision = index.link(replace(mia, given_name="Tia", nhs_number=NHS_B))
+    assert decision.child_id == "c2"
+
+
+def test_a_typo_as_near_to_another_childs_name_goes_to_review() -> None:
+    """Harvry: Harry or Harvey mistyped? With only Harry known, Harvey may be his twin."""
+    harry = without_ids(replace(OLIVER, given_name="Harry"))
+    index = index_of(("c1", harry))
+    decision = index.link(replace(harry, given_name="Harvry"))
+    assert decision.outcome is Outcome.REVIEW
+    assert decision.reason is Reason.GIVEN_NAME_UNSURE
+    # with both twins known the record fits both as well: ambiguous, still a review
+    index.add("c2", replace(harry, given_name="Harvey"))
+    assert index.link(replace(harry, given_name="Harvry")).outcome is Outcome.REVIEW
+
+
+@pytest.mark.parametrize(
+    ("known", "typed"),
+    [
+        ("Olivia", "Oliviaa"),
+        ("Jack", "Jsck"),
+        ("Isla", "Isal"),
+        ("Oliver", "Olvier"),
+        ("Jaxon", "Jaxn"),
+        ("Freya", "Fraya"),
+    ],
+)
+def test_a_typing_error_in_a_longer_name_still_links(known: str, typed: str) -> None:
+    child = without_ids(replace(OLIVER, given_name=known, sex=None))
+    index = index_of(("c1", child))
+    decision = index.link(replace(child, given_name=typed))
+    assert decision.outcome is Outcome.LINKED
+    assert decision.child_id == "c1"
+
+
 def test_a_sibling_with_another_dob_is_a_new_child() -> None:
     index = index_of(("c1", OLIVER))
     sibling = without_ids(replace(OLIVER, given_name="Amelia", date_of_birth=date(2015, 7, 21)))

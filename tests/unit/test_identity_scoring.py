@@ -107,8 +107,39 @@ def test_two_recognised_names_are_different_however_alike() -> None:
 
 
 def test_a_typo_nearer_another_recognised_name_is_that_name() -> None:
-    assert given_level("Jke", "Jake") is Level.FUZZY
+    assert given_level("Jacj", "Jack") is Level.FUZZY
+    assert given_level("Jacj", "Jake") is Level.DISAGREE
     assert given_level("Jke", "Jack") is Level.DISAGREE
+
+
+def test_a_typing_error_that_could_as_well_be_another_childs_name_is_unsure() -> None:
+    """Twins are called Tia and Mia: one letter, where a typo and a name look alike."""
+    # the first letter differs
+    assert given_level("Tia", "Mia") is Level.UNSURE
+    assert given_level("Jax", "Max") is Level.UNSURE
+    assert given_level("Jason", "Mason") is Level.UNSURE
+    assert given_level("Barry", "Harry") is Level.UNSURE
+    # a name of three letters or fewer
+    assert given_level("Mya", "Mia") is Level.UNSURE
+    assert given_level("Nia", "Lia") is Level.UNSURE  # neither is a recognised name
+    assert given_level("Jke", "Jake") is Level.UNSURE
+    # as near to another recognised name: a typo of Leo or of Leon (twins, perhaps)?
+    assert given_level("Leom", "Leo") is Level.UNSURE
+    assert given_level("Leom", "Leon") is Level.UNSURE
+    assert given_level("Harvry", "Harry") is given_level("Harvry", "Harvey") is Level.UNSURE
+
+
+def test_a_typing_error_further_into_a_longer_name_is_still_a_typing_error() -> None:
+    for typed, name in [
+        ("Oliviaa", "Olivia"),
+        ("Jsck", "Jack"),
+        ("Isal", "Isla"),
+        ("Olivre", "Oliver"),
+        ("Fraya", "Freya"),
+    ]:
+        assert given_level(typed, name) is Level.FUZZY, typed
+    # a first letter that sounds the same: one name spelt two ways
+    assert given_level("Catie", "Katie") is Level.FUZZY
 
 
 def test_a_unisex_short_form_is_a_variant_only_of_the_name_that_fits_the_sex() -> None:
@@ -179,6 +210,27 @@ def test_explain_names_the_rule_and_the_fields() -> None:
     )
     assert decision.agreed == ("given_name", "family_name", "date_of_birth")
     assert decision.disagreed == ("postcode",)
+
+
+def test_an_unsure_given_name_explains_without_values() -> None:
+    decision = LinkDecision(
+        Outcome.REVIEW,
+        Reason.GIVEN_NAME_UNSURE,
+        rule="probabilistic",
+        score=35.9,
+        levels=(
+            ("given_name", Level.UNSURE),
+            ("family_name", Level.EXACT),
+            ("date_of_birth", Level.EXACT),
+        ),
+        candidates=("c1",),
+    )
+    text = decision.explain()
+    assert text.startswith("Needs identity review")
+    assert "one letter" in text
+    assert "given name is one letter from the other" in text
+    assert decision.agreed == ("family_name", "date_of_birth")
+    assert decision.disagreed == ()
 
 
 @pytest.mark.parametrize("reason", list(Reason))

@@ -102,3 +102,34 @@ def test_same_child_decision_merges_two_known_children() -> None:
     assert child_a != child_b
     run(index, held, decision("d-3", "same_child", child_ids=[child_a, child_b]))
     assert index.resolve(child_b) == child_a
+
+
+def test_a_twin_named_one_letter_apart_is_held_and_a_person_keeps_them_apart() -> None:
+    index, held = IdentityIndex(), {}
+    tia, mia = run(index, held, event("p-1"), event("p-2", given_name="Mia"))
+    child = tia.records[0].key
+    [alert_record] = mia.records
+    alert = alert_record.value.model_dump(mode="json")
+    assert alert["rule_id"] == "IDENTITY_REVIEW"
+    assert "given names differ by one letter" in alert["explanation"]
+    assert "p-2" in held
+    [step] = run(
+        index, held, decision("d-4", "different_children", child_ids=[child], event_ids=["p-2"])
+    )
+    twin = step.records[0].key
+    assert twin != child
+    # from now on each twin's records go to their own child, with no review
+    later_tia, later_mia = run(index, held, event("p-3"), event("p-4", given_name="Mia"))
+    assert later_tia.records[0].key == child
+    assert later_mia.records[0].key == twin
+
+
+def test_a_short_name_mistyped_is_held_and_a_person_joins_it_to_the_child() -> None:
+    index, held = IdentityIndex(), {}
+    tia, typo = run(index, held, event("p-1"), event("p-2", given_name="Tua"))
+    child = tia.records[0].key
+    assert typo.records[0].value.model_dump(mode="json")["rule_id"] == "IDENTITY_REVIEW"
+    [step] = run(index, held, decision("d-5", "same_child", child_ids=[child], event_ids=["p-2"]))
+    assert step.records[0].key == child
+    [again] = run(index, held, event("p-3", given_name="Tua"))  # now a known alias
+    assert again.records[0].key == child
