@@ -53,11 +53,18 @@ def test_events_come_in_recorded_order_on_london_time(lines: list[bytes]) -> Non
     times = [e.recorded_at for e in accepted if first[e.event_id] is e]
     assert times == sorted(times)
     assert 0 < len(accepted) - len(first) < 0.01 * len(lines)  # a few re-sends
-    offsets = {
-        json.loads(line)["recorded_at"][-6:] for line in lines[:2000] if b'"recorded_at"' in line
-    }
+    offsets = {_recorded_at(line)[-6:] for line in lines[:2000]} - {""}
     assert offsets <= {"+00:00", "+01:00"}
     assert times[-1] - times[0] > (datetime(2026, 3, 1) - datetime(2025, 7, 1))  # a year
+
+
+def _recorded_at(line: bytes) -> str:
+    """The line's recorded_at as written, or "" for a line spoiled on purpose."""
+    try:
+        value = json.loads(line).get("recorded_at")
+    except ValueError:
+        return ""
+    return value if isinstance(value, str) else ""
 
 
 def test_the_mix_has_every_kind_of_event_and_most_identifiers(lines: list[bytes]) -> None:
