@@ -25,7 +25,7 @@ import time
 import uuid
 from pathlib import Path
 from types import TracebackType
-from typing import Final, TypeVar
+from typing import Any, Final, TypeVar
 
 from broker.errors import ConfigurationError, InfrastructureError
 from broker.kafka_admin import cluster_description, create_topics
@@ -286,7 +286,11 @@ class LocalKafka:
             return False
         try:
             meta = blocking(
-                lambda: cluster_description(self.bootstrap, request_timeout_ms=int(timeout * 1000))
+                lambda: cluster_description(
+                    self.bootstrap,
+                    request_timeout_ms=int(timeout * 1000),
+                    client_options=self.client_options(),
+                )
             )
         except Exception:  # any failure of the probe means "not (yet) reachable"
             return False
@@ -313,6 +317,16 @@ class LocalKafka:
                 text = path.read_text("utf-8", errors="replace").splitlines()[-lines:]
                 parts.append(f"--- {path.name}\n" + "\n".join(text))
         return "\n".join(parts) or "(no log written)"
+
+    # -- hooks for a secured variant (broker/kafka_secure.py); none here ------------------
+
+    def client_options(self) -> dict[str, Any]:
+        """aiokafka options this node's own probes connect with: none (PLAINTEXT)."""
+        return {}
+
+    def format_options(self) -> list[str]:
+        """Extra `kafka-storage format` arguments (e.g. SCRAM credentials): none."""
+        return []
 
     def __enter__(self) -> LocalKafka:
         self.start()
@@ -349,6 +363,7 @@ class LocalKafka:
             f"--cluster-id={new_cluster_id()}",
             "--config",
             str(self.properties_file),
+            *self.format_options(),
         ]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, check=False)
         if done.returncode != 0:
