@@ -34,6 +34,15 @@ class InfrastructureError(BrokerError):
     retriable = True
 
 
+class NotAuthorized(BrokerError):
+    """Kafka refused this process: wrong credentials, or no ACL for a topic or group.
+
+    Retrying changes nothing: the operators fix the credentials or grant the ACL
+    (`mash-broker kafka acls`, deploy/README.md "ACLs"). The message names the topic
+    and the operation, never a password.
+    """
+
+
 class InvalidInput(BrokerError):
     """An input can never be accepted as it is: reject it, with every problem found.
 

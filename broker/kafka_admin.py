@@ -15,14 +15,16 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Final
 
+from aiokafka import errors as aiokafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
-from broker.errors import ConfigurationError, InfrastructureError
+from broker.errors import ConfigurationError, InfrastructureError, NotAuthorized
 from broker.settings import Settings
 from broker.topics import TopicSpec
 
@@ -61,6 +63,29 @@ def client_options(settings: Settings) -> dict[str, Any]:
             "sasl_plain_password": password.get_secret_value() if password else "",
         }
     return options
+
+
+_REFUSALS: Final = (
+    aiokafka_errors.TopicAuthorizationFailedError,
+    aiokafka_errors.GroupAuthorizationFailedError,
+    aiokafka_errors.ClusterAuthorizationFailedError,
+    aiokafka_errors.SaslAuthenticationFailed,
+    aiokafka_errors.AuthenticationFailedError,
+)
+
+
+@contextmanager
+def refusals_as_not_authorized(what: str) -> Iterator[None]:
+    """Kafka's refusals inside the block become `NotAuthorized`, saying `what` was
+    refused ("reading agency.health.notification.v1"): a person at a terminal gets one
+    line that says what to ask for, not aiokafka's traceback."""
+    try:
+        yield
+    except _REFUSALS as exc:
+        raise NotAuthorized(
+            f"Kafka refused {what} ({type(exc).__name__}): check MASH_KAFKA_SASL_USERNAME "
+            "and its password, and ask the operators for the ACL (deploy/README.md, 'ACLs')"
+        ) from None
 
 
 def admin_client(

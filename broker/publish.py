@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
+from broker.kafka_admin import client_options, refusals_as_not_authorized
 from broker.models.events import Event
 from broker.pipeline.ingest import Accepted, ingest_json
 from broker.pipeline.records import stable_id
@@ -49,10 +50,12 @@ async def publish_file(
         bootstrap_servers=settings.bootstrap_servers,
         acks="all",
         enable_idempotence=True,
+        **client_options(settings),  # TLS/SASL: an agency publishes as its own principal
     )
-    await producer.start()
     sent = bad = 0
     try:
+        with refusals_as_not_authorized("connecting to Kafka"):
+            await producer.start()
         with path.open("rb") as handle:
             for number, line in enumerate(handle, start=1):
                 if not line.strip():
@@ -63,14 +66,16 @@ async def publish_file(
                     assert topic is not None  # an accepted event has a known type
                     value = codec.encode(result.event, topic=topic)
                     key = partition_key(result.event)
-                    await producer.send_and_wait(topic, value, key=key.encode())
+                    with refusals_as_not_authorized(f"writing {topic}"):
+                        await producer.send_and_wait(topic, value, key=key.encode())
                     sent += 1
                     continue
                 bad += 1
                 for problem in result.problems:
                     print(f"{path.name}:{number}: {problem.field}: {problem.message}", file=err)
                 if send_invalid and (encoded := _invalid_payload(codec, line)) is not None:
-                    await producer.send_and_wait(encoded[0], encoded[1])
+                    with refusals_as_not_authorized(f"writing {encoded[0]}"):
+                        await producer.send_and_wait(encoded[0], encoded[1])
                     sent += 1
     finally:
         await producer.stop()

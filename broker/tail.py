@@ -15,6 +15,7 @@ from aiokafka import AIOKafkaConsumer
 
 from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
+from broker.kafka_admin import client_options, refusals_as_not_authorized
 from broker.settings import Settings
 
 
@@ -34,29 +35,31 @@ async def tail_topic(
         auto_offset_reset="earliest" if from_beginning else "latest",
         enable_auto_commit=False,
         group_id=None,
+        **client_options(settings),  # TLS/SASL: read as the principal the settings name
     )
-    await consumer.start()
     count = 0
     try:
-        while limit is None or count < limit:
-            try:
-                message = await asyncio.wait_for(consumer.getone(), timeout=idle_timeout)
-            except TimeoutError:
-                break
-            key = message.key.decode("utf-8", "replace") if message.key else None
-            try:
-                value = codec.decode(message.value or b"").model_dump(mode="json")
-                line = {"topic": message.topic, "key": key, "value": value}
-            except InvalidInput as exc:
-                line = {
-                    "topic": message.topic,
-                    "key": key,
-                    "offset": message.offset,
-                    "undecodable": str(exc),
-                }
-            out.write(json.dumps(line, ensure_ascii=False) + "\n")
-            out.flush()
-            count += 1
+        with refusals_as_not_authorized(f"reading {topic}"):
+            await consumer.start()
+            while limit is None or count < limit:
+                try:
+                    message = await asyncio.wait_for(consumer.getone(), timeout=idle_timeout)
+                except TimeoutError:
+                    break
+                key = message.key.decode("utf-8", "replace") if message.key else None
+                try:
+                    value = codec.decode(message.value or b"").model_dump(mode="json")
+                    line = {"topic": message.topic, "key": key, "value": value}
+                except InvalidInput as exc:
+                    line = {
+                        "topic": message.topic,
+                        "key": key,
+                        "offset": message.offset,
+                        "undecodable": str(exc),
+                    }
+                out.write(json.dumps(line, ensure_ascii=False) + "\n")
+                out.flush()
+                count += 1
     finally:
         await consumer.stop()
     return 0

@@ -13,6 +13,7 @@ reads is never fetched.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import subprocess
@@ -334,6 +335,56 @@ def test_the_page_starts_reads_its_views_and_writes_decisions_and_audit(
 
 
 # -- the worker -----------------------------------------------------------------------------
+
+
+def cli_as(kafka: SecureLocalKafka, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "broker.cli", *args],
+        env=env_as(kafka, user),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_an_agency_publishes_and_tails_with_the_command_line_as_itself(
+    secured: SecureLocalKafka, tmp_path: Path
+) -> None:
+    """`mash-broker publish` and `tail` log in as the MASH_KAFKA_* settings say: police's
+    integration engineer can send events and read police's own topics with them, and is
+    refused the others by Kafka."""
+    events = tmp_path / "police.jsonl"
+    events.write_text(json.dumps(vist(f"cli-{uuid.uuid4().hex[:8]}")) + "\n")
+    sent = cli_as(secured, "police", "publish", str(events))
+    assert sent.returncode == 0, sent.stderr
+    assert "published 1 record" in sent.stderr
+    mine = "agency.police.notification.v1"
+    read = cli_as(secured, "police", "tail", mine, "--from-beginning", "--max", "1",
+                  "--idle-timeout", "20")  # fmt: skip
+    assert read.returncode == 0, read.stderr
+    assert [json.loads(line)["topic"] for line in read.stdout.splitlines()] == [mine]
+    refused = cli_as(secured, "police", "tail", "agency.health.notification.v1",
+                     "--from-beginning", "--max", "1", "--idle-timeout", "10")  # fmt: skip
+    assert refused.stdout == ""
+    assert refused.returncode == 1  # NotAuthorized: not retriable
+    said = refused.stderr.splitlines()[-1]
+    assert said.startswith("error: Kafka refused reading agency.health.notification.v1")
+    assert "ask the operators for the ACL" in said
+    assert "Traceback" not in refused.stderr
+    assert "Unclosed" not in refused.stderr
+    forbidden = tmp_path / "health.jsonl"
+    health = {**vist(f"cli-h-{uuid.uuid4().hex[:8]}"), "event_type": "health.update"}
+    health |= {"source": {"agency": "health", "system": "ed"}, "update_id": "U-1",
+               "kind": "ed_attendance", "setting": "ED", "concerns": []}  # fmt: skip
+    for name in ("vist_id", "rag", "out_of_hours", "officer"):
+        health.pop(name, None)
+    forbidden.write_text(json.dumps(health) + "\n")
+    denied = cli_as(secured, "police", "publish", str(forbidden))
+    assert denied.returncode == 1
+    said = denied.stderr.splitlines()[-1]
+    assert said.startswith("error: Kafka refused writing health.update.v1"), denied.stderr
+    assert secured.users["police"].get_secret_value() not in sent.stderr + read.stderr
 
 
 def vist(event_id: str, **changes: Any) -> dict[str, Any]:
