@@ -252,14 +252,11 @@ def worker_bindings(principal: str, app_id: str) -> list[AclBinding]:
 
 
 def web_bindings(principal: str, app_id: str) -> list[AclBinding]:
-    reads = page_reads(app_id)
-    # The page checks at start that every declared topic exists (broker.web.server calls
-    # create_topics); without DESCRIBE a topic looks missing and its creation is refused.
-    others = [t.name for t in all_topics() if t.name not in reads and t.name not in PAGE_WRITES]
+    """The page reads its views' topics and writes decisions and the access audit; it
+    sees no other topic (at start it checks only its own: broker.web.feed.page_topics)."""
     return [
-        *_on(principal, reads, Operation.READ, Operation.DESCRIBE),
+        *_on(principal, page_reads(app_id), Operation.READ, Operation.DESCRIBE),
         *_on(principal, PAGE_WRITES, Operation.WRITE, Operation.DESCRIBE),
-        *_on(principal, others, Operation.DESCRIBE),
     ]
 
 

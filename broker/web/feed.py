@@ -29,7 +29,7 @@ from broker.kafka_admin import client_options
 from broker.models import Alert, AuditDisclosure, IdentityDecision, MashDecision
 from broker.picture.model import ChildPicture
 from broker.settings import Settings
-from broker.topics import ALERTS, AUDIT_DISCLOSURE, INBOUND
+from broker.topics import ALERTS, AUDIT_ACCESS, AUDIT_DISCLOSURE, INBOUND, TopicSpec
 from broker.web.views import (
     AlertSeen,
     DecisionSeen,
@@ -49,6 +49,19 @@ IDENTITY_DECISIONS: Final = INBOUND["mash.identity_decision"].name
 def pictures_changelog(app_id: str) -> str:
     """The changelog topic of the worker's `child-pictures` table (faust's naming)."""
     return f"{app_id}-child-pictures-changelog"
+
+
+def page_topics() -> list[TopicSpec]:
+    """The declared topics the page reads or writes: those it makes sure exist at start,
+    and the only ones its principal may see (broker.acls). The child-pictures changelog
+    is the worker's (faust creates it); the feed waits for it by pattern."""
+    return [
+        ALERTS,
+        INBOUND["mash.decision"],
+        INBOUND["mash.identity_decision"],
+        AUDIT_DISCLOSURE,
+        AUDIT_ACCESS,
+    ]
 
 
 def view_topics(app_id: str) -> list[str]:

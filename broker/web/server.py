@@ -23,10 +23,9 @@ from broker.config import load_config
 from broker.kafka_admin import client_options, create_topics
 from broker.logs import configure_logging
 from broker.settings import Settings
-from broker.topics import all_topics
 from broker.web.app import create_app
 from broker.web.auth import UserStore
-from broker.web.feed import Changes, ViewFeed
+from broker.web.feed import Changes, ViewFeed, page_topics
 from broker.web.http import WebContext
 from broker.web.publisher import KafkaPublisher
 from broker.web.views import MashViews
@@ -62,7 +61,7 @@ def build_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await create_topics(
             settings.kafka_bootstrap,
-            all_topics(),
+            page_topics(),  # its own only: the page may not even see the agencies' topics
             partitions=settings.topic_partitions,
             replication=settings.topic_replication,
             client_options=client_options(settings),

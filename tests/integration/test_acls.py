@@ -37,6 +37,7 @@ from broker.kafka_secure import SecureLocalKafka, describe_acls
 from broker.models.common import Agency
 from broker.tables import PICTURES, changelog_topic
 from broker.topics import all_topics
+from broker.web.feed import page_topics
 from tests.integration.conftest import JAR_CACHE, free_ports
 from tests.integration.worker import CODEC, WorkerProcess, run, worker_env
 from tests.unit.test_ingest import GOOD
@@ -323,14 +324,16 @@ def test_an_agency_joins_only_its_own_consumer_groups(
 def test_the_page_starts_reads_its_views_and_writes_decisions_and_audit(
     secured: SecureLocalKafka,
 ) -> None:
-    # broker.web.server checks every declared topic at start: DESCRIBE is enough.
+    # broker.web.server checks its own topics at start: DESCRIBE on them is enough.
     as_page = secured.options_for("mash-web")
-    assert run(create_topics(secured.bootstrap, all_topics(), 1, 1, client_options=as_page)) == []
+    assert run(create_topics(secured.bootstrap, page_topics(), 1, 1, client_options=as_page)) == []
     assert b"seed for mash.alert.v1" in run(fetch(secured, "mash-web", "mash.alert.v1"))
     for topic in ("mash.decision.v1", "mash.identity-decision.v1", "audit.access.v1"):
         assert run(can_write(secured, "mash-web", topic)), topic
     refused = ["agency.police.notification.v1", "broker.rejected.v1", "police.vist.v1"]
     assert run(all_refused(secured, "mash-web", refused)) == []
+    for topic in refused:  # it cannot even see that they exist
+        assert run(metadata_refused(secured, "mash-web", topic)), topic
     assert not run(can_write(secured, "mash-web", "mash.alert.v1"))
 
 

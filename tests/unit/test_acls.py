@@ -47,7 +47,7 @@ from broker.topics import (
     notification_topic,
 )
 from broker.web.actions import DECISIONS, IDENTITY_DECISIONS
-from broker.web.feed import view_topics
+from broker.web.feed import page_topics, view_topics
 
 APP_ID = "mash-broker"
 WORKER, WEB = "User:mash-broker", "User:mash-web"
@@ -242,9 +242,11 @@ def test_the_page_reads_no_agency_topic_nor_rejections_and_uses_no_group() -> No
     assert not [b for b in of(WEB) if b.resource_type is not ResourceType.TOPIC]
 
 
-def test_the_page_may_see_that_every_declared_topic_exists() -> None:
-    # broker.web.server creates missing topics at start: it must see them all.
-    assert topics(of(WEB, Operation.DESCRIBE)) >= set(DECLARED)
+def test_the_page_sees_only_its_own_topics_and_those_are_what_it_checks_at_start() -> None:
+    seen = topics(of(WEB, Operation.DESCRIBE))
+    assert seen == set(page_reads(APP_ID)) | {DECISIONS, IDENTITY_DECISIONS, AUDIT_ACCESS.name}
+    assert {t.name for t in page_topics()} <= seen  # broker.web.server ensures these exist
+    assert not seen & {REJECTED.name, *(notification_topic(a) for a in AGENCIES)}
     assert not of(WEB, Operation.CREATE)
 
 
