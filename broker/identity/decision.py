@@ -64,7 +64,7 @@ _LEVEL_WORDS: dict[Level, tuple[str, str]] = {
     Level.ONE_DIGIT: ("agrees but for one digit", "agree but for one digit"),
     Level.SECTOR: ("is in the same sector", "are in the same sector"),
     Level.DISTRICT: ("is in the same district", "are in the same district"),
-    Level.MISSING: ("is missing", "are missing"),
+    Level.MISSING: ("is not recorded", "are not recorded"),
     Level.DISAGREE: ("differs", "differ"),
 }
 

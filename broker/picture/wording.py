@@ -95,6 +95,11 @@ def deadline(instant: datetime, tz: ZoneInfo) -> str:
     return when(instant, tz)
 
 
+def counted(number: int, thing: str) -> str:
+    """'1 missing event', '2 missing events': a count a person can read aloud."""
+    return f"{number} {thing}" if number == 1 else f"{number} {thing}s"
+
+
 def sentence(text: str) -> str:
     """`text` ending with one full stop, whether or not it had one (an identity note is
     a sentence already when an explanation quotes it)."""

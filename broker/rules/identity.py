@@ -12,11 +12,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from broker.models import Alert, ChildRef, Event, RuleId, Severity
-from broker.picture.wording import sentence
+from broker.models.common import ENGLAND
+from broker.picture.apply import CHRONOLOGY_TYPES, summarise
+from broker.picture.wording import agency_name, describe, sentence, when
 from broker.pipeline.records import OutRecord, stable_id
 from broker.topics import ALERTS
+
+_OTHER_EVENTS: Final = {
+    "socialcare.record": "a social care record",
+    "agency.involvement": "a record of an agency's work with the child",
+    "mash.info_request": "a MASH information request",
+    "mash.decision": "a MASH decision",
+    "mash.screening": "an exploitation screening",
+    "socialcare.strategy_meeting": "a strategy meeting",
+}
+
+
+def event_in_words(event: Event) -> str:
+    """'a GREEN police vulnerability notice (neglect)', 'a social care record'."""
+    if isinstance(event, CHRONOLOGY_TYPES):
+        return describe(summarise(event))
+    return _OTHER_EVENTS.get(event.event_type, "a record")
 
 
 def identity_review_alert(
@@ -40,6 +59,9 @@ def identity_review_alert(
     others = sorted(set(candidates))
     name = subject.given_name
     listed = ", ".join(others) if others else "none strong enough to link"
+    what = event_in_words(event)
+    source = agency_name(event.source.agency)
+    recorded = when(event.recorded_at, ENGLAND)
     return Alert(
         alert_id=stable_id("alert", RuleId.IDENTITY_REVIEW.value, event.event_id, *others),
         rule_id=RuleId.IDENTITY_REVIEW,
@@ -53,15 +75,13 @@ def identity_review_alert(
         ),
         triggered_by=[event.event_id],
         summary=(
-            f"The broker could not tell which child the {event.source.agency.value} "
-            f"{event.event_type} event about {name} is about, so it is held unlinked."
+            f"A record from {source} about {name}, {what} on {recorded}, could not be "
+            "matched to one child with certainty, so it is held unlinked until a person "
+            "decides."
         ),
         explanation="\n".join(
             [
-                sentence(
-                    f"- {event.event_type} {event.event_id}, recorded "
-                    f"{event.recorded_at.isoformat()}: {reason}"
-                ),
+                sentence(f"- {recorded}: {source}: {what} (event {event.event_id}). {reason}"),
                 f"- Possible matches (broker child ids): {listed}.",
                 "- Until a person decides, the event is kept but not added to any child's "
                 "chronology, shared or counted.",

@@ -76,13 +76,63 @@ def deficiencies(referral: YotReferral, limits: Thresholds) -> list[ProblemOut]:
     return problems
 
 
+def _in_words(
+    referral: YotReferral, fields: list[str], name: str, limits: Thresholds
+) -> tuple[list[str], list[str], list[str]]:
+    """What is wrong, said for the MASH rather than for the YOT's system: the summary's
+    clauses, the explanation's lines and the case manager's asks, one for each field
+    (the YOT's feedback keeps the field names its system acts on)."""
+    clauses: list[str] = []
+    lines: list[str] = []
+    asks: list[str] = []
+    texts = {
+        "concern_summary": (
+            "the summary of concerns",
+            referral.concern_summary,
+            limits.referral_concern_summary_min_words,
+            "summarise the concerns",
+        ),
+        "impact_on_child": (
+            f"the analysis of the impact on {name}",
+            referral.impact_on_child,
+            limits.referral_impact_on_child_min_words,
+            f"analyse the impact on {name}'s lived experience",
+        ),
+        "mental_health_impact": (
+            f"the impact on {name}'s mental health",
+            referral.mental_health_impact,
+            limits.referral_mental_health_impact_min_words,
+            f"describe the impact on {name}'s mental health",
+        ),
+    }
+    for field in fields:
+        if field == "template_version":
+            current = limits.referral_template_version
+            clauses.append(f"it is on an old template (not version {current})")
+            lines.append(
+                f"- It was made on template version {referral.template_version}, "
+                f"not the current version {current}."
+            )
+            asks.append(f"resend it on the current template (version {current})")
+            continue
+        what, text, minimum, ask = texts[field]
+        words = word_count(text)
+        state = "is missing" if words == 0 else f"has {words} word{'s' if words != 1 else ''}"
+        clauses.append(f"{what} {state}")
+        lines.append(f"- {what[0].upper()}{what[1:]} {state}; at least {minimum} words are needed.")
+        asks.append(ask)
+    return clauses, lines, asks
+
+
 def check(ctx: Context, referral: YotReferral) -> list[OutRecord]:
     """The YOT's feedback and the MASH's alert, or nothing for a complete referral."""
     problems = deficiencies(referral, ctx.config.thresholds)
     if not problems:
         return []
-    fields = [p.field for p in problems]
     name, tz = ctx.name, ctx.tz
+    clauses, lines, asks = _in_words(
+        referral, [p.field for p in problems], name, ctx.config.thresholds
+    )
     feedback = Feedback(
         feedback_id=stable_id("fb", "incomplete", referral.event_id),
         event_id=referral.event_id,
@@ -97,21 +147,19 @@ def check(ctx: Context, referral: YotReferral) -> list[OutRecord]:
         [referral.event_id],
         summary=(
             f"The youth offending team's referral about {name} is incomplete: "
-            f"{join_words(f.replace('_', ' ') for f in fields)} "
-            f"{'needs' if len(fields) == 1 else 'need'} more."
+            f"{join_words(clauses)}."
         ),
         chronology=[
             f"- {when(referral.occurred_at, tz)}: the youth offending team: referral "
             f"{referral.referral_id} (case manager {referral.case_manager.name}, "
             f"{referral.case_manager.team}).",
-            *(f"- {p.field}: {p.message}." for p in problems),
+            *lines,
             "The referral has been accepted and shared as usual; the youth offending team "
             "has been sent feedback naming each field.",
         ],
         recommended_action=(
-            f"Ask {referral.case_manager.name} to complete "
-            f"{join_words(f.replace('_', ' ') for f in fields)} so the MASH can weigh the "
-            f"impact on {name}."
+            f"Ask {referral.case_manager.name} to {join_words(asks)}, so the MASH can weigh "
+            f"the impact on {name}."
         ),
     )
     return [

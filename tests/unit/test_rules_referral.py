@@ -41,7 +41,9 @@ def test_missing_impact_on_child() -> None:
     [alert] = alerts(records, "REFERRAL_INCOMPLETE")
     assert alert.severity == "low"
     assert alert.triggered_by == [referral.event_id]
-    assert "impact on child" in alert.summary
+    assert alert.summary.endswith("incomplete: the analysis of the impact on Poppy is missing.")
+    assert "Ask " in alert.recommended_action
+    assert "analyse the impact on Poppy's lived experience" in alert.recommended_action
     [fb] = feedback(records, "incomplete")
     assert fb.to_agency == Agency.yot
     assert fb.event_id == referral.event_id

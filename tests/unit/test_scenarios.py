@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -107,3 +108,10 @@ def test_every_alert_reads_as_sentences() -> None:
     assert len(texts) > 100
     doubled = [(stem, name) for stem, name, text in texts if ".." in text or ". ." in text]
     assert doubled == []
+    # a social worker reads words, not the contract's field names or event types
+    jargon = re.compile(r"\b[a-z]+_[a-z_]+\b|\b(?:police|yot|school|health|mash|socialcare)\.[a-z]")
+    worded = [(stem, name, text) for stem, name, text in texts if name != "identity_note"]
+    assert [(stem, name, m.group()) for stem, name, text in worded
+            if (m := jargon.search(text))] == []  # fmt: skip
+    one = re.compile(r"\b1 (?:[a-z-]+ ){0,4}(?:events|concerns|episodes|times)\b")
+    assert [(stem, name) for stem, name, text in texts if one.search(text)] == []
