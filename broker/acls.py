@@ -100,8 +100,10 @@ PUBLISHERS: Final[Mapping[str, frozenset[Agency]]] = {
     "mash.decision": frozenset({Agency.mash}),
     "mash.screening": frozenset({Agency.mash, Agency.socialcare}),
     "socialcare.strategy_meeting": frozenset({Agency.socialcare}),
-    # Our addition to the contract (docs/contract.md): a person at the MASH decides.
-    "mash.identity_decision": frozenset({Agency.mash}),
+    # Our addition to the contract (docs/contract.md): a MASH *manager* decides who is
+    # who, and the page is where that role is checked (docs/web.md). No agency system
+    # writes it, so no system can merge two children's records around that check.
+    "mash.identity_decision": frozenset(),
 }
 """Inbound event type (a key of broker.topics.INBOUND) -> the agencies whose systems
 publish it, as events.md's "Topics" table says."""

@@ -93,12 +93,20 @@ AGENCY_PRINCIPALS = {f"User:{a.value}": a for a in Agency}
 
 def test_every_inbound_event_type_says_who_publishes_it() -> None:
     assert set(acls.PUBLISHERS) == set(INBOUND)
-    assert all(acls.PUBLISHERS.values())
+    nobody = [et for et, who in acls.PUBLISHERS.items() if not who]
+    assert nobody == ["mash.identity_decision"]  # the page's alone (below)
 
 
 def test_every_inbound_topic_is_writable_by_at_least_one_agency() -> None:
     for topic in INBOUND_TOPICS:
-        assert writers(topic) & set(AGENCY_PRINCIPALS), topic
+        if topic != IDENTITY_DECISIONS:
+            assert writers(topic) & set(AGENCY_PRINCIPALS), topic
+
+
+def test_only_the_page_writes_identity_decisions() -> None:
+    """A manager decides who is who, and the page is where that role is checked: no
+    agency system may merge two children's records around it."""
+    assert writers(IDENTITY_DECISIONS) == {WEB}
 
 
 def test_what_events_md_says_each_agency_publishes() -> None:
@@ -117,7 +125,6 @@ def test_what_events_md_says_each_agency_publishes() -> None:
         "mash.info-request.v1",
         "mash.decision.v1",
         "mash.screening.v1",
-        "mash.identity-decision.v1",
     }
 
 
