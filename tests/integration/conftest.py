@@ -76,6 +76,16 @@ def _kafka_running(kafka: LocalKafka) -> None:
 
 
 @pytest.fixture
+def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
+    """A Kafka of the test's own, for tests whose meaning depends on a clean cluster:
+    a worker on the event clock (no other test's later events), or one that stops it."""
+    port, controller = free_ports(2)
+    server = LocalKafka(tmp_path / "kafka", ensure_jars(JAR_CACHE), port, controller)
+    with server:
+        yield server
+
+
+@pytest.fixture
 def new_topics(kafka_bootstrap: str) -> TopicFactory:
     """Creates fresh, uniquely named topics, so tests never read each other's records."""
 

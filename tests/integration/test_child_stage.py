@@ -15,15 +15,12 @@ import json
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
 from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from broker.kafka_local import LocalKafka, ensure_jars
-from tests.integration.conftest import JAR_CACHE, free_ports
+from broker.kafka_local import LocalKafka
+from tests.integration.conftest import free_ports
 from tests.integration.test_operations import get, poll
 from tests.integration.worker import WorkerProcess, publish, read_topic, run, worker_env
 from tests.unit.test_ingest import GOOD
@@ -119,14 +116,6 @@ def test_pictures_come_back_from_the_changelogs_after_a_restart(
         assert [r["event_id"] for r in rows] == [e["event_id"] for e in events]
     finally:
         second.stop()
-
-
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
-    port, controller = free_ports(2)
-    server = LocalKafka(tmp_path / "kafka", ensure_jars(JAR_CACHE), port, controller)
-    with server:
-        yield server
 
 
 def two_records_of_one_child(n: int, run_id: str) -> list[dict[str, Any]]:

@@ -16,17 +16,14 @@ import json
 import signal
 import time
 import uuid
-from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
-import pytest
-
 from broker.clock import ManualClock
 from broker.engine import replay_lines
-from broker.kafka_local import LocalKafka, ensure_jars
+from broker.kafka_local import LocalKafka
 from broker.replay import INTERNAL_TOPICS
-from tests.integration.conftest import JAR_CACHE, free_ports
+from tests.integration.conftest import free_ports
 from tests.integration.test_live_equals_replay import (
     LiveWorker,
     _as_on_the_wire,
@@ -39,14 +36,6 @@ from tests.integration.worker import WorkerProcess
 SCENARIO = Path(__file__).resolve().parents[1] / "scenarios"
 DEADLINE = datetime.fromisoformat("2026-05-18T12:00:00+01:00")
 WHILE_DOWN = datetime.fromisoformat("2026-05-18T13:00:00+01:00")
-
-
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
-    port, controller = free_ports(2)
-    server = LocalKafka(tmp_path / "kafka", ensure_jars(JAR_CACHE), port, controller)
-    with server:
-        yield server
 
 
 def rules(records: list[str]) -> list[str]:

@@ -16,7 +16,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -28,13 +28,13 @@ from bench.council import Council
 from broker.clock import ManualClock
 from broker.engine import replay_lines
 from broker.errors import InvalidInput
-from broker.kafka_local import LocalKafka, ensure_jars
+from broker.kafka_local import LocalKafka
 from broker.models.events import parse_event
 from broker.pipeline.records import OutRecord
 from broker.publish import partition_key
 from broker.replay import INTERNAL_TOPICS
 from broker.topics import INBOUND_TOPICS, all_topics, topic_for_event_type
-from tests.integration.conftest import JAR_CACHE, free_ports
+from tests.integration.conftest import free_ports
 from tests.integration.test_operations import counts, get, poll
 from tests.integration.worker import CODEC, WorkerProcess, worker_env
 
@@ -50,14 +50,6 @@ CHOSEN = (
     "duplicate_event_is_processed_once",
 )
 OUTPUTS = [t.name for t in all_topics() if not t.internal and t.name not in INBOUND_TOPICS]
-
-
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
-    port, controller = free_ports(2)
-    server = LocalKafka(tmp_path / "kafka", ensure_jars(JAR_CACHE), port, controller)
-    with server:
-        yield server
 
 
 class LiveWorker:
