@@ -22,45 +22,45 @@ def merge_pictures(into: ChildPicture, other: ChildPicture) -> ChildPicture:
     move) the one recorded later wins; lists are joined by id; processing order (`seq`)
     is renumbered by recorded_at so that "latest" keeps its meaning.
     """
-    a, b = clone(into), clone(other)
-    processed = {**b.processed, **a.processed}
-    merged = clone(a)
+    merged, b = clone(into), clone(other)  # the inputs stay as they were
+    processed = {**b.processed, **merged.processed}
 
     def when(event_id: str) -> datetime | None:
         return processed.get(event_id)
 
-    if a.identity is None:
+    if merged.identity is None:
         merged.identity = b.identity
     elif b.identity is not None:
-        merged.identity = a.identity.model_copy(
-            update={"identifiers": {**b.identity.identifiers, **a.identity.identifiers}}
+        merged.identity = merged.identity.model_copy(
+            update={"identifiers": {**b.identity.identifiers, **merged.identity.identifiers}}
         )
     if b.socialcare is not None and (
-        a.socialcare is None or _later(when(b.socialcare.event_id), when(a.socialcare.event_id))
+        merged.socialcare is None
+        or _later(when(b.socialcare.event_id), when(merged.socialcare.event_id))
     ):
         merged.socialcare = b.socialcare
     for agency, involvement in b.involvements.items():
-        mine = a.involvements.get(agency)
+        mine = merged.involvements.get(agency)
         if mine is None or _later(when(involvement.event_id), when(mine.event_id)):
             merged.involvements[agency] = involvement
     for key, move in b.transitions.items():
-        mine_move = a.transitions.get(key)
+        mine_move = merged.transitions.get(key)
         if mine_move is None or _later(when(move.event_ids[-1]), when(mine_move.event_ids[-1])):
             merged.transitions[key] = move
     merged.events = sorted(
-        {e.event_id: e for e in [*b.events, *a.events]}.values(),
+        {e.event_id: e for e in [*b.events, *merged.events]}.values(),
         key=lambda e: (e.recorded_at, e.event_id),
     )
-    merged.decisions = list({d.event_id: d for d in [*b.decisions, *a.decisions]}.values())
-    merged.screenings = list({s.event_id: s for s in [*b.screenings, *a.screenings]}.values())
-    merged.meetings = list({m.event_id: m for m in [*b.meetings, *a.meetings]}.values())
-    merged.timers = list({t.key: t for t in [*b.timers, *a.timers]}.values())
-    merged.fired = {**b.fired, **a.fired}
-    merged.alerts = list({x.alert_id: x for x in [*b.alerts, *a.alerts]}.values())
-    lasts = [x for x in (a.threshold_review_last, b.threshold_review_last) if x is not None]
+    merged.decisions = list({d.event_id: d for d in [*b.decisions, *merged.decisions]}.values())
+    merged.screenings = list({s.event_id: s for s in [*b.screenings, *merged.screenings]}.values())
+    merged.meetings = list({m.event_id: m for m in [*b.meetings, *merged.meetings]}.values())
+    merged.timers = list({t.key: t for t in [*b.timers, *merged.timers]}.values())
+    merged.fired = {**b.fired, **merged.fired}
+    merged.alerts = list({x.alert_id: x for x in [*b.alerts, *merged.alerts]}.values())
+    lasts = [x for x in (merged.threshold_review_last, b.threshold_review_last) if x is not None]
     merged.threshold_review_last = max(lasts, default=None)
     merged.processed = processed
-    _renumber(merged, a.seq + b.seq)
+    _renumber(merged, merged.seq + b.seq)
     return merged
 
 

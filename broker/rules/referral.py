@@ -30,6 +30,37 @@ def word_count(text: str | None) -> int:
     return len(_WORD.findall(text or ""))
 
 
+_ASKS: Final = {
+    "concern_summary": "summarise the concerns",
+    "impact_on_child": "analyse the impact on the child's lived experience",
+    "mental_health_impact": "describe the impact on the child's mental health",
+}
+"""What the YOT is asked to do about each free-text field, in its feedback."""
+
+
+def _texts(referral: YotReferral, limits: Thresholds) -> list[tuple[str, str | None, int]]:
+    """The free-text fields a referral must fill, each with its text and its minimum
+    number of words (the mental health impact only when mental health or self-harm is
+    among the concerns)."""
+    texts = [
+        ("concern_summary", referral.concern_summary, limits.referral_concern_summary_min_words),
+        ("impact_on_child", referral.impact_on_child, limits.referral_impact_on_child_min_words),
+    ]
+    if MENTAL_HEALTH.intersection(referral.concerns):
+        texts.append(
+            (
+                "mental_health_impact",
+                referral.mental_health_impact,
+                limits.referral_mental_health_impact_min_words,
+            )
+        )
+    return texts
+
+
+def _state(words: int) -> str:
+    return "is missing" if words == 0 else f"has {words} word{'s' if words != 1 else ''}"
+
+
 def deficiencies(referral: YotReferral, limits: Thresholds) -> list[ProblemOut]:
     """Each deficient field with what to do about it, in the template's order."""
     problems: list[ProblemOut] = []
@@ -42,36 +73,14 @@ def deficiencies(referral: YotReferral, limits: Thresholds) -> list[ProblemOut]:
                 "use the current template",
             )
         )
-    checks = [
-        (
-            "concern_summary",
-            referral.concern_summary,
-            limits.referral_concern_summary_min_words,
-            "summarise the concerns",
-        ),
-        (
-            "impact_on_child",
-            referral.impact_on_child,
-            limits.referral_impact_on_child_min_words,
-            "analyse the impact on the child's lived experience",
-        ),
-    ]
-    if MENTAL_HEALTH.intersection(referral.concerns):
-        checks.append(
-            (
-                "mental_health_impact",
-                referral.mental_health_impact,
-                limits.referral_mental_health_impact_min_words,
-                "describe the impact on the child's mental health",
-            )
-        )
-    for field, text, minimum, ask in checks:
+    for field, text, minimum in _texts(referral, limits):
         words = word_count(text)
         if words >= minimum:
             continue
-        state = "is missing" if words == 0 else f"has {words} word{'s' if words != 1 else ''}"
         problems.append(
-            ProblemOut(field=field, message=f"{state}: {ask} in at least {minimum} words")
+            ProblemOut(
+                field=field, message=f"{_state(words)}: {_ASKS[field]} in at least {minimum} words"
+            )
         )
     return problems
 
@@ -85,39 +94,30 @@ def _in_words(
     clauses: list[str] = []
     lines: list[str] = []
     asks: list[str] = []
-    texts = {
-        "concern_summary": (
-            "the summary of concerns",
-            referral.concern_summary,
-            limits.referral_concern_summary_min_words,
-            "summarise the concerns",
-        ),
+    said = {
+        "concern_summary": ("the summary of concerns", "summarise the concerns"),
         "impact_on_child": (
             f"the analysis of the impact on {name}",
-            referral.impact_on_child,
-            limits.referral_impact_on_child_min_words,
             f"analyse the impact on {name}'s lived experience",
         ),
         "mental_health_impact": (
             f"the impact on {name}'s mental health",
-            referral.mental_health_impact,
-            limits.referral_mental_health_impact_min_words,
             f"describe the impact on {name}'s mental health",
         ),
     }
-    for field in fields:
-        if field == "template_version":
-            current = limits.referral_template_version
-            clauses.append(f"it is on an old template (not version {current})")
-            lines.append(
-                f"- It was made on template version {referral.template_version}, "
-                f"not the current version {current}."
-            )
-            asks.append(f"resend it on the current template (version {current})")
+    if "template_version" in fields:
+        current = limits.referral_template_version
+        clauses.append(f"it is on an old template (not version {current})")
+        lines.append(
+            f"- It was made on template version {referral.template_version}, "
+            f"not the current version {current}."
+        )
+        asks.append(f"resend it on the current template (version {current})")
+    for field, text, minimum in _texts(referral, limits):
+        if field not in fields:
             continue
-        what, text, minimum, ask = texts[field]
-        words = word_count(text)
-        state = "is missing" if words == 0 else f"has {words} word{'s' if words != 1 else ''}"
+        what, ask = said[field]
+        state = _state(word_count(text))
         clauses.append(f"{what} {state}")
         lines.append(f"- {what[0].upper()}{what[1:]} {state}; at least {minimum} words are needed.")
         asks.append(ask)

@@ -47,31 +47,31 @@ IDENTITY_DECISIONS: Final = INBOUND["mash.identity_decision"].name
 
 
 def pictures_changelog(app_id: str) -> str:
-    """The changelog topic of the worker's `child-pictures` table (faust's naming)."""
+    """The changelog topic of the worker's `child-pictures` table (faust's naming, as
+    broker.tables.changelog_topic; not imported from there, which would load faust into
+    the page's process)."""
     return f"{app_id}-child-pictures-changelog"
+
+
+VIEWED: Final = (
+    ALERTS,
+    INBOUND["mash.decision"],
+    INBOUND["mash.identity_decision"],
+    AUDIT_DISCLOSURE,
+)
+"""The declared topics the page's views are built from (with the worker's child-pictures
+changelog, which is not declared: faust names and creates it)."""
 
 
 def page_topics() -> list[TopicSpec]:
     """The declared topics the page reads or writes: those it makes sure exist at start,
     and the only ones its principal may see (broker.acls). The child-pictures changelog
     is the worker's (faust creates it); the feed waits for it by pattern."""
-    return [
-        ALERTS,
-        INBOUND["mash.decision"],
-        INBOUND["mash.identity_decision"],
-        AUDIT_DISCLOSURE,
-        AUDIT_ACCESS,
-    ]
+    return [*VIEWED, AUDIT_ACCESS]
 
 
 def view_topics(app_id: str) -> list[str]:
-    return [
-        ALERTS.name,
-        DECISIONS,
-        IDENTITY_DECISIONS,
-        AUDIT_DISCLOSURE.name,
-        pictures_changelog(app_id),
-    ]
+    return [*(t.name for t in VIEWED), pictures_changelog(app_id)]
 
 
 _WRAPPERS: Final[dict[str, tuple[type[BaseModel], Callable[[Any], ViewRecord]]]] = {

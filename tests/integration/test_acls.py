@@ -50,10 +50,7 @@ PRINCIPALS = Principals(
     agencies={Agency.police: "User:police", Agency.health: "User:health"},
     app_id=APP_ID,
 )
-ACLS_COMMAND = [
-    sys.executable,
-    "-m",
-    "broker.cli",
+ACLS_ARGS = [
     "kafka",
     "acls",
     "--worker",
@@ -89,15 +86,26 @@ def env_as(kafka: SecureLocalKafka, user: str) -> dict[str, str]:
     return env
 
 
-def apply_with_the_command(kafka: SecureLocalKafka) -> subprocess.CompletedProcess[str]:
+def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """`mash-broker ARGS` in a process of its own, with `env` as its environment."""
     return subprocess.run(
-        ACLS_COMMAND,
-        env=env_as(kafka, "admin"),
+        [sys.executable, "-m", "broker.cli", *args],
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
         check=False,
     )
+
+
+def cli_as(kafka: SecureLocalKafka, user: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return run_cli(env_as(kafka, user), *args)
+
+
+def apply_with_the_command(
+    kafka: SecureLocalKafka, user: str = "admin"
+) -> subprocess.CompletedProcess[str]:
+    return cli_as(kafka, user, *ACLS_ARGS)
 
 
 @pytest.fixture(scope="module")
@@ -253,14 +261,7 @@ def test_the_command_applied_exactly_the_computed_acls(secured: SecureLocalKafka
 def test_the_command_refuses_a_principal_that_may_not_alter_acls(
     secured: SecureLocalKafka,
 ) -> None:
-    done = subprocess.run(
-        ACLS_COMMAND,
-        env=env_as(secured, "police"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = apply_with_the_command(secured, "police")
     assert done.returncode == 2
     assert "may not change ACLs" in done.stderr
     assert secured.users["police"].get_secret_value() not in done.stderr
@@ -270,9 +271,7 @@ def test_the_command_says_so_when_the_cluster_enforces_no_acls(kafka_bootstrap: 
     """The session's plain development Kafka has no authorizer."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASH_")}
     env["MASH_KAFKA_BOOTSTRAP"] = kafka_bootstrap
-    done = subprocess.run(
-        ACLS_COMMAND, env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_cli(env, *ACLS_ARGS)
     assert done.returncode == 2
     assert "no authorizer" in done.stderr
 
@@ -338,17 +337,6 @@ def test_the_page_starts_reads_its_views_and_writes_decisions_and_audit(
 
 
 # -- the worker -----------------------------------------------------------------------------
-
-
-def cli_as(kafka: SecureLocalKafka, user: str, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "broker.cli", *args],
-        env=env_as(kafka, user),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
 
 
 def test_an_agency_publishes_and_tails_with_the_command_line_as_itself(
