@@ -24,14 +24,14 @@ from typing import Any
 import faust
 
 from agents.guard import guarded
-from broker.clock import Clock, tick_bound
-from broker.config import PartnershipConfig
-from broker.metrics import NO_OBSERVER, StageObserver
+from broker.calendar.clock import Clock, tick_bound
+from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage
+from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.child import child_step, tick
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.records import OutRecord
-from broker.sink import Sink
+from broker.pipeline.sink import Sink
 from broker.topics import LINKED
 
 log = logging.getLogger(__name__)

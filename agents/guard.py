@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from broker.clock import Clock
+from broker.calendar.clock import Clock
 from broker.pipeline.rejection import failure_records
-from broker.sink import Sink
+from broker.pipeline.sink import Sink
 
 log = logging.getLogger(__name__)
 

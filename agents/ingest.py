@@ -16,11 +16,11 @@ from typing import Any
 import faust
 
 from agents.guard import guarded
-from broker.clock import Clock
-from broker.metrics import NO_OBSERVER, StageObserver
+from broker.calendar.clock import Clock
+from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.ingest import Accepted, Decoder, Refused, ingest_wire
+from broker.pipeline.sink import Sink
 from broker.pipeline.steps import ingest_step
-from broker.sink import Sink
 from broker.topics import INBOUND_TOPICS
 
 log = logging.getLogger(__name__)

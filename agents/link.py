@@ -17,13 +17,13 @@ from typing import Any
 import faust
 
 from agents.guard import guarded
-from broker.clock import Clock, observe
-from broker.metrics import NO_OBSERVER, StageObserver
+from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
+from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline import dedupe
 from broker.pipeline.identity_store import IdentityStore
+from broker.pipeline.sink import Sink
 from broker.pipeline.steps import link_step
-from broker.sink import Sink
 from broker.topics import ACCEPTED
 
 

@@ -40,9 +40,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.council import Council
 from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
-from broker.kafka_local import LocalKafka, ensure_jars
+from broker.kafka.local import LocalKafka, ensure_jars
+from broker.kafka.publish import partition_key
 from broker.models.events import Event, parse_event
-from broker.publish import partition_key
 from broker.settings import Settings
 from broker.topics import topic_for_event_type
 

@@ -4,7 +4,7 @@
                            [--profile] [--json]
 
 For each size it replays a synthetic stream (bench/council.py) through the very code
-`mash-broker replay` runs: `broker.engine.replay_engine` (what `replay_lines` calls) on
+`mash-broker replay` runs: `broker.pipeline.engine.replay_engine` (what `replay_lines` calls) on
 a `ManualClock`, every public record encoded to JSON as the command prints it (and then
 thrown away); at the end the clock moves a fortnight past the last event, so the
 deadlines still running fire as they would in a live broker. It prints the events, the
@@ -40,10 +40,10 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from broker.clock import ManualClock
-from broker.collector import tune_collector
-from broker.engine import Engine, replay_engine
-from broker.replay import INTERNAL_TOPICS
+from broker.calendar.clock import ManualClock
+from broker.ops.collector import tune_collector
+from broker.pipeline.engine import Engine, replay_engine
+from broker.topics import INTERNAL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (40_000, 1_000_000)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import faust
 
-from broker.kafka_admin import client_options
+from broker.kafka.admin import client_options
 from broker.settings import Settings
 
 

@@ -6,7 +6,7 @@ build the same app with other settings (ports, memory store) or another clock.
 
 Metrics: one `CollectorRegistry` per worker (not prometheus_client's global one), holding
 faust's consumer-side metrics (its Prometheus sensor, `faust_*`) and the broker's own
-(`mash_*`, broker.metrics). faust's sensor also serves that registry at `/metrics` on
+(`mash_*`, broker.ops.metrics). faust's sensor also serves that registry at `/metrics` on
 the worker's web server, beside the operations views (broker.ops.views).
 """
 
@@ -23,19 +23,19 @@ from prometheus_client import CollectorRegistry
 
 from agents import child, ingest, link
 from broker.app import create_app
-from broker.clock import Clock, EventClock, SystemClock
+from broker.calendar.clock import Clock, EventClock, SystemClock
 from broker.codec import codec_from_settings
-from broker.config import load_config
-from broker.health import KafkaProbe, aiokafka_metadata_check
-from broker.kafka_admin import client_options, create_topics
-from broker.logs import configure_logging
-from broker.metrics import DeadlineCounts, MeteredSink, Metrics
+from broker.config.partnership import load_config
+from broker.kafka.admin import client_options, create_topics, metadata_check
+from broker.kafka.sink import KafkaSink
+from broker.kafka.tables import Tables, declare_tables
 from broker.ops import faust_state
+from broker.ops.health import KafkaProbe
+from broker.ops.logs import configure_logging
+from broker.ops.metrics import DeadlineCounts, MeteredSink, Metrics
 from broker.ops.views import Operations, register_views
 from broker.pipeline.child_store import ChildStore
 from broker.settings import Settings
-from broker.sink import KafkaSink
-from broker.tables import Tables, declare_tables
 from broker.topics import all_topics
 
 log = logging.getLogger(__name__)
@@ -85,7 +85,7 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         ),
     }
     probe = KafkaProbe(
-        aiokafka_metadata_check(
+        metadata_check(
             settings.kafka_bootstrap, client_options(settings), settings.health_kafka_timeout
         ),
         timeout=settings.health_kafka_timeout,

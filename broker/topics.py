@@ -118,6 +118,10 @@ def all_topics() -> list[TopicSpec]:
     ]
 
 
+INTERNAL_TOPICS = frozenset(t.name for t in all_topics() if t.internal)
+"""The broker's own topics between its stages (replay prints them only with --internal)."""
+
+
 def topic_for_event_type(event_type: str) -> str | None:
     spec = INBOUND.get(event_type)
     return spec.name if spec else None

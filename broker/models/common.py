@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from broker.validation import nhs_number_problem, upn_problem
+from broker.models.identifiers import nhs_number_problem, upn_problem
 
 
 class Agency(enum.StrEnum):

@@ -80,7 +80,7 @@ def _message(error: ErrorDetails) -> str:
         least = "at least" if kind == "too_short" else "at most"
         message = f"must have {least} {n} item{'s' if n != 1 else ''}"
     elif kind == "value_error":
-        # our validators' own words (broker.validation and the models): safe and plain
+        # our validators' own words (broker.models.identifiers and the models): safe and plain
         message = str(ctx.get("error", "is not valid"))
     elif kind.startswith(("int_", "float_")):
         message = "must be a number"

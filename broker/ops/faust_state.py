@@ -1,6 +1,6 @@
 """The running faust worker, as the metrics and health checks need to see it.
 
-`broker.metrics` and `broker.health` know nothing of faust: they read a small protocol
+`broker.ops.metrics` and `broker.ops.health` know nothing of faust: they read a small protocol
 (`WorkerState`, `WorkerProgress`). This adapter answers it from the faust app: the
 partition assignor (what is assigned), the table manager's recovery (restored yet?) and
 the consumer (how far behind). Every read is synchronous and cheap, because it runs in
@@ -14,7 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from broker.metrics import Metrics
+from broker.ops.metrics import Metrics
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from prometheus_client import CollectorRegistry
 
-from broker.health import Readiness
+from broker.ops.health import Readiness
 
 Samples = dict[str, list[tuple[dict[str, str], float]]]
 

@@ -19,9 +19,9 @@ import faust
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry
 
-from broker.health import KafkaProbe, Readiness, WorkerProgress, liveness, readiness
-from broker.metrics import Metrics
 from broker.ops.figures import RateWindow, figures
+from broker.ops.health import KafkaProbe, Readiness, WorkerProgress, liveness, readiness
+from broker.ops.metrics import Metrics
 from broker.ops.page import render
 
 #: Response headers of every view: never cached by a proxy, never framed.

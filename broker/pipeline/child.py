@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage, ChildMessageKind
 from broker.picture import ChildPicture, merge_pictures
 from broker.pipeline.records import OutRecord

@@ -8,5 +8,5 @@ lawful basis and with what consent, minimised for each recipient and audited.
 - `broker.policy.disclose`: one notification and one audit record per share.
 
 Submodules are imported by name (this package imports nothing itself), because the
-configuration (broker.config) reads the minimisation table from here.
+configuration (broker.config.partnership) reads the minimisation table from here.
 """

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from pydantic import JsonValue
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import Agency, AuditDisclosure, Notification, NotifiedChild
 from broker.picture.derived import current_school
 from broker.picture.model import ChildPicture, EventSummary

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import Agency, Concern, ConsentStatus, HealthKind
 from broker.picture.derived import KNOWN_TO_SOCIAL_CARE, PROTECTED, current_school, status
 from broker.picture.model import ChildPicture, DecisionMade, EventSummary

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import Agency, Alert, ChildRef, Event, RuleId, Severity
 from broker.picture.enrichment import enrichment
 from broker.picture.model import ChildPicture, RaisedAlert, Timer

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import Agency, Rag, RuleId, Severity
 from broker.picture.derived import agencies_involved, decisions_on, in_agency_order, not_yet_told
 from broker.picture.model import EventSummary, Timer

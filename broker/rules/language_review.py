@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Final
 
-from broker.language import LanguageList, review_fields
+from broker.language.review import LanguageList, review_fields
 from broker.models import Event, Feedback, FeedbackKind, ProblemOut
 from broker.pipeline.records import OutRecord, stable_id
 from broker.topics import feedback_topic

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import (
     Agency,
     DecisionKind,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from broker.config import Thresholds
+from broker.config.partnership import Thresholds
 from broker.models import Concern, Feedback, FeedbackKind, ProblemOut, RuleId, Severity, YotReferral
 from broker.picture.wording import join_words, when
 from broker.pipeline.records import OutRecord, stable_id

@@ -15,13 +15,13 @@ learning of domestic abuse at home late or never.
 
 from __future__ import annotations
 
+from broker.calendar.worktime import age_on
 from broker.models import Agency, Concern, PoliceVist, RuleId, SchoolTransition, Severity
 from broker.picture.derived import KNOWN_TO_SOCIAL_CARE, current_school, status
 from broker.picture.model import Timer, Transition
 from broker.picture.wording import STATUS_NAMES, chronology_line, day, deadline, when
 from broker.pipeline.records import OutRecord
 from broker.rules.base import Context
-from broker.worktime import age_on
 
 FILE_RULE = RuleId.SCHOOL_FILE_NOT_TRANSFERRED
 

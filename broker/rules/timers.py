@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Final
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import RuleId
 from broker.picture.clone import clone
 from broker.picture.model import ChildPicture, Timer

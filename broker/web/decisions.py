@@ -25,7 +25,7 @@ from typing import Final
 
 from pydantic import ValidationError
 
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import (
     Agency,
     Alert,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Any, TextIO
 from zoneinfo import ZoneInfo
 
-from broker.validation import nhs_check_digit, upn_check_letter
+from broker.models.identifiers import nhs_check_digit, upn_check_letter
 
 LONDON = ZoneInfo("Europe/London")
 

@@ -25,7 +25,7 @@ from pydantic import BaseModel
 
 from broker.codec import AvroCodec
 from broker.errors import BrokerError
-from broker.kafka_admin import client_options
+from broker.kafka.admin import client_options
 from broker.models import Alert, AuditDisclosure, IdentityDecision, MashDecision
 from broker.picture.model import ChildPicture
 from broker.settings import Settings
@@ -48,7 +48,7 @@ IDENTITY_DECISIONS: Final = INBOUND["mash.identity_decision"].name
 
 def pictures_changelog(app_id: str) -> str:
     """The changelog topic of the worker's `child-pictures` table (faust's naming, as
-    broker.tables.changelog_topic; not imported from there, which would load faust into
+    broker.kafka.tables.changelog_topic; not imported from there, which would load faust into
     the page's process)."""
     return f"{app_id}-child-pictures-changelog"
 
@@ -65,7 +65,7 @@ changelog, which is not declared: faust names and creates it)."""
 
 def page_topics() -> list[TopicSpec]:
     """The declared topics the page reads or writes: those it makes sure exist at start,
-    and the only ones its principal may see (broker.acls). The child-pictures changelog
+    and the only ones its principal may see (broker.kafka.acls). The child-pictures changelog
     is the worker's (faust creates it); the feed waits for it by pattern."""
     return [*VIEWED, AUDIT_ACCESS]
 

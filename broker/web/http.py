@@ -23,7 +23,7 @@ from starlette.responses import Response
 from starlette.templating import Jinja2Templates
 
 from broker.codec import AvroCodec
-from broker.config import PartnershipConfig
+from broker.config.partnership import PartnershipConfig
 from broker.models import AccessAudit
 from broker.topics import AUDIT_ACCESS
 from broker.web import present

@@ -14,9 +14,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from broker.chronology import chronology
 from broker.models import Agency, Alert, DecisionKind, RuleId, Severity
 from broker.picture.apply import CHRONOLOGY_TYPES
+from broker.picture.chronology import chronology
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
 from broker.web.auth import User, decision_refused, identity_refused
 from broker.web.decisions import SHAREABLE, FormProblem, candidates, share_previews

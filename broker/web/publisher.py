@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from broker.errors import InfrastructureError
-from broker.kafka_admin import client_options
+from broker.kafka.admin import client_options
 from broker.settings import Settings
 
 

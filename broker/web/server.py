@@ -19,9 +19,9 @@ import uvicorn
 from starlette.applications import Starlette
 
 from broker.codec import codec_from_settings
-from broker.config import load_config
-from broker.kafka_admin import client_options, create_topics
-from broker.logs import configure_logging
+from broker.config.partnership import load_config
+from broker.kafka.admin import client_options, create_topics
+from broker.ops.logs import configure_logging
 from broker.settings import Settings
 from broker.web.app import create_app
 from broker.web.auth import UserStore
@@ -94,7 +94,7 @@ def run_web(settings: Settings) -> int:
         app,
         host=settings.web_host,
         port=settings.web_port,
-        log_config=None,  # our JSON formatter (broker.logs) writes uvicorn's lines too
+        log_config=None,  # our JSON formatter (broker.ops.logs) writes uvicorn's lines too
         access_log=False,  # request lines would carry paths: ids only, but not needed
         timeout_graceful_shutdown=3,  # live streams must not hold a restart
         server_header=False,

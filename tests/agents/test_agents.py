@@ -14,12 +14,12 @@ import pytest
 from agents.guard import guarded
 from agents.ingest import handle_inbound
 from agents.link import handle_accepted
-from broker.clock import ManualClock
+from broker.calendar.clock import ManualClock
 from broker.codec import AvroCodec
 from broker.models.events import parse_event
 from broker.pipeline.identity_store import IdentityStore
+from broker.pipeline.sink import MemorySink
 from broker.settings import Settings
-from broker.sink import MemorySink
 from broker.topics import ACCEPTED, LINKED, REJECTED
 from tests.unit.test_ingest import GOOD
 

@@ -19,17 +19,16 @@ import pytest
 
 from agents.child import Ticker, handle_child
 from agents.link import handle_accepted
-from broker.clock import EventClock, ManualClock
-from broker.config import load_config
-from broker.engine import replay_lines
+from broker.calendar.clock import EventClock, ManualClock
+from broker.config.partnership import load_config
 from broker.models.internal import ChildMessage
 from broker.pipeline.child_store import ChildStore
+from broker.pipeline.engine import replay_lines
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.ingest import Accepted, ingest_json
+from broker.pipeline.sink import MemorySink
 from broker.pipeline.steps import ingest_step
-from broker.replay import INTERNAL_TOPICS
-from broker.sink import MemorySink
-from broker.topics import ACCEPTED, LINKED
+from broker.topics import ACCEPTED, INTERNAL_TOPICS, LINKED
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = sorted((ROOT / "tests" / "scenarios").glob("*.json")) + sorted(

@@ -23,7 +23,7 @@ from typing import Any, Final, TypeVar
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
 
-from broker.kafka_admin import create_topics
+from broker.kafka.admin import create_topics
 from broker.settings import PROJECT_ROOT
 from broker.topics import TopicSpec
 from tests.integration.conftest import free_ports

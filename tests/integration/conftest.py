@@ -22,8 +22,8 @@ from pathlib import Path
 
 import pytest
 
-from broker.kafka_admin import create_topics
-from broker.kafka_local import LocalKafka, ensure_jars
+from broker.kafka.admin import create_topics
+from broker.kafka.local import LocalKafka, ensure_jars
 from broker.settings import PROJECT_ROOT
 from broker.topics import TopicSpec
 

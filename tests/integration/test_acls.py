@@ -1,6 +1,6 @@
 """The ACLs of broker/acls.py, proven on a real Kafka 4.3.1 that enforces them.
 
-A Kafka of this module's own (broker.kafka_secure.SecureLocalKafka): SASL/SCRAM-SHA-512
+A Kafka of this module's own (broker.kafka.secure.SecureLocalKafka): SASL/SCRAM-SHA-512
 on 127.0.0.1, KRaft's StandardAuthorizer, `allow.everyone.if.no.acl.found=false`, a
 super user `admin`. The ACLs are created by the operator's command, `mash-broker kafka
 acls --apply`, run as that admin; then real aiokafka clients log in as each principal
@@ -30,12 +30,12 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
 from pydantic import SecretStr
 
-from broker.acls import Principals, all_bindings
-from broker.kafka_admin import create_topics
-from broker.kafka_local import ensure_jars
-from broker.kafka_secure import SecureLocalKafka, describe_acls
+from broker.kafka.acls import Principals, all_bindings
+from broker.kafka.admin import create_topics
+from broker.kafka.local import ensure_jars
+from broker.kafka.secure import SecureLocalKafka, describe_acls
+from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models.common import Agency
-from broker.tables import PICTURES, changelog_topic
 from broker.topics import all_topics
 from broker.web.feed import page_topics
 from tests.integration.conftest import JAR_CACHE, free_ports

@@ -19,7 +19,7 @@ from copy import deepcopy
 from pathlib import Path
 from typing import Any
 
-from broker.kafka_local import LocalKafka
+from broker.kafka.local import LocalKafka
 from tests.integration.conftest import free_ports
 from tests.integration.test_operations import get, poll
 from tests.integration.worker import WorkerProcess, publish, read_topic, run, worker_env

@@ -19,10 +19,10 @@ import uuid
 from datetime import datetime
 from pathlib import Path
 
-from broker.clock import ManualClock
-from broker.engine import replay_lines
-from broker.kafka_local import LocalKafka
-from broker.replay import INTERNAL_TOPICS
+from broker.calendar.clock import ManualClock
+from broker.kafka.local import LocalKafka
+from broker.pipeline.engine import replay_lines
+from broker.topics import INTERNAL_TOPICS
 from tests.integration.conftest import free_ports
 from tests.integration.test_live_equals_replay import (
     LiveWorker,

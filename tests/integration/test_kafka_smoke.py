@@ -17,10 +17,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from broker import kafka_local
 from broker.errors import ConfigurationError
-from broker.kafka_admin import create_topics, describe_topic_configs
-from broker.kafka_local import KAFKA_VERSION, LocalKafka
+from broker.kafka import local as kafka_local
+from broker.kafka.admin import create_topics, describe_topic_configs
+from broker.kafka.local import KAFKA_VERSION, LocalKafka
 from broker.settings import Settings
 from broker.topics import TopicSpec, all_topics
 from tests.integration.conftest import DECLARED_PARTITIONS, JAR_CACHE, TopicFactory, free_ports

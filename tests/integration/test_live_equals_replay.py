@@ -25,15 +25,14 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.council import Council
-from broker.clock import ManualClock
-from broker.engine import replay_lines
+from broker.calendar.clock import ManualClock
 from broker.errors import InvalidInput
-from broker.kafka_local import LocalKafka
+from broker.kafka.local import LocalKafka
+from broker.kafka.publish import partition_key
 from broker.models.events import parse_event
+from broker.pipeline.engine import replay_lines
 from broker.pipeline.records import OutRecord
-from broker.publish import partition_key
-from broker.replay import INTERNAL_TOPICS
-from broker.topics import INBOUND_TOPICS, all_topics, topic_for_event_type
+from broker.topics import INBOUND_TOPICS, INTERNAL_TOPICS, all_topics, topic_for_event_type
 from tests.integration.conftest import free_ports
 from tests.integration.test_operations import counts, get, poll
 from tests.integration.worker import CODEC, WorkerProcess, worker_env

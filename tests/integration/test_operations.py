@@ -32,7 +32,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 
-from broker.kafka_local import LocalKafka
+from broker.kafka.local import LocalKafka
 from tests.integration.conftest import free_ports
 from tests.integration.worker import CODEC, WorkerProcess, read_topic, run, worker_env
 from tests.unit.test_ingest import GOOD

@@ -18,10 +18,11 @@ import pytest
 import pytest_asyncio
 
 from broker.app import create_app
+from broker.kafka.sink import KafkaSink
 from broker.models.outputs import Feedback, ProblemOut
 from broker.pipeline.records import OutRecord
+from broker.pipeline.sink import MemorySink
 from broker.settings import Settings
-from broker.sink import KafkaSink, MemorySink
 from tests.integration.worker import CODEC, read_topic
 
 

@@ -62,7 +62,7 @@ from broker.models import (
     YotReferral,
 )
 from broker.models.events import LOCAL_TZ
-from broker.validation import UPN_ALPHABET, nhs_check_digit, upn_check_letter
+from broker.models.identifiers import UPN_ALPHABET, nhs_check_digit, upn_check_letter
 
 E = TypeVar("E", bound=EventBase)
 

@@ -6,11 +6,11 @@ import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from broker.clock import ManualClock
-from broker.config import load_config
-from broker.engine import Engine, replay_engine
+from broker.calendar.clock import ManualClock
+from broker.config.partnership import load_config
 from broker.pipeline.child import EMPTY, ChildSlot, child_step, tick
 from broker.pipeline.child_store import ChildStore
+from broker.pipeline.engine import Engine, replay_engine
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from broker.cli import main
-from broker.collector import YOUNG_GENERATION, tune_collector
+from broker.ops.collector import YOUNG_GENERATION, tune_collector
 
 
 @pytest.fixture(autouse=True)

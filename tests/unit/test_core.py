@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from broker.clock import ManualClock
+from broker.calendar.clock import ManualClock
 from broker.errors import InvalidInput, Problem
-from broker.logs import JsonFormatter
+from broker.ops.logs import JsonFormatter
 from broker.pipeline.records import stable_id
 from broker.topics import (
     EVENT_TYPE_BY_TOPIC,

@@ -7,7 +7,7 @@ import pytest
 from aiokafka import errors
 
 from broker.errors import InfrastructureError, NotAuthorized
-from broker.kafka_admin import refusals_as_not_authorized
+from broker.kafka.admin import refusals_as_not_authorized
 
 
 @pytest.mark.parametrize(

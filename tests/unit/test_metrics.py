@@ -14,16 +14,8 @@ import pytest
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 
 from agents.ingest import handle_inbound
-from broker.clock import ManualClock
+from broker.calendar.clock import ManualClock
 from broker.codec import AvroCodec
-from broker.metrics import (
-    DeadlineCounts,
-    MeteredSink,
-    Metrics,
-    agency_label,
-    contract_field_names,
-    reason_label,
-)
 from broker.models.common import Agency, ConsentStatus, FeedbackKind, RuleId, Severity
 from broker.models.events import parse_event
 from broker.models.outputs import (
@@ -35,9 +27,17 @@ from broker.models.outputs import (
     ProblemOut,
     Rejected,
 )
+from broker.ops.metrics import (
+    DeadlineCounts,
+    MeteredSink,
+    Metrics,
+    agency_label,
+    contract_field_names,
+    reason_label,
+)
 from broker.pipeline.records import OutRecord
+from broker.pipeline.sink import MemorySink
 from broker.settings import Settings
-from broker.sink import MemorySink
 from tests.unit.test_ingest import GOOD
 
 NOW = datetime(2026, 5, 19, 12, tzinfo=UTC)

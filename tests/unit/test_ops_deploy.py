@@ -15,7 +15,7 @@ import pytest
 from faust.sensors.prometheus import FaustMetrics
 from prometheus_client import CollectorRegistry
 
-from broker.metrics import Metrics
+from broker.ops.metrics import Metrics
 from broker.settings import PROJECT_ROOT
 
 DEPLOY = PROJECT_ROOT / "deploy"

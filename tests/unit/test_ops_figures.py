@@ -19,11 +19,11 @@ from prometheus_client import CollectorRegistry
 from rich.console import Console
 
 from broker.errors import InfrastructureError
-from broker.health import Readiness
-from broker.metrics import Metrics
 from broker.models.outputs import ProblemOut, Rejected
 from broker.ops import page, terminal
 from broker.ops.figures import RateWindow, figures
+from broker.ops.health import Readiness
+from broker.ops.metrics import Metrics
 from broker.pipeline.records import OutRecord
 
 NOW = datetime(2026, 5, 19, 12, tzinfo=UTC)

@@ -11,10 +11,10 @@ import socket
 
 import pytest
 
-from broker.health import (
+from broker.kafka.admin import metadata_check
+from broker.ops.health import (
     KafkaProbe,
     Readiness,
-    aiokafka_metadata_check,
     liveness,
     readiness,
 )
@@ -100,7 +100,7 @@ async def test_the_real_metadata_check_fails_fast_where_nobody_listens() -> None
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    probe = KafkaProbe(aiokafka_metadata_check(f"127.0.0.1:{port}", timeout=1.0), timeout=1.0)
+    probe = KafkaProbe(metadata_check(f"127.0.0.1:{port}", timeout=1.0), timeout=1.0)
     assert not await asyncio.wait_for(probe.reachable(), 5.0)
 
 

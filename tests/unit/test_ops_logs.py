@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 import pytest
 
 from agents.guard import guarded
-from broker.clock import ManualClock
-from broker.logs import JsonFormatter, PayloadFilter, RepeatFilter, carries_payload
+from broker.calendar.clock import ManualClock
 from broker.models.events import parse_event
-from broker.sink import MemorySink
+from broker.ops.logs import JsonFormatter, PayloadFilter, RepeatFilter, carries_payload
+from broker.pipeline.sink import MemorySink
 from broker.topics import REJECTED
 from tests.unit.test_ingest import GOOD
 
@@ -171,4 +171,4 @@ def test_a_flood_of_identical_library_lines_is_condensed() -> None:
     first = record("aiokafka")
     assert condense.filter(first)
     assert first.__dict__["repeated"] == 3  # dropped in the previous window
-    assert all(condense.filter(record("broker.sink")) for _ in range(10))  # ours: never
+    assert all(condense.filter(record("broker.kafka.sink")) for _ in range(10))  # ours: never

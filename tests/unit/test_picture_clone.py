@@ -14,10 +14,10 @@ import pytest
 from pydantic import BaseModel
 
 from bench.council import Council
-from broker.clock import ManualClock
-from broker.engine import Engine, replay_engine
+from broker.calendar.clock import ManualClock
 from broker.picture import ChildPicture
 from broker.picture.clone import clone
+from broker.pipeline.engine import Engine, replay_engine
 
 
 @pytest.fixture(scope="module")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from broker.config import load_config
+from broker.config.partnership import load_config
 from broker.errors import ConfigurationError
 from broker.models import Agency, Concern
 from tests.unit.test_rules_support import alerts, at, feed, vist

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from broker.config import PartnershipConfig, load_config
+from broker.config.partnership import PartnershipConfig, load_config
 from broker.models import (
     Alert,
     AuditDisclosure,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from broker.language import review
+from broker.language.review import review
 from broker.models import RuleId
 from broker.pipeline.records import OutRecord
 from broker.rules import identity_review_alert, identity_review_record

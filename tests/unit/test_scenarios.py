@@ -18,10 +18,10 @@ from typing import Any
 
 import pytest
 
-from broker.clock import ManualClock
-from broker.config import load_config
-from broker.engine import replay_lines
-from broker.replay import INTERNAL_TOPICS
+from broker.calendar.clock import ManualClock
+from broker.config.partnership import load_config
+from broker.pipeline.engine import replay_lines
+from broker.topics import INTERNAL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[2]
 OWN = ROOT / "tests" / "scenarios"

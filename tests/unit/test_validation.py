@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker.validation import (
+from broker.models.identifiers import (
     UPN_ALPHABET,
     nhs_check_digit,
     nhs_number_is_valid,

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broker.calendar.worktime import WorkCalendar, age_on, england_bank_holidays
 from broker.errors import ConfigurationError
-from broker.worktime import WorkCalendar, age_on, england_bank_holidays
 
 LONDON = ZoneInfo("Europe/London")
 EXAMPLES = Path("/work/shared/spec/examples")

@@ -8,8 +8,8 @@ from collections import Counter
 from datetime import UTC, datetime
 
 from broker.models import RuleId, Severity
+from broker.models.identifiers import nhs_number_is_valid, upn_is_valid
 from broker.pipeline.ingest import Accepted, ingest_json
-from broker.validation import nhs_number_is_valid, upn_is_valid
 from broker.web.demo import demo_events, nhs_number, print_demo, upn
 from tests.unit.web.world import NOW, World
 

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 from starlette.applications import Starlette
 
-from broker.cli import build_parser, main
+from broker.cli.main import build_parser, main
 from broker.settings import Settings
 from broker.web.server import build_app
 

@@ -12,12 +12,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 
-from broker.clock import ManualClock
+from broker.calendar.clock import ManualClock
 from broker.codec import AvroCodec
-from broker.config import load_config
-from broker.engine import Engine, replay_engine
+from broker.config.partnership import load_config
 from broker.models import Alert, AuditDisclosure
 from broker.picture.model import ChildPicture
+from broker.pipeline.engine import Engine, replay_engine
 from broker.settings import Settings
 from broker.web.demo import demo_events
 from broker.web.views import AlertSeen, DisclosureSeen, MashViews, PictureSeen

@@ -1,6 +1,6 @@
 """Process plumbing for the local Kafka: finding tools, locking, signalling, probing.
 
-Kept apart from broker.kafka_local so that the class that runs Kafka reads as what it
+Kept apart from broker.kafka.local so that the class that runs Kafka reads as what it
 does (format, start, wait, stop) rather than how a pid is checked.
 """
 

@@ -28,8 +28,8 @@ from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from broker.errors import ConfigurationError, InfrastructureError
-from broker.kafka_admin import cluster_description, create_topics
-from broker.kafka_process import (
+from broker.kafka.admin import cluster_description, create_topics
+from broker.kafka.process import (
     blocking,
     is_alive,
     is_our_process,

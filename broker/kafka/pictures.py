@@ -14,10 +14,10 @@ import json
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.errors import InfrastructureError
-from broker.kafka_admin import client_options
+from broker.kafka.admin import client_options
+from broker.kafka.tables import PICTURES, changelog_topic
 from broker.picture import ChildPicture
 from broker.settings import Settings
-from broker.tables import PICTURES, changelog_topic
 
 
 async def live_pictures(settings: Settings, timeout: float = 10.0) -> dict[str, ChildPicture]:

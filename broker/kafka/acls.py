@@ -23,7 +23,7 @@ The principals:
 - **no operations principal**: the operations view (`/ops`, `/ops.json`, `mash-broker
   status`) is served by the worker over HTTP and never connects to Kafka itself.
 
-Pure: nothing here connects. broker.kafka_secure applies the bindings through the admin
+Pure: nothing here connects. broker.kafka.secure applies the bindings through the admin
 API; `mash-broker kafka acls` prints them as the `kafka-acls.sh` commands an operator runs.
 """
 
@@ -37,8 +37,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from broker.errors import ConfigurationError
+from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models.common import Agency
-from broker.tables import PICTURES, changelog_topic
 from broker.topics import (
     ALERTS,
     AUDIT_ACCESS,
@@ -243,7 +243,7 @@ def worker_bindings(principal: str, app_id: str) -> list[AclBinding]:
         *_on(principal, outbound, write, describe),
         *_on(principal, internal, read, write, describe),
         # At start the worker creates whatever declared topic is missing
-        # (broker.kafka_admin.create_topics): it must see each one, and may create only these.
+        # (broker.kafka.admin.create_topics): it must see each one, and may create only these.
         *_on(principal, [t.name for t in declared], create, describe),
         # faust's own topics: table changelogs and the assignor's leader topic.
         *_on(

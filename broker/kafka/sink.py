@@ -1,10 +1,9 @@
-"""Where stages' output records go: a port with a Kafka adapter and an in-memory fake.
+"""The Kafka adapter of the sink port (broker/pipeline/sink.py).
 
-The Kafka adapter waits for each record to be acknowledged before returning, so that
-an agent marks an event as done only once everything it published is durable; faust
-also flushes the producer before committing offsets. A failure to send is retried with
-backoff, never skipped: a stalled partition is visible (lag) and recoverable, a skipped
-record is a lost one.
+It waits for each record to be acknowledged before returning, so that an agent marks
+an event as done only once everything it published is durable. A failure to send is
+retried with backoff, never skipped: a stalled partition is visible (lag) and
+recoverable, a skipped record is a lost one.
 """
 
 from __future__ import annotations
@@ -12,40 +11,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from broker.errors import InfrastructureError
 from broker.pipeline.records import OutRecord
+from broker.pipeline.sink import Encoder
 
 log = logging.getLogger(__name__)
-
-
-class Encoder(Protocol):
-    def encode(self, value: Any, topic: str | None = None) -> bytes: ...
-
-
-class Sink(Protocol):
-    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
-        """Publish one record; returns when it is durable (or raises, retriable).
-
-        `recorded_at` is when the event that caused the record was recorded, when the
-        caller knows it: a metered sink (broker.metrics) measures end-to-end latency
-        from it. Adapters that do not measure ignore it.
-        """
-        ...
-
-
-class MemorySink:
-    """The fake: records kept in order, for agent tests and the contract test."""
-
-    def __init__(self) -> None:
-        self.records: list[OutRecord] = []
-
-    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
-        self.records.append(record)
-
-    def on(self, topic: str) -> list[OutRecord]:
-        return [r for r in self.records if r.topic == topic]
 
 
 class KafkaSink:

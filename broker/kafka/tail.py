@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer
 
 from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
-from broker.kafka_admin import client_options, refusals_as_not_authorized
+from broker.kafka.admin import client_options, refusals_as_not_authorized
 from broker.settings import Settings
 
 

@@ -16,8 +16,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from broker.clock import ManualClock
-from broker.config import PartnershipConfig, load_config
+from broker.calendar.clock import ManualClock
+from broker.config.partnership import PartnershipConfig, load_config
 from broker.identity import IdentityIndex
 from broker.models.internal import ChildMessage
 from broker.picture import ChildPicture

@@ -1,4 +1,4 @@
-"""A secured Kafka: applying the ACLs of broker.acls, and a local broker that enforces them.
+"""A secured Kafka: applying the ACLs of broker.kafka.acls, and a local broker that enforces them.
 
 `apply_acls` and `describe_acls` speak Kafka's CreateAcls and DescribeAcls requests
 through aiokafka. aiokafka 0.14's `AIOKafkaAdminClient` has no ACL methods, but its
@@ -8,7 +8,7 @@ they are sent here with aiokafka's own client. CreateAcls is idempotent on the b
 an ACL that exists already is not added twice, so `mash-broker kafka acls --apply` can
 be run again after every topic or principal change.
 
-`SecureLocalKafka` is the local development Kafka of broker.kafka_local with SASL
+`SecureLocalKafka` is the local development Kafka of broker.kafka.local with SASL
 (SCRAM-SHA-512, the production default of `MASH_KAFKA_SASL_MECHANISM`) on its client
 listener and KRaft's StandardAuthorizer denying whatever no ACL allows. It exists to
 prove the ACLs on the real broker (tests/integration/test_acls.py); `mash-broker kafka
@@ -37,10 +37,10 @@ from aiokafka.protocol.admin import CreateAclsRequest_v1, DescribeAclsRequest
 from aiokafka.protocol.api import Request
 from pydantic import SecretStr
 
-from broker.acls import AclBinding, Operation, PatternType, ResourceType
 from broker.errors import BrokerError, ConfigurationError, InfrastructureError
-from broker.kafka_admin import client_options
-from broker.kafka_local import LOG4J_CONFIG, LocalKafka
+from broker.kafka.acls import AclBinding, Operation, PatternType, ResourceType
+from broker.kafka.admin import client_options
+from broker.kafka.local import LOG4J_CONFIG, LocalKafka
 from broker.settings import Settings
 
 __all__ = [
@@ -160,7 +160,7 @@ async def describe_acls(
     client_options: Mapping[str, Any] | None = None,
 ) -> set[AclBinding]:
     """The ALLOW bindings the cluster holds (of `principal`, or of everyone) that are of
-    the kinds broker.acls computes; other ACLs (DENY, other operations) are left out."""
+    the kinds broker.kafka.acls computes; other ACLs (DENY, other operations) are left out."""
     resource = {v: k for k, v in _RESOURCE.items()}
     pattern = {v: k for k, v in _PATTERN.items()}
     operation = {v: k for k, v in _OPERATION.items()}

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 
 from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
-from broker.kafka_admin import client_options, refusals_as_not_authorized
+from broker.kafka.admin import client_options, refusals_as_not_authorized
 from broker.models.events import Event
 from broker.pipeline.ingest import Accepted, ingest_json
 from broker.pipeline.records import stable_id

@@ -15,13 +15,14 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Final
 
 from aiokafka import errors as aiokafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.client import AIOKafkaClient
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 from broker.errors import ConfigurationError, InfrastructureError, NotAuthorized
@@ -239,3 +240,27 @@ async def cluster_description(
     finally:
         await admin.close()
     return meta
+
+
+def metadata_check(
+    bootstrap: str, client_options: Mapping[str, Any] | None = None, timeout: float = 2.0
+) -> Callable[[], Awaitable[None]]:
+    """A check with a client of its own: one bootstrap metadata request, then closed.
+
+    Its own client, not the worker's consumer or producer, so that a probe can never
+    interfere with (or be hidden by) the worker's own connections and retries.
+    """
+
+    async def check() -> None:
+        client = AIOKafkaClient(
+            bootstrap_servers=bootstrap,
+            request_timeout_ms=int(timeout * 1000),
+            metadata_max_age_ms=60_000,
+            **dict(client_options or {}),
+        )
+        try:
+            await client.bootstrap()
+        finally:
+            await client.close()
+
+    return check

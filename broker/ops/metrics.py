@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from broker.models.events import EVENT_CLASSES
 from broker.models.outputs import Alert, Feedback, Notification, Rejected
 from broker.pipeline.records import OutRecord
-from broker.sink import Sink
+from broker.pipeline.sink import Sink
 from broker.topics import AGENCIES
 
 UNKNOWN = "unknown"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -61,31 +61,6 @@ class KafkaProbe:
             log.info("kafka metadata probe failed", extra={"error": type(exc).__name__})
             return False
         return True
-
-
-def aiokafka_metadata_check(
-    bootstrap: str, client_options: Mapping[str, Any] | None = None, timeout: float = 2.0
-) -> MetadataCheck:
-    """A check with a client of its own: one bootstrap metadata request, then closed.
-
-    Its own client, not the worker's consumer or producer, so that a probe can never
-    interfere with (or be hidden by) the worker's own connections and retries.
-    """
-    from aiokafka.client import AIOKafkaClient
-
-    async def check() -> None:
-        client = AIOKafkaClient(
-            bootstrap_servers=bootstrap,
-            request_timeout_ms=int(timeout * 1000),
-            metadata_max_age_ms=60_000,
-            **dict(client_options or {}),
-        )
-        try:
-            await client.bootstrap()
-        finally:
-            await client.close()
-
-    return check
 
 
 class WorkerProgress(Protocol):

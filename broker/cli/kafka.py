@@ -1,0 +1,92 @@
+"""`mash-broker kafka`: the local development Kafka (up, down, status) and a cluster's
+ACLs (printed as kafka-acls.sh commands, or applied and verified)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import TYPE_CHECKING
+
+from broker.errors import ConfigurationError
+from broker.settings import Settings
+
+if TYPE_CHECKING:
+    from broker.cli.args import Subparsers
+
+
+def add_parser(sub: Subparsers) -> None:
+    kafka = sub.add_parser(
+        "kafka", help="the local development Kafka (deploy/local); a cluster's ACLs"
+    )
+    actions = kafka.add_subparsers(dest="action", required=True)
+    actions.add_parser("up", help="start the local Kafka and create every topic")
+    actions.add_parser("down", help="stop the local Kafka")
+    actions.add_parser("status", help="whether the local Kafka runs and answers")
+    _acls_parser(actions)
+
+
+def _acls_parser(actions: Subparsers) -> None:
+    acls = actions.add_parser(
+        "acls",
+        help="a cluster's ACLs: print the kafka-acls.sh commands, or --apply them",
+        description="The ACLs every principal needs, computed from broker/topics.py "
+        "(deploy/README.md, 'Security'). Prints kafka-acls.sh commands; --apply creates "
+        "them with the admin API, connecting as MASH_KAFKA_* says (a super user).",
+    )
+    acls.add_argument(
+        "--worker", required=True, help="the worker's principal, e.g. User:mash-broker"
+    )
+    acls.add_argument("--web", help="the MASH page's principal, e.g. User:mash-web")
+    acls.add_argument(
+        "--agency",
+        action="append",
+        default=[],
+        metavar="AGENCY=PRINCIPAL",
+        help="an agency system's principal, e.g. police=User:police (repeat for each)",
+    )
+    acls.add_argument("--app-id", help="the workers' MASH_APP_ID (default: from the environment)")
+    acls.add_argument(
+        "--bootstrap-server", help="for the printed commands (default: MASH_KAFKA_BOOTSTRAP)"
+    )
+    acls.add_argument(
+        "--command-config",
+        default="admin.properties",
+        help="the admin client properties file the printed commands name",
+    )
+    acls.add_argument(
+        "--apply", action="store_true", help="create the ACLs now (admin API) and verify them"
+    )
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "acls":
+        return _acls(args, settings)
+    from broker.kafka import local
+
+    action = {"up": local.up, "down": local.down, "status": local.status}
+    result = action[args.action](settings)
+    if result is not None:
+        print(result if isinstance(result, str) else json.dumps(result, default=str))
+    return 0
+
+
+def _acls(args: argparse.Namespace, settings: Settings) -> int:
+    from broker.kafka.acls import Principals, acls_script, all_bindings, parse_agency_principal
+
+    agencies = dict(parse_agency_principal(text) for text in args.agency)
+    if len(agencies) != len(args.agency):
+        raise ConfigurationError("an agency is named twice")
+    principals = Principals(args.worker, args.web, agencies, args.app_id or settings.app_id)
+    if not args.apply:
+        bootstrap = args.bootstrap_server or settings.kafka_bootstrap
+        print(acls_script(principals, bootstrap, args.command_config), end="")
+        return 0
+    from broker.kafka.secure import apply_and_verify
+
+    report = asyncio.run(apply_and_verify(settings, all_bindings(principals)))
+    print(report.summary())
+    for line in report.extra_lines():
+        print(line, file=sys.stderr)
+    return 0 if report.complete else 1

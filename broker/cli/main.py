@@ -1,0 +1,72 @@
+"""`mash-broker`: the command line.
+
+Thin: it parses arguments, builds the one `Settings`, and hands over to the command's
+module (one per command, each with `add_parser` and `run`), which hands over to the
+module that does the work. Exit codes: 0 success, 1 a run that found problems (bad
+lines; `status`: a worker that is not ready), 2 usage, 3 infrastructure unavailable
+(Kafka or the worker away).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from broker.cli import (
+    chronology,
+    demo,
+    kafka,
+    publish,
+    replay,
+    status,
+    tail,
+    web,
+    worker,
+)
+from broker.errors import BrokerError, ConfigurationError
+from broker.ops.collector import tune_collector
+from broker.settings import Settings
+
+COMMANDS: dict[str, ModuleType] = {
+    "replay": replay,
+    "publish": publish,
+    "chronology": chronology,
+    "worker": worker,
+    "web": web,
+    "demo": demo,
+    "tail": tail,
+    "status": status,
+    "kafka": kafka,
+}
+"""Each command's module, in the order `--help` lists them."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mash-broker", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for module in COMMANDS.values():
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    tune_collector()
+    try:
+        settings = Settings()
+    except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    run: Callable[[argparse.Namespace, Settings], int] = COMMANDS[args.command].run
+    try:
+        return run(args, settings)
+    except ConfigurationError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 3 if exc.retriable else 1
+    except KeyboardInterrupt:
+        return 130
