@@ -23,11 +23,11 @@ from typing import Any, Final, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from broker.calendar.worktime import DEFAULT_HOLIDAY_YEARS, WorkCalendar, england_bank_holidays
+from broker.config.minimisation import MinimisationTable
 from broker.errors import ConfigurationError
 from broker.language.review import LanguageList, load_language_list
 from broker.models import Agency, Concern
 from broker.models.problems import problems_from
-from broker.policy.minimisation import MinimisationTable
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -19,8 +19,8 @@ from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
 from broker.kafka.admin import client_options, refusals_as_not_authorized
 from broker.models.events import Event
+from broker.models.ids import stable_id
 from broker.pipeline.ingest import Accepted, ingest_json
-from broker.pipeline.records import stable_id
 from broker.settings import Settings
 from broker.topics import topic_for_event_type
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from broker.config.minimisation import IDENTIFIERS
 from broker.models import (
     AgencyInvolvement,
     Event,
@@ -36,7 +37,6 @@ from broker.picture.model import (
     SocialCare,
     Transition,
 )
-from broker.policy.minimisation import IDENTIFIERS
 
 CHRONOLOGY_TYPES = (PoliceVist, YotReferral, HealthUpdate, SchoolTransition)
 """Events kept in the chronology (and shareable by a later MASH decision)."""

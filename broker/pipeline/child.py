@@ -25,7 +25,7 @@ from datetime import datetime
 from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage, ChildMessageKind
 from broker.picture import ChildPicture, merge_pictures
-from broker.pipeline.records import OutRecord
+from broker.pipeline.records import OutRecord, records_for
 from broker.rules import fire_due, process
 from broker.topics import LINKED
 
@@ -76,7 +76,7 @@ def _on_event(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig)
         now=message.at,
         config=config,
     )
-    return ChildResult(replace(slot, picture=outcome.picture), outcome.records)
+    return ChildResult(replace(slot, picture=outcome.picture), records_for(outcome.outputs))
 
 
 def _on_tick(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig) -> ChildResult:
@@ -85,7 +85,7 @@ def _on_tick(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig) 
     if slot.picture is None:
         return ChildResult(slot)
     outcome = fire_due(slot.picture, before=message.at, inclusive=message.inclusive, config=config)
-    return ChildResult(replace(slot, picture=outcome.picture), outcome.records)
+    return ChildResult(replace(slot, picture=outcome.picture), records_for(outcome.outputs))
 
 
 def _fired_before(
@@ -96,7 +96,7 @@ def _fired_before(
     if slot.picture is None or slot.awaiting:
         return slot, []
     outcome = fire_due(slot.picture, before=at, config=config)
-    return replace(slot, picture=outcome.picture), outcome.records
+    return replace(slot, picture=outcome.picture), records_for(outcome.outputs)
 
 
 def _on_merge_await(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from broker.identity import IdentityIndex, LinkDecision, Outcome, PersonRecord
 from broker.models.common import Subject
 from broker.models.events import Event
-from broker.pipeline.records import stable_id
+from broker.models.ids import stable_id
 
 
 def person_record(subject: Subject) -> PersonRecord:

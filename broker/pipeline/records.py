@@ -1,12 +1,23 @@
-"""What a stage asks to be published, before any wire format is chosen."""
+"""What a stage asks to be published, before any wire format is chosen; and where each
+thing the rules and the policy decide is published.
+
+The domain (broker.rules, broker.policy) returns what it decided: alerts, disclosures,
+feedback. Which topic and key each goes to is decided here, once, so that the
+dependency runs one way (pipeline -> rules), never back.
+"""
 
 from __future__ import annotations
 
-import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
+
+from broker.models import Alert, Feedback
+from broker.policy.disclose import Disclosure
+from broker.rules import Output
+from broker.topics import ALERTS, AUDIT_DISCLOSURE, feedback_topic, notification_topic
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,15 +41,27 @@ class OutRecord:
         }
 
 
-def stable_id(prefix: str, *parts: str | bytes) -> str:
-    """A deterministic id: the same inputs always give the same id.
+def records_for(outputs: Iterable[Output]) -> list[OutRecord]:
+    """The records for what was decided, in the order decided.
 
-    Alert, notification, feedback and rejection ids are derived from their evidence so
-    that a record re-published after a crash (at-least-once) carries the same id, and a
-    consumer can drop the duplicate.
+    An alert goes to the MASH's topic and a disclosure's notification to the agency's,
+    both keyed by the child so that one child's records stay in order; the audit record
+    follows its notification. Feedback goes to the sending agency, keyed by its event.
     """
-    digest = hashlib.sha256()
-    for part in parts:
-        digest.update(part if isinstance(part, bytes) else part.encode("utf-8"))
-        digest.update(b"\x1f")
-    return f"{prefix}-{digest.hexdigest()[:20]}"
+    records: list[OutRecord] = []
+    for output in outputs:
+        if isinstance(output, Alert):
+            records.append(OutRecord(ALERTS.name, output.child.child_id, output))
+        elif isinstance(output, Disclosure):
+            agency = output.notification.to_agency.value
+            records.append(
+                OutRecord(notification_topic(agency), output.child_id, output.notification)
+            )
+            records.append(OutRecord(AUDIT_DISCLOSURE.name, output.child_id, output.audit))
+        elif isinstance(output, Feedback):
+            records.append(
+                OutRecord(feedback_topic(output.to_agency.value), output.event_id, output)
+            )
+        else:  # pragma: no cover - the union is closed; mypy checks it
+            raise TypeError(f"not an output: {type(output).__name__}")
+    return records

@@ -10,9 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from broker.errors import Problem
+from broker.models.ids import stable_id
 from broker.models.outputs import Feedback, ProblemOut, Rejected
 from broker.pipeline.ingest import Refused
-from broker.pipeline.records import OutRecord, stable_id
+from broker.pipeline.records import OutRecord
 from broker.topics import REJECTED, feedback_topic
 
 

@@ -20,13 +20,14 @@ from datetime import datetime
 
 from broker.identity import IdentityIndex
 from broker.models.events import Event, IdentityDecision, parse_event
+from broker.models.ids import stable_id
 from broker.models.internal import ChildMessage, ChildMessageKind
 from broker.pipeline import dedupe
 from broker.pipeline.identify import identify, person_record
 from broker.pipeline.ingest import Accepted, IngestResult, Refused
-from broker.pipeline.records import OutRecord, stable_id
+from broker.pipeline.records import OutRecord, records_for
 from broker.pipeline.rejection import rejection_records
-from broker.rules.identity import identity_review_alert, identity_review_record
+from broker.rules.identity import identity_review_alert
 from broker.topics import ACCEPTED, LINKED
 
 
@@ -94,7 +95,7 @@ def link_step(
             candidates=identified.decision.candidates,
             now=now,
         )
-        return Step([identity_review_record(alert)], "review", mark_seen=True)
+        return Step(records_for([alert]), "review", mark_seen=True)
     return _linked([Linked(identified.child_id, event, identified.note)], "linked", now)
 
 

@@ -1,5 +1,5 @@
-"""A share becomes two records: the notification the agency receives, minimised for it,
-and the audit record of the disclosure (what, to whom, when, why, with what consent,
+"""A share becomes a disclosure: the notification the agency receives, minimised for it,
+and the audit record of it (what, to whom, when, why, with what consent,
 decided by whom).
 
 The government's information sharing advice asks that every share be recorded with
@@ -11,30 +11,44 @@ crash carries the same ids and a consumer can drop the repeat.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import JsonValue
 
 from broker.config.partnership import PartnershipConfig
 from broker.models import Agency, AuditDisclosure, Notification, NotifiedChild
+from broker.models.ids import stable_id
 from broker.picture.derived import current_school
 from broker.picture.model import ChildPicture, EventSummary
 from broker.picture.wording import agency_name, concerns, describe, first_name, when
-from broker.pipeline.records import OutRecord, stable_id
 from broker.policy.minimisation import minimise, recipient_identifiers
 from broker.policy.shares import RULE_ENCOMPASS, Share
-from broker.topics import AUDIT_DISCLOSURE, notification_topic
 
 
-def disclosure_records(
+@dataclass(frozen=True, slots=True)
+class Disclosure:
+    """One share as decided: about which child, the notification, and its audit record.
+
+    The policy decides what is told to whom; where it is published (the agency's
+    notification topic, the audit topic, keyed by the child) is the pipeline's business
+    (broker.pipeline.records.records_for).
+    """
+
+    child_id: str
+    notification: Notification
+    audit: AuditDisclosure
+
+
+def disclose(
     share: Share,
     summary: EventSummary,
     picture: ChildPicture,
     *,
     config: PartnershipConfig,
     now: datetime,
-) -> list[OutRecord]:
-    """The notification and its audit record, in that order."""
+) -> Disclosure:
+    """The notification and its audit record."""
     agency = share.to_agency
     fields = minimise(
         summary.body, summary.event_type, agency, config.minimisation, encompass=share.encompass
@@ -83,10 +97,7 @@ def disclosure_records(
         decided_by=share.decided_by,
         disclosed_at=now,
     )
-    return [
-        OutRecord(notification_topic(agency.value), picture.child_id, notification),
-        OutRecord(AUDIT_DISCLOSURE.name, picture.child_id, audit),
-    ]
+    return Disclosure(picture.child_id, notification, audit)
 
 
 def notification_summary(

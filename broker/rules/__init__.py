@@ -3,8 +3,9 @@
 Entry points (the live worker and replay call the same ones, with time passed in):
 
 - `process(picture, event, *, child_id, link_note, now, config) -> Outcome`: one event
-  for one child: the new picture, and the records to publish in order (notifications
-  and audit records, alerts, feedback). Deadlines start as timers in the picture.
+  for one child: the new picture, and what it decided, in publication order
+  (disclosures, alerts, feedback), never where it goes (the pipeline routes it).
+  Deadlines start as timers in the picture.
 - `fire_due(picture, *, before, inclusive, config) -> Outcome`: the timers due strictly
   before `before` (at or before it when `inclusive`, for replay's `--until`) fire, each
   only if what was due has not arrived.
@@ -19,9 +20,9 @@ exploitation (EXPLOITATION_SCREENING_OVERDUE, THRESHOLD_REVIEW), strategy
 language_review (feedback on victim-blaming language).
 """
 
-from broker.rules.base import Outcome
-from broker.rules.identity import identity_review_alert, identity_review_record
+from broker.rules.base import Outcome, Output
+from broker.rules.identity import identity_review_alert
 from broker.rules.process import process
 from broker.rules.timers import fire_due
 
-__all__ = ["Outcome", "fire_due", "identity_review_alert", "identity_review_record", "process"]
+__all__ = ["Outcome", "Output", "fire_due", "identity_review_alert", "process"]

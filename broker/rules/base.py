@@ -1,10 +1,13 @@
 """What every rule shares: the step's context, building an alert, publishing it once.
 
-A rule is a function of (context) -> records. The context carries the child's picture
-(the step's own working copy, already updated with the event), the configuration and
-the broker's clock (`now`, passed in: rules never read a clock). An alert's id derives
-from its rule, its child and its evidence, so the same rule on the same evidence gives
-the same id, and `Context.alert` publishes it only if the picture has not raised it.
+A rule is a function of (context) -> outputs: what it decided (alerts, disclosures,
+feedback), never where they go; the pipeline routes them to topics
+(broker.pipeline.records.records_for), so the domain knows nothing of Kafka. The
+context carries the child's picture (the step's own working copy, already updated with
+the event), the configuration and the broker's clock (`now`, passed in: rules never
+read a clock). An alert's id derives from its rule, its child and its evidence, so the
+same rule on the same evidence gives the same id, and `Context.alert` raises it only
+if the picture has not raised it.
 """
 
 from __future__ import annotations
@@ -15,21 +18,25 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from broker.config.partnership import PartnershipConfig
-from broker.models import Agency, Alert, ChildRef, Event, RuleId, Severity
+from broker.models import Agency, Alert, ChildRef, Event, Feedback, RuleId, Severity
+from broker.models.ids import stable_id
 from broker.picture.enrichment import enrichment
 from broker.picture.model import ChildPicture, RaisedAlert, Timer
 from broker.picture.wording import enrichment_text, first_name, sentence
-from broker.pipeline.records import OutRecord, stable_id
-from broker.topics import ALERTS
+from broker.policy.disclose import Disclosure
+
+Output = Alert | Disclosure | Feedback
+"""What a rule decides: an alert for the MASH, a disclosure to an agency (with its audit
+record), or feedback to the agency that sent an event."""
 
 
 @dataclass(frozen=True)
 class Outcome:
-    """What a step returns: the child's new picture and the records to publish, in
-    publication order. The caller stores the picture only once the records are sent."""
+    """What a step returns: the child's new picture and what it decided, in publication
+    order. The caller stores the picture only once the outputs' records are sent."""
 
     picture: ChildPicture
-    records: list[OutRecord] = field(default_factory=list)
+    outputs: list[Output] = field(default_factory=list)
 
 
 @dataclass
@@ -65,8 +72,8 @@ class Context:
         raised_at: datetime | None = None,
         id_parts: Sequence[str] | None = None,
         link_note: str | None = None,
-    ) -> list[OutRecord]:
-        """The alert as a record, or nothing if this alert was raised before.
+    ) -> list[Output]:
+        """The alert, or nothing if this alert was raised before.
 
         `chronology` is the evidence, one line per event; the explanation adds what the
         other agencies know (the enrichment) and how the child was linked.
@@ -106,7 +113,7 @@ class Context:
                 alert_id=alert_id, rule_id=rule_id, event_id=triggered_by[0], raised_at=raised
             )
         )
-        return [OutRecord(ALERTS.name, picture.child_id, alert)]
+        return [alert]
 
     def set_timer(self, timer: Timer) -> None:
         """Start (or move) a deadline, unless that deadline has already fired."""

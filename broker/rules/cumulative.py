@@ -22,8 +22,7 @@ from datetime import timedelta
 from broker.models import Concern, RuleId, Severity
 from broker.picture.model import EventSummary
 from broker.picture.wording import agencies, chronology_line
-from broker.pipeline.records import OutRecord
-from broker.rules.base import Context
+from broker.rules.base import Context, Output
 
 
 @dataclass(frozen=True)
@@ -73,10 +72,10 @@ def window(ctx: Context, summary: EventSummary, count: Count) -> list[EventSumma
     return sorted(inside, key=lambda e: (e.occurred_at, e.event_id))
 
 
-def check(ctx: Context, summary: EventSummary) -> list[OutRecord]:
+def check(ctx: Context, summary: EventSummary) -> list[Output]:
     if not summary.risk:
         return []
-    records: list[OutRecord] = []
+    records: list[Output] = []
     for count in counting(ctx):
         if not count.counts(summary):
             continue
@@ -90,7 +89,7 @@ def check(ctx: Context, summary: EventSummary) -> list[OutRecord]:
 
 def _alert(
     ctx: Context, summary: EventSummary, count: Count, events: list[EventSummary]
-) -> list[OutRecord]:
+) -> list[Output]:
     name, tz, n, days = ctx.name, ctx.tz, len(events), count.window_days
     sources = agencies(sorted({e.source_agency.value for e in events}))
     if count.rule_id == RuleId.CUMULATIVE_NEGLECT:

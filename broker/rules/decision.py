@@ -19,8 +19,7 @@ from broker.models import Agency, Rag, RuleId, Severity
 from broker.picture.derived import agencies_involved, decisions_on, in_agency_order, not_yet_told
 from broker.picture.model import EventSummary, Timer
 from broker.picture.wording import agencies, chronology_line, describe, when
-from broker.pipeline.records import OutRecord
-from broker.rules.base import Context
+from broker.rules.base import Context, Output
 
 RULE = RuleId.DECISION_OVERDUE
 
@@ -78,7 +77,7 @@ def resolve(ctx: Context, event_id: str | None) -> None:
         ctx.clear_timer(timer_key(event_id))
 
 
-def fire(ctx: Context, timer: Timer) -> list[OutRecord]:
+def fire(ctx: Context, timer: Timer) -> list[Output]:
     picture = ctx.picture
     summary = picture.event(timer.event_id)
     if summary is None or decisions_on(picture, timer.event_id):

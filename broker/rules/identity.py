@@ -16,10 +16,9 @@ from typing import Final
 
 from broker.models import Alert, ChildRef, Event, RuleId, Severity
 from broker.models.common import ENGLAND
+from broker.models.ids import stable_id
 from broker.picture.apply import CHRONOLOGY_TYPES, summarise
 from broker.picture.wording import agency_name, describe, sentence, when
-from broker.pipeline.records import OutRecord, stable_id
-from broker.topics import ALERTS
 
 _OTHER_EVENTS: Final = {
     "socialcare.record": "a social care record",
@@ -94,8 +93,3 @@ def identity_review_alert(
         raised_at=now,
         identity_note=reason,
     )
-
-
-def identity_review_record(alert: Alert) -> OutRecord:
-    """The alert as a record for `mash.alert.v1`, keyed by the child id."""
-    return OutRecord(ALERTS.name, alert.child.child_id, alert)

@@ -17,8 +17,7 @@ from broker.models import Agency, MashInfoRequest, RuleId, Severity
 from broker.picture.derived import agencies_involved, in_agency_order
 from broker.picture.model import EventSummary
 from broker.picture.wording import agencies, agency_name, chronology_line, concerns, when
-from broker.pipeline.records import OutRecord
-from broker.rules.base import Context
+from broker.rules.base import Context, Output
 
 
 def relevant(ctx: Context, request: MashInfoRequest) -> dict[Agency, list[EventSummary]]:
@@ -39,7 +38,7 @@ def relevant(ctx: Context, request: MashInfoRequest) -> dict[Agency, list[EventS
     return found
 
 
-def check(ctx: Context, request: MashInfoRequest) -> list[OutRecord]:
+def check(ctx: Context, request: MashInfoRequest) -> list[Output]:
     found = relevant(ctx, request)
     contacted = set(request.agencies_contacted)
     omitted = in_agency_order({a for a in found if a not in contacted})

@@ -15,14 +15,13 @@ from typing import Final
 
 from broker.language.review import LanguageList, review_fields
 from broker.models import Event, Feedback, FeedbackKind, ProblemOut
-from broker.pipeline.records import OutRecord, stable_id
-from broker.topics import feedback_topic
+from broker.models.ids import stable_id
 
 REVIEWED_FIELDS: Final = ("narrative", "concern_summary", "impact_on_child")
 
 
-def language_feedback(event: Event, language: LanguageList, now: datetime) -> list[OutRecord]:
-    """One feedback record naming every phrase found, or nothing."""
+def language_feedback(event: Event, language: LanguageList, now: datetime) -> list[Feedback]:
+    """One feedback naming every phrase found, or nothing."""
     texts = {name: getattr(event, name, None) for name in REVIEWED_FIELDS}
     found = review_fields({k: v for k, v in texts.items() if isinstance(v, str)}, language)
     if not found:
@@ -42,4 +41,4 @@ def language_feedback(event: Event, language: LanguageList, now: datetime) -> li
         problems=problems,
         created_at=now,
     )
-    return [OutRecord(feedback_topic(event.source.agency.value), event.event_id, feedback)]
+    return [feedback]

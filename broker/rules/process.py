@@ -28,8 +28,7 @@ from broker.models import (
 from broker.picture.apply import CHRONOLOGY_TYPES, apply_in_place, new_picture, prune
 from broker.picture.clone import clone
 from broker.picture.model import ChildPicture, EventSummary
-from broker.pipeline.records import OutRecord
-from broker.policy.disclose import disclosure_records
+from broker.policy.disclose import disclose
 from broker.policy.shares import Share, automatic_shares, decision_shares
 from broker.rules import (
     cumulative,
@@ -41,7 +40,7 @@ from broker.rules import (
     sharing,
     strategy,
 )
-from broker.rules.base import Context, Outcome
+from broker.rules.base import Context, Outcome, Output
 from broker.rules.language_review import language_feedback
 from broker.rules.timers import fire_in_place
 
@@ -55,20 +54,20 @@ def process(
     now: datetime,
     config: PartnershipConfig,
 ) -> Outcome:
-    """The child's picture after `event`, and every record to publish for it.
+    """The child's picture after `event`, and everything decided on it.
 
     Pure: the picture given is not changed. An event already in the picture gives no
-    records (it was processed; its records were published then). Timers due strictly
+    outputs (it was processed; they were published then). Timers due strictly
     before `now` fire first, so a picture is never behind its clock.
     """
     work = clone(picture) if picture is not None else new_picture(child_id)
     if event.event_id in work.processed:
         return Outcome(work, [])
-    records = fire_in_place(work, before=now, inclusive=False, config=config)
+    fired = fire_in_place(work, before=now, inclusive=False, config=config)
     ctx = Context(work, config, now, link_note, event)
     apply_in_place(work, event)
-    shared: list[OutRecord] = []
-    alerts: list[OutRecord] = []
+    shared: list[Output] = []
+    alerts: list[Output] = []
     summary = work.event(event.event_id) if isinstance(event, CHRONOLOGY_TYPES) else None
     if summary is not None:
         shared += _share(ctx, summary, automatic_shares(work, summary, config))
@@ -86,22 +85,22 @@ def process(
         alerts += exploitation.threshold_review_at(ctx, event.event_id, event.occurred_at)
     feedback = language_feedback(event, config.language, now)
     prune(work, now, config.thresholds.history_days)
-    return Outcome(work, [*records, *shared, *alerts, *feedback])
+    return Outcome(work, [*fired, *shared, *alerts, *feedback])
 
 
-def _share(ctx: Context, summary: EventSummary, shares: list[Share]) -> list[OutRecord]:
+def _share(ctx: Context, summary: EventSummary, shares: list[Share]) -> list[Output]:
     """Send each share and remember who has been told."""
-    records: list[OutRecord] = []
+    disclosures: list[Output] = []
     if summary.risk and Agency.mash not in summary.told:
         summary.told.append(Agency.mash)  # the hub: told, but not a disclosure
     for share in shares:
-        records += disclosure_records(share, summary, ctx.picture, config=ctx.config, now=ctx.now)
+        disclosures.append(disclose(share, summary, ctx.picture, config=ctx.config, now=ctx.now))
         if share.to_agency not in summary.told:
             summary.told.append(share.to_agency)
-    return records
+    return disclosures
 
 
-def _chronology_rules(ctx: Context, event: Event, summary: EventSummary) -> list[OutRecord]:
+def _chronology_rules(ctx: Context, event: Event, summary: EventSummary) -> list[Output]:
     alerts, raised_unshared = sharing.check(ctx, summary)
     decision.start(ctx, summary, raised_unshared)
     if isinstance(event, PoliceVist):
@@ -116,7 +115,7 @@ def _chronology_rules(ctx: Context, event: Event, summary: EventSummary) -> list
     return alerts
 
 
-def _on_decision(ctx: Context, event: MashDecision) -> list[OutRecord]:
+def _on_decision(ctx: Context, event: MashDecision) -> list[Output]:
     made = next(d for d in ctx.picture.decisions if d.event_id == event.event_id)
     decision.resolve(ctx, made.target_event_id)
     strategy.on_decision(ctx, event)

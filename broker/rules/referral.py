@@ -16,10 +16,9 @@ from typing import Final
 
 from broker.config.partnership import Thresholds
 from broker.models import Concern, Feedback, FeedbackKind, ProblemOut, RuleId, Severity, YotReferral
+from broker.models.ids import stable_id
 from broker.picture.wording import join_words, when
-from broker.pipeline.records import OutRecord, stable_id
-from broker.rules.base import Context
-from broker.topics import feedback_topic
+from broker.rules.base import Context, Output
 
 _WORD: Final = re.compile(r"\w+(?:['’-]\w+)*")
 MENTAL_HEALTH: Final = frozenset({Concern.mental_health, Concern.self_harm})
@@ -124,7 +123,7 @@ def _in_words(
     return clauses, lines, asks
 
 
-def check(ctx: Context, referral: YotReferral) -> list[OutRecord]:
+def check(ctx: Context, referral: YotReferral) -> list[Output]:
     """The YOT's feedback and the MASH's alert, or nothing for a complete referral."""
     problems = deficiencies(referral, ctx.config.thresholds)
     if not problems:
@@ -164,5 +163,5 @@ def check(ctx: Context, referral: YotReferral) -> list[OutRecord]:
     )
     return [
         *alert,
-        OutRecord(feedback_topic(referral.source.agency.value), referral.event_id, feedback),
+        feedback,
     ]

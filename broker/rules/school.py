@@ -20,8 +20,7 @@ from broker.models import Agency, Concern, PoliceVist, RuleId, SchoolTransition,
 from broker.picture.derived import KNOWN_TO_SOCIAL_CARE, current_school, status
 from broker.picture.model import Timer, Transition
 from broker.picture.wording import STATUS_NAMES, chronology_line, day, deadline, when
-from broker.pipeline.records import OutRecord
-from broker.rules.base import Context
+from broker.rules.base import Context, Output
 
 FILE_RULE = RuleId.SCHOOL_FILE_NOT_TRANSFERRED
 
@@ -61,7 +60,7 @@ def on_transition(ctx: Context, event: SchoolTransition) -> None:
     )
 
 
-def fire_file(ctx: Context, timer: Timer) -> list[OutRecord]:
+def fire_file(ctx: Context, timer: Timer) -> list[Output]:
     move = ctx.picture.transitions.get(timer.transition_id or "")
     if move is None or move.cp_file_transferred_at is not None:
         return []
@@ -104,7 +103,7 @@ def fire_file(ctx: Context, timer: Timer) -> list[OutRecord]:
     )
 
 
-def encompass_school_unknown(ctx: Context, vist: PoliceVist) -> list[OutRecord]:
+def encompass_school_unknown(ctx: Context, vist: PoliceVist) -> list[Output]:
     """The alert when a school-age child's school is not known, else nothing."""
     if Concern.domestic_abuse not in vist.concerns or current_school(ctx.picture) is not None:
         return []

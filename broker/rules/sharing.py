@@ -15,10 +15,9 @@ from broker.models import Rag, RuleId, Severity
 from broker.picture.derived import PROTECTED, in_agency_order, not_yet_told, status
 from broker.picture.model import EventSummary
 from broker.picture.wording import agencies, chronology_line, describe, when
-from broker.pipeline.records import OutRecord
 from broker.policy.consent import withheld
 from broker.rules import decision
-from broker.rules.base import Context
+from broker.rules.base import Context, Output
 
 
 def severity(ctx: Context, summary: EventSummary) -> Severity:
@@ -31,7 +30,7 @@ def severity(ctx: Context, summary: EventSummary) -> Severity:
     return Severity.low
 
 
-def check(ctx: Context, summary: EventSummary) -> tuple[list[OutRecord], bool]:
+def check(ctx: Context, summary: EventSummary) -> tuple[list[Output], bool]:
     """The alert (if any agency involved is still untold), and whether one applied."""
     if not summary.risk:
         return [], False

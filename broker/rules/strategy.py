@@ -21,8 +21,7 @@ from broker.models import Agency, DecisionKind, MashDecision, RuleId, Severity, 
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
 from broker.picture.model import DecisionMade, Timer
 from broker.picture.wording import agencies, agency_name, chronology_line, join_words, when
-from broker.pipeline.records import OutRecord
-from broker.rules.base import Context
+from broker.rules.base import Context, Output
 
 OVERDUE = RuleId.STRATEGY_DISCUSSION_OVERDUE
 CALLING: Final = frozenset({DecisionKind.strategy_discussion, DecisionKind.section_47})
@@ -80,7 +79,7 @@ def _made(ctx: Context, event_id: str) -> DecisionMade | None:
     return next((d for d in ctx.picture.decisions if d.event_id == event_id), None)
 
 
-def fire(ctx: Context, timer: Timer) -> list[OutRecord]:
+def fire(ctx: Context, timer: Timer) -> list[Output]:
     made = _made(ctx, timer.event_id)
     if made is None:
         return []
@@ -112,7 +111,7 @@ def fire(ctx: Context, timer: Timer) -> list[OutRecord]:
     )
 
 
-def incomplete(ctx: Context, meeting: StrategyMeeting) -> list[OutRecord]:
+def incomplete(ctx: Context, meeting: StrategyMeeting) -> list[Output]:
     """STRATEGY_MEETING_INCOMPLETE: who should have been there and was not."""
     picture = ctx.picture
     needed = set(ctx.config.strategy_meeting_core) | set(agencies_involved(picture))

@@ -19,11 +19,10 @@ from broker.config.partnership import PartnershipConfig
 from broker.models import RuleId
 from broker.picture.clone import clone
 from broker.picture.model import ChildPicture, Timer
-from broker.pipeline.records import OutRecord
 from broker.rules import decision, exploitation, school, strategy
-from broker.rules.base import Context, Outcome
+from broker.rules.base import Context, Outcome, Output
 
-FIRERS: Final[dict[RuleId, Callable[[Context, Timer], list[OutRecord]]]] = {
+FIRERS: Final[dict[RuleId, Callable[[Context, Timer], list[Output]]]] = {
     RuleId.DECISION_OVERDUE: decision.fire,
     RuleId.SCHOOL_FILE_NOT_TRANSFERRED: school.fire_file,
     RuleId.EXPLOITATION_SCREENING_OVERDUE: exploitation.fire_screening,
@@ -41,20 +40,19 @@ def fire_due(
     """Fire the picture's timers due strictly before `before` (at or before it when
     `inclusive`), earliest first; the picture given is left as it was."""
     work = clone(picture)
-    records = fire_in_place(work, before=before, inclusive=inclusive, config=config)
-    return Outcome(work, records)
+    return Outcome(work, fire_in_place(work, before=before, inclusive=inclusive, config=config))
 
 
 def fire_in_place(
     picture: ChildPicture, *, before: datetime, inclusive: bool, config: PartnershipConfig
-) -> list[OutRecord]:
+) -> list[Output]:
     due = sorted(
         (t for t in picture.timers if is_due(t, before, inclusive)), key=lambda t: (t.due, t.key)
     )
-    records: list[OutRecord] = []
+    alerts: list[Output] = []
     for timer in due:
         picture.timers = [t for t in picture.timers if t.key != timer.key]
         picture.fired[timer.key] = timer.due
         ctx = Context(picture, config, now=timer.due, link_note=timer.link_note)
-        records += FIRERS[timer.rule_id](ctx, timer)
-    return records
+        alerts += FIRERS[timer.rule_id](ctx, timer)
+    return alerts

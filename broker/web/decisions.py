@@ -10,7 +10,7 @@ candidate children.
 
 What a share would send is worked out by the broker's own policy: the shares a decision
 makes (`broker.policy.shares.decision_shares`) and the records each becomes
-(`broker.policy.disclose.disclosure_records`), minimised by the partnership's table;
+(`broker.policy.disclose.disclose`), minimised by the partnership's table;
 the page shows the fields of the audit record each would write. Nothing is duplicated.
 """
 
@@ -29,18 +29,16 @@ from broker.config.partnership import PartnershipConfig
 from broker.models import (
     Agency,
     Alert,
-    AuditDisclosure,
     DecisionKind,
     IdentityDecision,
     IdentityDecisionKind,
     MashDecision,
-    Notification,
     Source,
     Subject,
 )
 from broker.models.problems import problems_from
 from broker.picture.model import ChildPicture, DecisionMade, EventSummary
-from broker.policy.disclose import disclosure_records
+from broker.policy.disclose import disclose
 from broker.policy.shares import decision_shares
 
 SYSTEM: Final = "mash-page"
@@ -260,9 +258,8 @@ def share_previews(
         if share is None:
             previews.append(SharePreview(agency, already_told=True))
             continue
-        records = disclosure_records(share, summary, picture, config=config, now=now)
-        note = next(r.value for r in records if isinstance(r.value, Notification))
-        audit = next(r.value for r in records if isinstance(r.value, AuditDisclosure))
+        disclosure = disclose(share, summary, picture, config=config, now=now)
+        note, audit = disclosure.notification, disclosure.audit
         previews.append(
             SharePreview(
                 agency,

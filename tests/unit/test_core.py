@@ -11,8 +11,8 @@ import pytest
 
 from broker.calendar.clock import ManualClock
 from broker.errors import InvalidInput, Problem
+from broker.models.ids import stable_id
 from broker.ops.logs import JsonFormatter
-from broker.pipeline.records import stable_id
 from broker.topics import (
     EVENT_TYPE_BY_TOPIC,
     INBOUND,

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from broker.config.minimisation import MinimisationTable
 from broker.models import Agency, ConsentStatus
 from broker.policy.consent import may_share_automatically, recorded_consent, withheld
-from broker.policy.minimisation import MinimisationTable, minimise
+from broker.policy.minimisation import minimise
 from tests.unit.test_rules_support import (
     CONFIG,
     alerts,

@@ -140,7 +140,7 @@ def test_it_fires_once_and_a_late_decision_changes_nothing() -> None:
     picture, records = feed([police], until=at("2026-05-21 10:00"))
     assert picture is not None
     again = fire_due(picture, before=at("2026-06-30 10:00"), inclusive=True, config=CONFIG)
-    assert again.records == []
+    assert again.outputs == []
     _, later = feed([decision(at("2026-05-22 10:00"), police.event_id)], picture=picture)
     assert alerts(later) == []
     assert rule_ids(records).count("DECISION_OVERDUE") == 1

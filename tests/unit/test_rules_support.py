@@ -24,7 +24,7 @@ from broker.models import (
     parse_event,
 )
 from broker.picture import ChildPicture
-from broker.pipeline.records import OutRecord
+from broker.pipeline.records import OutRecord, records_for
 from broker.rules import fire_due, process
 
 LONDON = ZoneInfo("Europe/London")
@@ -258,7 +258,7 @@ def feed(
         clock = max(clock, e.recorded_at)
         if picture is not None:
             fired = fire_due(picture, before=clock, config=config)
-            picture, records = fired.picture, records + fired.records
+            picture, records = fired.picture, records + records_for(fired.outputs)
         out = process(
             picture,
             e,
@@ -267,10 +267,10 @@ def feed(
             now=clock,
             config=config,
         )
-        picture, records = out.picture, records + out.records
+        picture, records = out.picture, records + records_for(out.outputs)
     if until is not None and picture is not None:
         fired = fire_due(picture, before=until, inclusive=True, config=config)
-        picture, records = fired.picture, records + fired.records
+        picture, records = fired.picture, records + records_for(fired.outputs)
     return picture, records
 
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from broker.language.review import review
 from broker.models import RuleId
-from broker.pipeline.records import OutRecord
-from broker.rules import identity_review_alert, identity_review_record
+from broker.pipeline.records import OutRecord, records_for
+from broker.rules import identity_review_alert
 from broker.topics import ALERTS
 from tests.unit.test_rules_support import (
     CONFIG,
@@ -105,6 +105,6 @@ def test_identity_review_alert() -> None:
         police, child_id="child-unlinked", reason="x", candidates=["child-a", "child-b"], now=TUE
     )
     assert again.alert_id == alert.alert_id
-    record_ = identity_review_record(alert)
+    [record_] = records_for([alert])
     assert record_.topic == ALERTS.name
     assert record_.key == "child-unlinked"
