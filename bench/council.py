@@ -39,14 +39,15 @@ import sys
 from bisect import bisect
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from typing import Any, Final
 
 from bench.council_events import EventMaker
 from bench.council_mix import BASE_KINDS, HOURS_24, LONDON, NIGHT_KINDS, START, THEMES
-from bench.synthetic import Child, Generator
+from bench.council_state import Kid, Pending
+from bench.synthetic import Generator
 
 EVENTS_PER_CHILD_YEAR: Final = 4.0
 """Sets the population: 40,000 events a year come from about 10,000 children."""
@@ -54,35 +55,6 @@ BASE_SHARE: Final = 0.48
 """The share of events that are base arrivals; the rest are follow-ups (calibrated)."""
 INVALID_RATE: Final = 0.002
 DUPLICATE_RATE: Final = 0.003
-
-
-@dataclass(slots=True)
-class Kid:
-    """A child's state in the simulation: what the agencies' systems currently hold."""
-
-    index: int
-    child: Child
-    theme: str
-    ids: dict[str, str]
-    status: str | None = None
-    since: date | None = None
-    referrals: list[date] = field(default_factory=list)
-    school: tuple[str, str, int] | None = None
-    involved: set[str] = field(default_factory=set)
-
-    def age(self, day: date) -> float:
-        return (day - self.child.truth.date_of_birth).days / 365.25
-
-
-@dataclass(order=True, slots=True)
-class Pending:
-    """Something due to happen: a base arrival or a follow-up of an earlier event."""
-
-    when: datetime
-    seq: int
-    kind: str = field(compare=False)
-    kid: int = field(compare=False)
-    data: dict[str, Any] = field(compare=False, default_factory=dict)
 
 
 class Council:

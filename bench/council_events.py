@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench import council_text as text
 from bench.council_mix import (
@@ -33,10 +33,8 @@ from bench.council_mix import (
     pick,
 )
 from bench.council_services import ServiceEvents
+from bench.council_state import Kid, Pending, World
 from bench.synthetic import Generator
-
-if TYPE_CHECKING:
-    from bench.council import Council, Kid, Pending
 
 
 class EventMaker(ServiceEvents):
@@ -102,13 +100,13 @@ class EventMaker(ServiceEvents):
 
     # -- dispatch ---------------------------------------------------------------------
 
-    def make(self, council: Council, due: Pending) -> dict[str, Any] | None:
+    def make(self, council: World, due: Pending) -> dict[str, Any] | None:
         """The event `due` stands for (None when it no longer applies)."""
         handler = getattr(self, "_" + due.kind.replace(".", "_"))
         event: dict[str, Any] | None = handler(council, council.kids[due.kid], due.when, due.data)
         return event
 
-    def snapshot(self, council: Council) -> None:
+    def snapshot(self, council: World) -> None:
         """Go-live: the case system publishes its open cases; pupils are at school."""
         rng = self.rng
         first = datetime.combine(START, time(9, 30), LONDON)
@@ -162,7 +160,7 @@ class EventMaker(ServiceEvents):
         return found
 
     def _police_vist(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         concerns = data.get("concerns") or self.concerns(kid)
@@ -202,7 +200,7 @@ class EventMaker(ServiceEvents):
         return event
 
     def _health_update(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         kind = pick(rng, HEALTH_KINDS)
@@ -225,7 +223,7 @@ class EventMaker(ServiceEvents):
         return event
 
     def _yot_referral(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         concerns = self.concerns(kid, ["offending"])
@@ -249,7 +247,7 @@ class EventMaker(ServiceEvents):
 
     def after_risk(
         self,
-        council: Council,
+        council: World,
         kid: Kid,
         event: dict[str, Any],
         when: datetime,

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import random
 from datetime import date, datetime, time, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bench import council_text as text
 from bench.council_mix import DECISIONS, INVOLVEMENTS, KNOWN, NEXT_STATUS, iso, office, pick
-
-if TYPE_CHECKING:
-    from bench.council import Council, Kid
+from bench.council_state import Kid, World
 
 
 class ServiceEvents:
@@ -38,7 +36,7 @@ class ServiceEvents:
     # -- the MASH and social care -----------------------------------------------------
 
     def _mash_decision(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         weights = dict(DECISIONS)
@@ -75,7 +73,7 @@ class ServiceEvents:
         return event
 
     def _mash_screening(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         event = self.envelope(kid, "mash.screening", "mash", when)
         event.update(
@@ -88,7 +86,7 @@ class ServiceEvents:
         return event
 
     def _socialcare_strategy_meeting(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         attendees = ["socialcare", "police", "health"]
@@ -108,7 +106,7 @@ class ServiceEvents:
         return event
 
     def _mash_info_request(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         if self.risky and rng.random() < 0.85:
@@ -133,7 +131,7 @@ class ServiceEvents:
         return event
 
     def _socialcare_record(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         """The case system's change data capture: a known child's record changes, or a
         new referral opens one."""
@@ -142,7 +140,7 @@ class ServiceEvents:
         return self._socialcare_set(council, kid, when, {})
 
     def _socialcare_set(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         status = data.get("status") or pick(rng, NEXT_STATUS[kid.status])
@@ -168,7 +166,7 @@ class ServiceEvents:
     # -- schools and involvements -------------------------------------------------------
 
     def _school_transition(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any]:
         rng = self.rng
         if "transition" in data:  # the CP file arrives: the same move, updated
@@ -206,7 +204,7 @@ class ServiceEvents:
         return event
 
     def _agency_involvement(
-        self, council: Council, kid: Kid, when: datetime, data: dict[str, Any]
+        self, council: World, kid: Kid, when: datetime, data: dict[str, Any]
     ) -> dict[str, Any] | None:
         rng = self.rng
         agency = data.get("agency") or pick(rng, INVOLVEMENTS)

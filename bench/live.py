@@ -40,7 +40,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from bench.council import Council
 from broker.codec import codec_from_settings
 from broker.errors import InvalidInput
-from broker.kafka.local import LocalKafka, ensure_jars
+from broker.kafka.jars import ensure_jars
+from broker.kafka.local import LocalKafka
 from broker.kafka.publish import partition_key
 from broker.models.events import Event, parse_event
 from broker.settings import Settings

@@ -26,22 +26,18 @@ from dataclasses import dataclass
 
 from broker.identity.blocking import Ids, add_ids, ids_of, put_id, remove_id
 from broker.identity.child import ChildIdentity, Interner, JsonState, Query, make_query
+from broker.identity.compare import (
+    SIBLING,
+    Scored,
+    conflicts,
+    dominates,
+    held_back,
+    levels_of,
+    score,
+)
 from broker.identity.decision import LinkDecision, Outcome, Reason
 from broker.identity.records import IDENTIFIER_KINDS, PersonRecord, one_digit_variants, swapped
-from broker.identity.scoring import (
-    WEIGHTS,
-    Level,
-    best_dob,
-    best_family,
-    best_given,
-    best_postcode,
-    best_sex,
-    frequency_weight,
-    total,
-)
-
-_SIBLING = "sibling"
-_SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
+from broker.identity.scoring import WEIGHTS, Level, frequency_weight, total
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,14 +58,6 @@ class Thresholds:
     def __post_init__(self) -> None:
         if not self.review <= self.link or self.margin < 0:
             raise ValueError("identity thresholds: need review <= link and margin >= 0")
-
-
-@dataclass(frozen=True, slots=True)
-class _Scored:
-    score: float
-    child_id: str
-    levels: tuple[tuple[str, Level], ...]
-    conflict: bool  # an identifier of the same kind differs
 
 
 class IdentityIndex:
@@ -135,11 +123,11 @@ class IdentityIndex:
             )
         child_id, kinds = next(iter(hits.items()))
         child = self._children[child_id]
-        levels = self._levels(query, child)
+        levels = levels_of(query, child)
         rule = "identifier:" + kinds[0]
         if dict(levels)["date_of_birth"] is Level.DISAGREE:
             reason = Reason.DOB_CONTRADICTS
-        elif self._conflict(query, child):
+        elif conflicts(query, child):
             reason = Reason.IDENTIFIER_CONTRADICTS
         else:
             return LinkDecision(
@@ -158,12 +146,12 @@ class IdentityIndex:
     def _link_probabilistic(self, query: Query) -> LinkDecision:
         limits = self.thresholds
         siblings: list[str] = []
-        scored: list[_Scored] = []
+        scored: list[Scored] = []
         for child_id in self._candidates(query):
-            result = self._score(query, child_id)
-            if isinstance(result, _Scored):
+            result = score(query, child_id, self._children[child_id], self._frequency_adjustment)
+            if isinstance(result, Scored):
                 scored.append(result)
-            elif result is _SIBLING:
+            elif result is SIBLING:
                 siblings.append(child_id)
         if not scored:
             return LinkDecision(
@@ -178,7 +166,7 @@ class IdentityIndex:
                 if s.score >= limits.link
                 and best.score - s.score < limits.margin
                 and (s.score == best.score or not self.kept_apart(best.child_id, s.child_id))
-                and not _dominates(best.levels, s.levels)
+                and not dominates(best.levels, s.levels)
             ]
             if rivals:
                 return LinkDecision(
@@ -190,12 +178,12 @@ class IdentityIndex:
                     candidates=(best.child_id, *(s.child_id for s in rivals)),
                     threshold=limits.link,
                 )
-            held_back = _held_back(best)
+            held = held_back(best)
             return LinkDecision(
-                Outcome.LINKED if held_back is None else Outcome.REVIEW,
-                held_back or Reason.MATCH,
+                Outcome.LINKED if held is None else Outcome.REVIEW,
+                held or Reason.MATCH,
                 rule="probabilistic",
-                child_id=best.child_id if held_back is None else None,
+                child_id=best.child_id if held is None else None,
                 score=best.score,
                 levels=best.levels,
                 candidates=(best.child_id,),
@@ -233,52 +221,10 @@ class IdentityIndex:
                     add_ids(found, block.get(key))
         return found
 
-    def _score(self, query: Query, child_id: str) -> _Scored | str | None:
-        """Score one candidate; None or _SIBLING when the rules forbid linking it at all."""
-        child = self._children[child_id]
-        dob = best_dob(query.dob, child.dobs)
-        if dob is Level.DISAGREE:
-            return None  # beyond a keying error: never the same child
-        given = best_given(query.given, child.given, _sexes(query, child))
-        family = best_family(query.family, child.family)
-        if given is Level.DISAGREE and family in _SIBLING_FAMILY:
-            return _SIBLING  # a sibling or twin: a different child, and no review
-        levels = (
-            ("given_name", given),
-            ("family_name", family),
-            ("date_of_birth", dob),
-            ("postcode", best_postcode(query.postcode, child.postcodes)),
-            ("sex", best_sex(query.sex, child.sexes)),
-        )
-        score = total(levels)
-        if given is Level.EXACT:
-            score += self._frequency_adjustment("given_name", query.given.norm)
-        if family is Level.EXACT:
-            score += self._frequency_adjustment("family_name", query.family.norm)
-        return _Scored(score, child_id, levels, self._conflict(query, child))
-
     def _frequency_adjustment(self, field: str, norm: str) -> float:
         """How much more (or less) exact agreement on this name weighs than on an average one."""
         count = self._name_counts[field].get(norm, 0)
         return frequency_weight(field, count, len(self._children)) - WEIGHTS[field][Level.EXACT]
-
-    def _levels(self, query: Query, child: ChildIdentity) -> tuple[tuple[str, Level], ...]:
-        return (
-            ("given_name", best_given(query.given, child.given, _sexes(query, child))),
-            ("family_name", best_family(query.family, child.family)),
-            ("date_of_birth", best_dob(query.dob, child.dobs)),
-            ("postcode", best_postcode(query.postcode, child.postcodes)),
-            ("sex", best_sex(query.sex, child.sexes)),
-        )
-
-    @staticmethod
-    def _conflict(query: Query, child: ChildIdentity) -> bool:
-        """An identifier of a kind both have, whose values differ."""
-        for kind, value in query.identifiers:
-            known = child.identifiers(kind)
-            if known and value not in known:
-                return True
-        return False
 
     # -- changing -------------------------------------------------------------------
 
@@ -401,41 +347,3 @@ class IdentityIndex:
                 remove_id(block, key, cid)
                 if not block:
                     del self._blocks[dob]
-
-
-def _dominates(best: tuple[tuple[str, Level], ...], other: tuple[tuple[str, Level], ...]) -> bool:
-    """Whether one candidate fits the record at least as well on every field, and better on one.
-
-    Then the other is no real rival: "Millie" fits a known Millie exactly and her twin
-    Mollie only as a typing error, and a typo that happens to spell the sister's name
-    exactly is far rarer than the level weights alone (which price *any* typo) suggest.
-    """
-    better = False
-    for (field, mine), (_, theirs) in zip(best, other, strict=True):
-        weights = WEIGHTS[field]
-        if weights[mine] < weights[theirs]:
-            return False
-        better = better or weights[mine] > weights[theirs]
-    return better
-
-
-def _held_back(best: _Scored) -> Reason | None:
-    """Why a candidate that scores enough to link must still go to a person, if it must.
-
-    An identifier of the same kind that differs contradicts the match. A given name
-    one letter from the child's where a typing error and a sibling's name look alike
-    (Level.UNSURE: Tia for Mia, Jax for Max) is no proof either way: linking would merge
-    twins if it is the other child, and the other twin is often not yet known.
-    """
-    if best.conflict:
-        return Reason.IDENTIFIER_CONTRADICTS
-    if dict(best.levels)["given_name"] is Level.UNSURE:
-        return Reason.GIVEN_NAME_UNSURE
-    return None
-
-
-def _sexes(query: Query, child: ChildIdentity) -> tuple[str, ...]:
-    """Every sex recorded for the pair: the record's and the child's."""
-    if query.sex is None:
-        return child.sexes
-    return child.sexes if query.sex in child.sexes else (*child.sexes, query.sex)

@@ -16,7 +16,6 @@ manager and stop it at the end of the session.
 from __future__ import annotations
 
 import base64
-import hashlib
 import logging
 import re
 import signal
@@ -29,28 +28,21 @@ from typing import Any, Final, TypeVar
 
 from broker.errors import ConfigurationError, InfrastructureError
 from broker.kafka.admin import cluster_description, create_topics
+from broker.kafka.jars import KAFKA_VERSION, LOG4J_CONFIG, ensure_jars
 from broker.kafka.process import (
     blocking,
     is_alive,
     is_our_process,
-    locked,
     port_open,
     signal_group,
     tool,
 )
-from broker.settings import PROJECT_ROOT, Settings
+from broker.settings import Settings
 from broker.topics import all_topics
 
-__all__ = ["KAFKA_VERSION", "LocalKafka", "down", "ensure_jars", "status", "up"]
+__all__ = ["LocalKafka", "down", "status", "up"]
 
 log = logging.getLogger(__name__)
-
-#: Keep in step with deploy/local/pom.xml; the reasons for this version are written there.
-KAFKA_VERSION: Final = "4.3.1"
-DEPLOY_LOCAL: Final = PROJECT_ROOT / "deploy" / "local"
-POM: Final = DEPLOY_LOCAL / "pom.xml"
-LOG4J_CONFIG: Final = DEPLOY_LOCAL / "log4j2.yaml"
-JAR_MARKER: Final = ".kafka-version"
 
 #: Measured on the 2-core development machine (median of 7 restarts, start to "answers a
 #: metadata request"): JVM defaults ~2.9-4.4 s, C1-only JIT ~2.3 s, plus the serial
@@ -67,44 +59,6 @@ _T = TypeVar("_T")
 # Popen objects of Kafkas left running on purpose (`up`): referenced until the interpreter
 # exits so that their finaliser never warns about a still-running child.
 _DETACHED: list[subprocess.Popen[bytes]] = []
-
-
-def ensure_jars(jar_dir: Path, pom: Path = POM) -> Path:
-    """Leave Kafka's runtime classpath in `jar_dir` (Maven, once) and return `jar_dir`.
-
-    A marker file records the Kafka version and a digest of the pom the jars came from;
-    while it matches, nothing is fetched. When either changes, the old jars are removed
-    first so that two Kafka versions never share a classpath. A file lock keeps two
-    processes (two test sessions, `up` during a test run) from fetching at once.
-    """
-    jar_dir.mkdir(parents=True, exist_ok=True)
-    digest = hashlib.sha256(pom.read_bytes()).hexdigest()[:16]
-    want = f"kafka {KAFKA_VERSION} pom {digest}\n"
-    marker = jar_dir / JAR_MARKER
-    with locked(jar_dir / ".lock"):
-        if marker.exists() and marker.read_text("utf-8") == want:
-            return jar_dir
-        marker.unlink(missing_ok=True)
-        for old in jar_dir.glob("*.jar"):
-            old.unlink()
-        log.info("fetching Kafka %s jars with Maven into %s", KAFKA_VERSION, jar_dir)
-        cmd = [
-            tool("mvn"),
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={jar_dir}",
-        ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
-        if done.returncode != 0 or not any(jar_dir.glob("kafka_2.13-*.jar")):
-            raise InfrastructureError(
-                f"Maven could not fetch Kafka {KAFKA_VERSION} (exit {done.returncode}):\n"
-                + (done.stdout + done.stderr)[-3000:]
-            )
-        marker.write_text(want, "utf-8")
-    return jar_dir
 
 
 class LocalKafka:

@@ -40,7 +40,8 @@ from pydantic import SecretStr
 from broker.errors import BrokerError, ConfigurationError, InfrastructureError
 from broker.kafka.acls import AclBinding, Operation, PatternType, ResourceType
 from broker.kafka.admin import client_options
-from broker.kafka.local import LOG4J_CONFIG, LocalKafka
+from broker.kafka.jars import LOG4J_CONFIG
+from broker.kafka.local import LocalKafka
 from broker.settings import Settings
 
 __all__ = [

@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from broker.kafka.admin import create_topics
-from broker.kafka.local import LocalKafka, ensure_jars
+from broker.kafka.jars import ensure_jars
+from broker.kafka.local import LocalKafka
 from broker.settings import PROJECT_ROOT
 from broker.topics import TopicSpec
 

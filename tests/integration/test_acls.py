@@ -32,7 +32,7 @@ from pydantic import SecretStr
 
 from broker.kafka.acls import Principals, all_bindings
 from broker.kafka.admin import create_topics
-from broker.kafka.local import ensure_jars
+from broker.kafka.jars import ensure_jars
 from broker.kafka.secure import SecureLocalKafka, describe_acls
 from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models.common import Agency

@@ -20,7 +20,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from broker.errors import ConfigurationError
 from broker.kafka import local as kafka_local
 from broker.kafka.admin import create_topics, describe_topic_configs
-from broker.kafka.local import KAFKA_VERSION, LocalKafka
+from broker.kafka.jars import KAFKA_VERSION
+from broker.kafka.local import LocalKafka
 from broker.settings import Settings
 from broker.topics import TopicSpec, all_topics
 from tests.integration.conftest import DECLARED_PARTITIONS, JAR_CACHE, TopicFactory, free_ports

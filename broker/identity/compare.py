@@ -1,0 +1,129 @@
+"""Comparing a record with one known child: the agreement level of each field, the
+match weight, and the rules that forbid or hold back a link whatever the weight.
+
+Pure functions over a `Query` (the record, normalised once) and a `ChildIdentity`
+(everything recorded of a child); the index (broker.identity.index) finds the
+candidates, calls these, and decides among the scored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from broker.identity.child import ChildIdentity, Query
+from broker.identity.decision import Reason
+from broker.identity.scoring import (
+    WEIGHTS,
+    Level,
+    best_dob,
+    best_family,
+    best_given,
+    best_postcode,
+    best_sex,
+    total,
+)
+
+SIBLING: str = "sibling"
+SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
+
+
+@dataclass(frozen=True, slots=True)
+class Scored:
+    """One candidate's match weight, field levels, and whether an identifier differs."""
+
+    score: float
+    child_id: str
+    levels: tuple[tuple[str, Level], ...]
+    conflict: bool  # an identifier of the same kind differs
+
+
+def score(
+    query: Query,
+    child_id: str,
+    child: ChildIdentity,
+    frequency_adjustment: Callable[[str, str], float],
+) -> Scored | str | None:
+    """Score one candidate; None or SIBLING when the rules forbid linking it at all.
+
+    `frequency_adjustment(field, norm)` is how much more (or less) exact agreement on
+    that name weighs than on an average one, from the index's name counts.
+    """
+    dob = best_dob(query.dob, child.dobs)
+    if dob is Level.DISAGREE:
+        return None  # beyond a keying error: never the same child
+    given = best_given(query.given, child.given, sexes(query, child))
+    family = best_family(query.family, child.family)
+    if given is Level.DISAGREE and family in SIBLING_FAMILY:
+        return SIBLING  # a sibling or twin: a different child, and no review
+    levels = (
+        ("given_name", given),
+        ("family_name", family),
+        ("date_of_birth", dob),
+        ("postcode", best_postcode(query.postcode, child.postcodes)),
+        ("sex", best_sex(query.sex, child.sexes)),
+    )
+    total_score = total(levels)
+    if given is Level.EXACT:
+        total_score += frequency_adjustment("given_name", query.given.norm)
+    if family is Level.EXACT:
+        total_score += frequency_adjustment("family_name", query.family.norm)
+    return Scored(total_score, child_id, levels, conflicts(query, child))
+
+
+def levels_of(query: Query, child: ChildIdentity) -> tuple[tuple[str, Level], ...]:
+    """How well each field of the record agrees with what is known of the child."""
+    return (
+        ("given_name", best_given(query.given, child.given, sexes(query, child))),
+        ("family_name", best_family(query.family, child.family)),
+        ("date_of_birth", best_dob(query.dob, child.dobs)),
+        ("postcode", best_postcode(query.postcode, child.postcodes)),
+        ("sex", best_sex(query.sex, child.sexes)),
+    )
+
+
+def conflicts(query: Query, child: ChildIdentity) -> bool:
+    """An identifier of a kind both have, whose values differ."""
+    for kind, value in query.identifiers:
+        known = child.identifiers(kind)
+        if known and value not in known:
+            return True
+    return False
+
+
+def dominates(best: tuple[tuple[str, Level], ...], other: tuple[tuple[str, Level], ...]) -> bool:
+    """Whether one candidate fits the record at least as well on every field, and better on one.
+
+    Then the other is no real rival: "Millie" fits a known Millie exactly and her twin
+    Mollie only as a typing error, and a typo that happens to spell the sister's name
+    exactly is far rarer than the level weights alone (which price *any* typo) suggest.
+    """
+    better = False
+    for (field, mine), (_, theirs) in zip(best, other, strict=True):
+        weights = WEIGHTS[field]
+        if weights[mine] < weights[theirs]:
+            return False
+        better = better or weights[mine] > weights[theirs]
+    return better
+
+
+def held_back(best: Scored) -> Reason | None:
+    """Why a candidate that scores enough to link must still go to a person, if it must.
+
+    An identifier of the same kind that differs contradicts the match. A given name
+    one letter from the child's where a typing error and a sibling's name look alike
+    (Level.UNSURE: Tia for Mia, Jax for Max) is no proof either way: linking would merge
+    twins if it is the other child, and the other twin is often not yet known.
+    """
+    if best.conflict:
+        return Reason.IDENTIFIER_CONTRADICTS
+    if dict(best.levels)["given_name"] is Level.UNSURE:
+        return Reason.GIVEN_NAME_UNSURE
+    return None
+
+
+def sexes(query: Query, child: ChildIdentity) -> tuple[str, ...]:
+    """Every sex recorded for the pair: the record's and the child's."""
+    if query.sex is None:
+        return child.sexes
+    return child.sexes if query.sex in child.sexes else (*child.sexes, query.sex)
