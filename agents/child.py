@@ -6,6 +6,11 @@ replay runs) over the child's slot in the `child-pictures`, `child-inbox` and
 re-runs the step and the rules' idempotence (an event already in the picture gives no
 records; alert ids are deterministic) keeps the outputs single.
 
+Batches: the messages of a batch are stepped in order, each on its child's slot as the
+messages before it left it (a child with three events in the batch is loaded once);
+all their records are sent together, and only once they are durable are the slots
+stored and the messages acknowledged.
+
 Deadlines: faust tables can only be written while processing a message, so the clock
 reaches a child as a message too. A timer loop (`ticker`) looks, every
 `MASH_TICK_SECONDS`, for children on this worker's partitions whose earliest deadline is
@@ -18,20 +23,21 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 import faust
 
-from agents.guard import guarded
-from broker.calendar.clock import Clock, tick_bound
+from agents.guard import Enter, failure, message_context, no_context
+from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage
 from broker.ops.metrics import NO_OBSERVER, StageObserver
-from broker.pipeline.child import child_step, tick
+from broker.pipeline.child import ChildSlot, child_step, tick
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.records import OutRecord
-from broker.pipeline.sink import Sink
+from broker.pipeline.sink import Outgoing, Sink
 from broker.topics import LINKED
 
 log = logging.getLogger(__name__)
@@ -40,16 +46,60 @@ RESEND_SECONDS = 60.0
 """A tick not yet acted on is sent again after this long (not at every look)."""
 
 
+async def handle_child_batch(
+    items: Sequence[tuple[bytes, int]],
+    decode: Callable[[bytes], ChildMessage],
+    store: ChildStore,
+    sink: Sink,
+    *,
+    config: PartnershipConfig,
+    clock: Clock,
+    enter: Enter = no_context,
+    observer: StageObserver = NO_OBSERVER,
+) -> list[str]:
+    """Step a batch of child messages, in order; returns each one's outcome.
+
+    A broker fault on one message keeps it on the rejected topic and leaves its
+    child's slot as the messages before it left it; the rest of the batch goes on."""
+    slots: dict[str, tuple[ChildSlot, ChildSlot, int]] = {}
+    last: dict[str, int] = {}  # the child's last message in the batch: its context
+    outgoing: list[Outgoing] = []
+    outcomes: list[str] = []
+    for position, (raw, partition) in enumerate(items):
+        try:
+            message = decode(raw)
+            child_id = message.child_id
+            if child_id in slots:
+                before, current, _ = slots[child_id]
+            else:
+                before = current = store.load(child_id)
+            result = child_step(current, message, config)
+        except Exception as exc:
+            outgoing += failure(exc, raw, LINKED.name, clock)
+            outcomes.append("failed")
+            continue
+        slots[child_id] = (before, result.slot, partition)
+        last[child_id] = position
+        recorded_at = message.event.recorded_at if message.event is not None else None
+        outgoing += [(record, recorded_at) for record in result.records]
+        outcomes.append(message.kind.value)
+    await sink.send_all(outgoing)
+    for child_id, (before, after, partition) in slots.items():
+        enter(last[child_id])
+        store.save(child_id, before, after, partition)
+    for outcome in outcomes:
+        observer.outcome("child", outcome)
+    return outcomes
+
+
 async def handle_child(
     message: ChildMessage, partition: int, store: ChildStore, sink: Sink, config: PartnershipConfig
 ) -> str:
-    before = store.load(message.child_id)
-    result = child_step(before, message, config)
-    recorded_at = message.event.recorded_at if message.event is not None else None
-    for record in result.records:
-        await sink.send(record, recorded_at=recorded_at)
-    store.save(message.child_id, before, result.slot, partition)
-    return message.kind.value
+    """One child message, already decoded (a batch of one)."""
+    [outcome] = await handle_child_batch(
+        [(b"", partition)], lambda _: message, store, sink, config=config, clock=SystemClock()
+    )
+    return outcome
 
 
 class Ticker:
@@ -91,6 +141,8 @@ def register(
     clock: Clock,
     config: PartnershipConfig,
     tick_seconds: float,
+    batch_max: int = 1,
+    batch_within: float = 0.01,
     observer: StageObserver = NO_OBSERVER,
 ) -> Any:
     channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
@@ -98,14 +150,21 @@ def register(
 
     @app.agent(channel, name="child", concurrency=1)
     async def child(stream: Any) -> None:
-        async for event in stream.events():
-            raw, partition = event.message.value or b"", event.message.partition
+        def decode(raw: bytes) -> ChildMessage:
+            return codec.decode_as(raw, ChildMessage)  # type: ignore[no-any-return]
 
-            async def handle(raw: bytes = raw, partition: int = partition) -> str:
-                message = codec.decode_as(raw, ChildMessage)
-                return await handle_child(message, partition, store, sink, config)
-
-            observer.outcome("child", await guarded(handle, raw, LINKED.name, sink, clock))
+        async for events in stream.take_events(batch_max, within=batch_within):
+            items = [(e.message.value or b"", e.message.partition) for e in events]
+            await handle_child_batch(
+                items,
+                decode,
+                store,
+                sink,
+                config=config,
+                clock=clock,
+                enter=message_context(events),
+                observer=observer,
+            )
 
     async def look_for_deadlines() -> None:
         owned = owned_partitions(app)

@@ -4,18 +4,61 @@ Bad input never gets here (ingest turns it into a rejection). What does get here
 fault of the broker's own: the message is put on `broker.rejected.v1` with its bytes
 and the fault's class, and the agent goes on with the next message. Transport failures
 never get here either: the sink retries them until Kafka is back.
+
+Two forms: `guarded` wraps one message's whole handling (decode, step, send), and
+`failure` gives the records for one message of a batch whose step raised, so the rest
+of the batch goes on and its records are sent with the others.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+import weakref
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+from faust.streams import _current_event
 
 from broker.calendar.clock import Clock
 from broker.pipeline.rejection import failure_records
-from broker.pipeline.sink import Sink
+from broker.pipeline.sink import Outgoing, Sink
 
 log = logging.getLogger(__name__)
+
+Enter = Callable[[int], None]
+"""Makes message i of a batch the current one before its state is written (faust writes
+a table only from within a message's context: its partition is the changelog's)."""
+
+
+def no_context(position: int) -> None:
+    """Outside faust (tests, replay) there is no message context to enter."""
+
+
+def message_context(events: Sequence[Any]) -> Enter:
+    """Enter a batch's messages as faust does for a message it yields one at a time,
+    and does not for the messages of `take_events`: the context variable that a table
+    write reads its partition from (`faust.streams.current_event`).
+
+    Only the context variable: never the stream's `current_event` attribute, which
+    `take_events` reads to collect the next batch (setting it would put an old event
+    in the place of a new one: the new one skipped, its offset committed past).
+    """
+
+    def enter(position: int) -> None:
+        _current_event.set(weakref.ref(events[position]))
+
+    return enter
+
+
+def failure(exc: Exception, raw: bytes, topic: str, clock: Clock) -> list[Outgoing]:
+    """Log a broker fault (its class, never the message) and keep the message."""
+    error = type(exc).__name__
+    log.error(
+        "message failed; kept on the rejected topic",
+        exc_info=exc,
+        extra={"topic": topic, "error": error},
+    )
+    return [(record, None) for record in failure_records(raw, topic, clock.now(), error)]
 
 
 async def guarded(
@@ -24,10 +67,5 @@ async def guarded(
     try:
         return await handle()
     except Exception as exc:
-        error = type(exc).__name__
-        log.exception(
-            "message failed; kept on the rejected topic", extra={"topic": topic, "error": error}
-        )
-        for record in failure_records(raw, topic, clock.now(), error):
-            await sink.send(record)
+        await sink.send_all(failure(exc, raw, topic, clock))
         return "failed"

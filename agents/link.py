@@ -6,25 +6,113 @@ The identity index is in memory and in the `identity` table; `seen-events` and
 `held-events` follow the same partition. Each first sighting goes on to
 `broker.linked.v1` as a `ChildMessage` keyed by the child's id, so that every event
 about one child is processed in order by one worker, however the agencies keyed their
-own topics. State is written only after the records are acknowledged.
+own topics.
+
+Batches: the events of a batch are linked one after another (each sees the index as
+the ones before it left it, and an event id seen earlier in the batch is a duplicate),
+their records are sent together, and only once all are durable are the `identity` and
+`seen-events` tables written and the messages acknowledged. A broker fault on one event
+sends and stores what came before it, keeps that event on the rejected topic, and
+rebuilds the index from its table before going on.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+from collections import ChainMap
+from collections.abc import Callable, MutableMapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import faust
 
-from agents.guard import guarded
+from agents.guard import Enter, failure, message_context, no_context
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline import dedupe
 from broker.pipeline.identity_store import IdentityStore
-from broker.pipeline.sink import Sink
-from broker.pipeline.steps import link_step
+from broker.pipeline.sink import Outgoing, Sink
+from broker.pipeline.steps import Step, link_step
 from broker.topics import ACCEPTED
+
+
+@dataclass
+class _Pending:
+    """What a batch has decided and not yet made durable."""
+
+    table: MutableMapping[str, str]
+    marked: dict[str, str] = field(default_factory=dict)
+    steps: list[tuple[int, Event, Step]] = field(default_factory=list)
+    outgoing: list[Outgoing] = field(default_factory=list)
+
+    @property
+    def seen(self) -> ChainMap[str, str]:
+        """`seen-events` as this batch sees it: the table, and the batch's own."""
+        return ChainMap(self.marked, self.table)
+
+    def add(self, position: int, event: Event, step: Step) -> None:
+        self.steps.append((position, event, step))
+        self.outgoing += [(record, event.recorded_at) for record in step.records]
+        if step.mark_seen:
+            dedupe.mark_seen(self.marked, event)
+
+    async def flush(self, sink: Sink, identity: IdentityStore, enter: Enter) -> None:
+        try:
+            await sink.send_all(self.outgoing)
+        except BaseException:
+            identity.invalidate()  # the in-memory index is ahead of its table
+            raise
+        for position, event, step in self.steps:
+            enter(position)
+            identity.persist(event, step)
+            if step.mark_seen:
+                dedupe.mark_seen(self.table, event)  # only once its outputs are durable
+        self.marked.clear()
+        self.steps.clear()
+        self.outgoing.clear()
+
+
+async def handle_accepted_batch(
+    raws: Sequence[bytes],
+    decode: Callable[[bytes], Event],
+    *,
+    seen: MutableMapping[str, str],
+    identity: IdentityStore,
+    held: MutableMapping[str, str],
+    sink: Sink,
+    clock: Clock,
+    enter: Enter = no_context,
+    observer: StageObserver = NO_OBSERVER,
+) -> list[str]:
+    """Link a batch of accepted events, in order; returns each one's outcome.
+
+    `enter(i)` makes message i the current one: faust writes a table only from within
+    a message's context (its partition is the changelog's)."""
+    pending = _Pending(seen)
+    outcomes: list[str] = []
+    for position, raw in enumerate(raws):
+        enter(position)
+        try:
+            event = decode(raw)
+        except Exception as exc:  # our own topic: a fault, not a sender's mistake
+            pending.outgoing += failure(exc, raw, ACCEPTED.name, clock)
+            outcomes.append("failed")
+            continue
+        try:
+            observe(clock, event.recorded_at)
+            step = link_step(event, raw, pending.seen, clock.now(), index=identity.index, held=held)
+        except Exception as exc:
+            await pending.flush(sink, identity, enter)  # what came before is kept
+            identity.invalidate()  # the failed step may have changed the index
+            pending.outgoing += failure(exc, raw, ACCEPTED.name, clock)
+            outcomes.append("failed")
+            continue
+        pending.add(position, event, step)
+        outcomes.append(step.outcome)
+    await pending.flush(sink, identity, enter)
+    for outcome in outcomes:
+        observer.outcome("link", outcome)
+    return outcomes
 
 
 async def handle_accepted(
@@ -37,18 +125,17 @@ async def handle_accepted(
     sink: Sink,
     clock: Clock,
 ) -> str:
-    observe(clock, event.recorded_at)
-    try:
-        step = link_step(event, raw, seen, clock.now(), index=identity.index, held=held)
-        for record in step.records:
-            await sink.send(record, recorded_at=event.recorded_at)
-    except BaseException:
-        identity.invalidate()  # the in-memory index may be ahead of its table
-        raise
-    identity.persist(event, step)
-    if step.mark_seen:
-        dedupe.mark_seen(seen, event)  # only once its outputs are durable
-    return step.outcome
+    """One accepted event, already decoded (a batch of one)."""
+    [outcome] = await handle_accepted_batch(
+        [raw],
+        lambda _: event,
+        seen=seen,
+        identity=identity,
+        held=held,
+        sink=sink,
+        clock=clock,
+    )
+    return outcome
 
 
 def register(
@@ -58,6 +145,8 @@ def register(
     sink: Sink,
     clock: Clock,
     *,
+    batch_max: int = 1,
+    batch_within: float = 0.01,
     observer: StageObserver = NO_OBSERVER,
 ) -> Any:
     channel = app.topic(
@@ -72,21 +161,17 @@ def register(
 
     @app.agent(channel, name="link", concurrency=1)
     async def link(stream: Any) -> None:
-        async for event in stream.events():
-            raw = event.message.value or b""
-
-            async def handle(raw: bytes = raw) -> str:
-                decoded = codec.decode(raw)
-                return await handle_accepted(
-                    decoded,
-                    raw,
-                    seen=tables.seen_events,
-                    identity=identity,
-                    held=tables.held_events,
-                    sink=sink,
-                    clock=clock,
-                )
-
-            observer.outcome("link", await guarded(handle, raw, ACCEPTED.name, sink, clock))
+        async for events in stream.take_events(batch_max, within=batch_within):
+            await handle_accepted_batch(
+                [e.message.value or b"" for e in events],
+                codec.decode,
+                enter=message_context(events),
+                seen=tables.seen_events,
+                identity=identity,
+                held=tables.held_events,
+                sink=sink,
+                clock=clock,
+                observer=observer,
+            )
 
     return link

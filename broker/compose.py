@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +36,7 @@ from broker.ops.logs import configure_logging
 from broker.ops.metrics import DeadlineCounts, MeteredSink, Metrics
 from broker.ops.views import Operations, register_views
 from broker.pipeline.child_store import ChildStore
+from broker.pipeline.sink import Sink
 from broker.settings import Settings
 from broker.topics import all_topics
 
@@ -50,7 +52,14 @@ class Worker:
     operations: Operations
 
 
-def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
+SinkWrapper = Callable[[Sink], Sink]
+"""Wraps the worker's sink (the port where its records leave): a fault-injecting sink in
+the crash tests, for instance. Production runs none."""
+
+
+def build_worker(
+    settings: Settings, clock: Clock | None = None, *, wrap_sink: SinkWrapper | None = None
+) -> Worker:
     clock = clock or clock_from_settings(settings)
     config = load_config()  # validated before anything connects
     app = create_app(settings)
@@ -61,7 +70,8 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
     state = faust_state.FaustState(app)
     metrics.watch_worker(state)
     faust_state.connect(app, state, metrics)
-    sink = MeteredSink(KafkaSink(app, codec), metrics)
+    kafka_sink: Sink = KafkaSink(app, codec)
+    sink = MeteredSink(wrap_sink(kafka_sink) if wrap_sink else kafka_sink, metrics)
     tables = declare_tables(app)
     store = ChildStore(tables.pictures, tables.inbox, tables.timers)
 
@@ -70,9 +80,21 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
         return DeadlineCounts(due_within_hour=soon, overdue=late)
 
     metrics.watch_deadlines(deadlines)
+    batch_max, within = settings.batch_max, settings.batch_within_seconds
     agents = {
-        "ingest": ingest.register(app, codec, sink, clock, observer=metrics),
-        "link": link.register(app, codec, tables, sink, clock, observer=metrics),
+        "ingest": ingest.register(
+            app, codec, sink, clock, batch_max=batch_max, batch_within=within, observer=metrics
+        ),
+        "link": link.register(
+            app,
+            codec,
+            tables,
+            sink,
+            clock,
+            batch_max=batch_max,
+            batch_within=within,
+            observer=metrics,
+        ),
         "child": child.register(
             app,
             codec,
@@ -81,6 +103,8 @@ def build_worker(settings: Settings, clock: Clock | None = None) -> Worker:
             clock=clock,
             config=config,
             tick_seconds=settings.tick_seconds,
+            batch_max=batch_max,
+            batch_within=within,
             observer=metrics,
         ),
     }
@@ -102,7 +126,7 @@ def clock_from_settings(settings: Settings) -> Clock:
     return SystemClock()
 
 
-def run_worker(settings: Settings) -> int:
+def run_worker(settings: Settings, *, wrap_sink: SinkWrapper | None = None) -> int:
     configure_logging()
     asyncio.run(
         create_topics(
@@ -113,7 +137,7 @@ def run_worker(settings: Settings) -> int:
             client_options=client_options(settings),  # TLS/SASL on a real cluster
         )
     )
-    worker = build_worker(settings)
+    worker = build_worker(settings, wrap_sink=wrap_sink)
     log.info("worker starting", extra={"count": len(worker.agents)})
     runner = faust.Worker(worker.app, loglevel="INFO", override_logging=False, quiet=True)
     runner.spinner = None  # a terminal spinner would write non-JSON bytes to the log

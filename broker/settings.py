@@ -86,6 +86,20 @@ class Settings(BaseSettings):
     tick_seconds: float = Field(
         default=5.0, gt=0, le=300, description="how often the worker looks for deadlines due"
     )
+    batch_max: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="the most messages an agent takes at once (one round trip to Kafka per "
+        "batch for its outputs); 1 processes message by message",
+    )
+    batch_within_seconds: float = Field(
+        default=0.01,
+        gt=0,
+        le=5,
+        description="how long an agent waits for a batch to fill before processing what it "
+        "has: the latency each stage adds when traffic is light",
+    )
 
     @property
     def bootstrap_servers(self) -> list[str]:

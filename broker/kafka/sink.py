@@ -1,7 +1,9 @@
 """The Kafka adapter of the sink port (broker/pipeline/sink.py).
 
-It waits for each record to be acknowledged before returning, so that an agent marks
-an event as done only once everything it published is durable. A failure to send is
+It returns only once every record handed to it is acknowledged, so that an agent marks
+an event as done (state written, offset acknowledged) only once everything it published
+is durable. A batch (`send_all`) is handed to the producer in order without awaiting
+each record, then awaited as a whole: one round trip per batch. A failure to send is
 retried with backoff, never skipped: a stalled partition is visible (lag) and
 recoverable, a skipped record is a lost one.
 """
@@ -10,12 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any
 
 from broker.errors import InfrastructureError
 from broker.pipeline.records import OutRecord
-from broker.pipeline.sink import Encoder
+from broker.pipeline.sink import Encoder, Outgoing
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +41,42 @@ class KafkaSink:
             self._topics[name] = self._app.topic(name, key_serializer="raw", value_serializer="raw")
         return self._topics[name]
 
-    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
+    def _wire(self, record: OutRecord) -> tuple[bytes | None, bytes]:
         value = self._codec.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
+        return key, value
+
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        """Hand every record to the producer, then wait for all acknowledgements.
+
+        A record that fails (or cannot be handed over) is sent again on its own with
+        backoff, and so is every record after it in the batch that was not yet handed
+        over: nothing is skipped. The records that were acknowledged stay acknowledged.
+        """
+        pending: list[tuple[OutRecord, Awaitable[Any]]] = []
+        rest: list[OutRecord] = []
+        for index, (record, _) in enumerate(records):
+            key, value = self._wire(record)
+            try:
+                pending.append((record, await self._topic(record.topic).send(key=key, value=value)))
+            except Exception as exc:  # the producer refused it: the slow path, in order
+                log.warning(
+                    "batch send failed, sending one by one",
+                    extra={"topic": record.topic, "error": type(exc).__name__},
+                )
+                rest = [r for r, _ in records[index:]]
+                break
+        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
+        failed = [
+            r
+            for (r, _), result in zip(pending, results, strict=True)
+            if isinstance(result, BaseException)
+        ]
+        for record in [*failed, *rest]:
+            await self.send(record)
+
+    async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
+        key, value = self._wire(record)
         delay = 0.2
         attempt = 0
         while self._attempts is None or attempt < self._attempts:

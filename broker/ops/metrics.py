@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import typing
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -30,7 +30,7 @@ from pydantic import BaseModel
 from broker.models.events import EVENT_CLASSES
 from broker.models.outputs import Alert, Feedback, Notification, Rejected
 from broker.pipeline.records import OutRecord
-from broker.pipeline.sink import Sink
+from broker.pipeline.sink import Outgoing, Sink
 from broker.topics import AGENCIES
 
 UNKNOWN = "unknown"
@@ -286,6 +286,11 @@ class MeteredSink:
     async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
         await self._inner.send(record, recorded_at=recorded_at)
         self._metrics.record_published(record, recorded_at)
+
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        await self._inner.send_all(records)
+        for record, recorded_at in records:
+            self._metrics.record_published(record, recorded_at)
 
 
 class _WorkerCollector(Collector):

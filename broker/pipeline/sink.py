@@ -7,10 +7,14 @@ the contract test use `MemorySink`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
 from broker.pipeline.records import OutRecord
+
+Outgoing = tuple[OutRecord, datetime | None]
+"""A record to publish, and when the event that caused it was recorded (if known)."""
 
 
 class Encoder(Protocol):
@@ -27,6 +31,15 @@ class Sink(Protocol):
         """
         ...
 
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        """Publish a batch; returns when every record is durable (or raises, retriable).
+
+        Records are handed to the producer in the order given, without waiting for each
+        acknowledgement (one round trip for the batch, not one per record), so records
+        of one key keep their order. Why the agents batch: docs/notes/faust-kafka.md.
+        """
+        ...
+
 
 class MemorySink:
     """The fake: records kept in order, for agent tests and the contract test."""
@@ -36,6 +49,9 @@ class MemorySink:
 
     async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
         self.records.append(record)
+
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        self.records.extend(record for record, _ in records)
 
     def on(self, topic: str) -> list[OutRecord]:
         return [r for r in self.records if r.topic == topic]

@@ -91,3 +91,20 @@ async def test_kafka_sink_keeps_the_same_contract(
     assert [(g["key"].decode(), CODEC.decode(g["raw"])) for g in got] == [
         (r.key, r.value) for r in sent
     ]
+
+
+@pytest.mark.asyncio
+async def test_a_batch_keeps_the_contract_in_both_adapters(
+    kafka_sink: KafkaSink, new_topics: Any, kafka_bootstrap: str
+) -> None:
+    """`send_all` hands a batch over without awaiting each record; it returns once all
+    are acknowledged, and they are read back in the order given, in both adapters."""
+    [topic] = await new_topics("sink-batch")
+    sent = [r for _ in range(40) for r in records(topic)]
+    memory = MemorySink()
+    await memory.send_all([(r, None) for r in sent])
+    await kafka_sink.send_all([(r, None) for r in sent])  # returns once all are durable
+
+    got = await read_topic(kafka_bootstrap, topic, lambda g: len(g) >= len(sent), timeout=30)
+    from_kafka = [(g["key"].decode(), CODEC.decode(g["raw"])) for g in got]
+    assert from_kafka == await read_back_memory(memory, topic) == [(r.key, r.value) for r in sent]

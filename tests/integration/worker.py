@@ -36,16 +36,21 @@ def worker_env(bootstrap: str, state_dir: Path, app_id: str) -> dict[str, str]:
     return env
 
 
+WORKER = ("broker.cli", "worker")
+"""`mash-broker worker`, as an operator runs it."""
+
+
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, command: tuple[str, ...] = WORKER) -> None:
         self.env = env
         self.log = log
+        self.command = command
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> None:
         handle = self.log.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "broker.cli", "worker"],
+            [sys.executable, "-m", *self.command],
             env=self.env,
             stdout=handle,
             stderr=subprocess.STDOUT,
