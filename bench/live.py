@@ -76,7 +76,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 elif phase.startswith("worker"):
                     count = int(phase.removeprefix("worker"))
                     found = run_workers(
-                        count, kafka.bootstrap, wires, root, args.partitions, args.timeout
+                        count,
+                        kafka.bootstrap,
+                        wires,
+                        root,
+                        args.partitions,
+                        args.timeout,
+                        args.profile.resolve() if args.profile else None,
                     )
                 else:
                     found = run_latency(
@@ -111,7 +117,8 @@ def printed(results: dict[str, Any]) -> list[str]:
             "",
             f"latency at {found['rate']:g} events/s for {found['seconds']:g} s "
             f"({found['sent']:,} RED VISTs, {found['unmatched']} never read, "
-            f"producer late by at most {found['producer_late_by_seconds'] * 1000:.0f} ms), ms:",
+            f"producer late by at most {found['producer_late_by_seconds'] * 1000:.0f} ms; "
+            f"outputs came at {shown(found['handled_per_second'], 1)} events/s), ms:",
             f"  {'':<14} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
         ]
         for kind in ("first_output", "notification", "alert"):
@@ -133,6 +140,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=100.0, help="latency: events a second")
     parser.add_argument("--latency-seconds", type=float, default=45.0)
     parser.add_argument("--timeout", type=float, default=600.0, help="per throughput phase")
+    parser.add_argument(
+        "--profile", type=Path, help="run the workers' first under cProfile, its stats here"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object, not a table")
     args = parser.parse_args(argv)
     results = run(args)

@@ -126,8 +126,10 @@ async def measure(bootstrap: str, rate: float, seconds: float, children: int) ->
         for e in published
         if e in outputs.alerts or e in outputs.notifications
     }
+    start, last = min(published.values()), max(first.values(), default=0.0)
     return {
         "sent": len(published),
+        "handled_per_second": len(first) / (last - start) if last > start else None,
         "producer_late_by_seconds": late,
         "unmatched": len(published) - len(first),
         "first_output": summary(latencies(published, first)),

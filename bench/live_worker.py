@@ -7,11 +7,14 @@ the event clock (`MASH_CLOCK=event`) as bench.live always has, so the synthetic 
 deadlines fire as its events pass rather than all at once. The event clock is a
 worker's own: with two workers, only the one that owns broker.accepted.v1's single
 partition (the link stage) sees the events' times, so the other fires no deadlines;
-the records published are printed so that the difference shows.
+the records published are printed so that the difference shows. With --profile, the
+first worker runs under cProfile and leaves its profile where asked (slower: for where
+the time goes, not for the figures).
 
 Timing: the phase waits until every worker is ready (partitions assigned, tables
 recovered) and has stayed so for a few looks, so a rebalance as the second joins is not
-timed. Then the events are sent, and the metrics are read every quarter second. The
+timed. Then the events are sent, and the metrics are read every second, every quarter
+second once every event is linked. The
 worker has caught up when every event has a link outcome, no consumer lag is left and
 the stage counts no longer move; the time taken is to the first look at which the
 counts had their final values (`seconds`). Lag is measured on committed offsets, which
@@ -33,13 +36,25 @@ from bench.live_events import Wire
 from bench.live_kafka import blast, free_port, fresh_topics, process_figures, ready, scrape, total
 from broker.settings import PROJECT_ROOT
 
-POLL = 0.25
+POLL = (1.0, 0.25)
+"""Seconds between looks at the metrics: slow while events are still being linked, fast
+once all are (the child stage's end is what is timed). A scrape costs the worker ~30 ms
+of its own CPU (prometheus_client renders every sample): looking four times a second
+throughout took 4.5 s of a 60 s profiled run, so the slow looks keep the benchmark from
+slowing what it measures."""
+
+
+def profiled(profile: Path | None, n: int) -> list[str]:
+    """cProfile's arguments when profiling (the first worker only), else none."""
+    return ["-m", "cProfile", "-o", str(profile)] if profile is not None and n == 0 else []
 
 
 class Workers:
     """`count` workers of one app id, started at once, stopped at the end."""
 
-    def __init__(self, count: int, bootstrap: str, root: Path, partitions: int) -> None:
+    def __init__(
+        self, count: int, bootstrap: str, root: Path, partitions: int, profile: Path | None = None
+    ) -> None:
         self.app_id = f"bench-{uuid.uuid4().hex[:6]}"
         self.ports = [free_port() for _ in range(count)]
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -58,7 +73,7 @@ class Workers:
             self.logs.append(log)
             self.procs.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "broker.cli", "worker"],
+                    [sys.executable, *profiled(profile, n), "-m", "broker.cli", "worker"],
                     cwd=PROJECT_ROOT,
                     env=env,
                     stdout=log,
@@ -110,7 +125,7 @@ class Workers:
                 return final_at, now, out
             if time.monotonic() > deadline:
                 raise TimeoutError(f"the workers had not caught up in {timeout:.0f}s")
-            time.sleep(POLL)
+            time.sleep(POLL[link >= linked])
 
     def owned(self) -> list[int]:
         """How many partitions of the agents' topics each worker holds."""
@@ -138,10 +153,16 @@ class Workers:
 
 
 def run_workers(
-    count: int, bootstrap: str, wires: list[Wire], root: Path, partitions: int, timeout: float
+    count: int,
+    bootstrap: str,
+    wires: list[Wire],
+    root: Path,
+    partitions: int,
+    timeout: float,
+    profile: Path | None = None,
 ) -> dict[str, Any]:
     asyncio.run(fresh_topics(bootstrap, partitions))
-    workers = Workers(count, bootstrap, root, partitions)
+    workers = Workers(count, bootstrap, root, partitions, profile)
     try:
         workers.wait_ready()
         cpu_before = workers.cpu()
