@@ -8,7 +8,7 @@ import argparse
 
 import pytest
 
-from bench.live import PHASES, phases
+from bench.live import PHASES, phases, rates
 from bench.live_stats import late_by, percentile, ratio, send_offsets, shown, summary, table
 
 
@@ -80,3 +80,11 @@ def test_phases_are_chosen_by_name_and_run_in_their_own_order() -> None:
         phases("raw,worker3")
     with pytest.raises(argparse.ArgumentTypeError):
         phases(",")
+
+
+def test_latency_rates_are_a_comma_separated_list_of_positive_numbers() -> None:
+    assert rates("100,25") == [100.0, 25.0]
+    assert rates("50") == [50.0]
+    for wrong in ("", "fast", "100,-1", "0"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            rates(wrong)
