@@ -1,11 +1,19 @@
-"""The live benchmark's pure parts: which events it sends, and how it reads the worker's
-metrics to know the worker has caught up (the run itself needs Kafka: `python -m
+"""The live benchmark's pure parts: which events it sends (the council's, and latency
+probes sure to come out), and how it reads the worker's metrics to know the worker has
+caught up (the run itself needs Kafka: `python -m
 bench.live`)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from bench.council import Council
-from bench.live import council_events, total
+from bench.live_events import council_events, probe_children, probe_vist, to_wire
+from bench.live_kafka import total
+from broker.calendar.clock import ManualClock
+from broker.codec import codec_from_settings
+from broker.pipeline.engine import replay_lines
+from broker.settings import Settings
 
 
 def test_it_sends_the_councils_events_less_the_lines_spoilt_on_purpose() -> None:
@@ -27,3 +35,40 @@ def test_totals_add_up_the_samples_whose_labels_match() -> None:
     assert total(samples, "mash_stage_outcomes_total") == 11.0
     assert total(samples, "mash_consumer_lag") == 0.0
     assert total(samples, "mash_events_out_total") == 0.0
+
+
+def test_every_latency_probe_comes_out_as_a_notification_and_an_alert() -> None:
+    """The latency phase times RED VISTs about children in need whom health works with:
+    through replay (which the worker equals), each one is linked to its child (no
+    identity review holds one back) and gives a notification to social care carrying
+    its event id and an alert whose triggered_by starts with it."""
+    at = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
+    children = 60
+    vists = [probe_vist(n, children, at + timedelta(seconds=1 + n / 100)) for n in range(240)]
+    lines = [e.model_dump_json().encode() for e in [*probe_children(children, at), *vists]]
+    records = [r.to_json() for r in replay_lines(lines, ManualClock())]
+    alerts = [r["value"] for r in records if r["topic"] == "mash.alert.v1"]
+    assert not [a for a in alerts if a["rule_id"] == "IDENTITY_REVIEW"]
+    notified = {
+        r["value"]["event_id"] for r in records if r["topic"] == "agency.socialcare.notification.v1"
+    }
+    alerted = {a["triggered_by"][0] for a in alerts}
+    ids = {v.event_id for v in vists}
+    assert ids <= notified
+    assert ids <= alerted
+    assert len({a["child"]["child_id"] for a in alerts}) == children
+
+
+def test_the_probes_are_encoded_for_their_topics_keyed_by_child() -> None:
+    codec = codec_from_settings(Settings())
+    at = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
+    wires = to_wire([*probe_children(2, at), probe_vist(3, 2, at)], codec)
+    assert [w.topic for w in wires] == [
+        "socialcare.record.v1",
+        "agency.involvement.v1",
+        "socialcare.record.v1",
+        "agency.involvement.v1",
+        "police.vist.v1",
+    ]
+    assert wires[-1].event_id == "bench-vist-3"
+    assert codec.decode(wires[-1].value).event_id == "bench-vist-3"

@@ -1,0 +1,169 @@
+"""Phase (d): latency at a steady rate, from an event's publish to its readable outputs.
+
+One full worker on fresh topics and a fresh app id. First, untimed, a few dozen
+children are set up (bench.live_events: a social care record, child in need, and an
+open health involvement each) and the worker is waited for until it has processed
+them. Then RED police VISTs about those children are sent at a steady rate (by
+schedule: the n-th is due n/rate seconds after the start, bench.live_stats), each
+recorded at the wall clock's time of sending, so the worker's event clock follows real
+time and no deadline of theirs falls due during the run.
+
+A consumer in this process, started before the first VIST and polling with a short
+fetch wait, reads mash.alert.v1 and every agency's notification topic. An alert is
+matched to the VIST that fired it by the first id of its `triggered_by`, a notification
+by its `event_id`; the latency of a VIST is from just before its send (time recorded
+here) to when the first alert, and the first notification, about it was read. Every
+such VIST is sent to social care and raises an alert, so each has both to wait for; the
+phase ends when all have been read, when none has come for a while, or at the latest a
+few minutes after the last send; those never read are counted, not dropped silently.
+When the worker is slower than the rate, its backlog grows for the whole run and the
+latencies measure that queue: `handled_per_second` (outputs read over the time from the
+first send to the last output) says so, and a lower --rate shows the unloaded latency.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from bench.live_events import probe_children, probe_vist, to_wire
+from bench.live_kafka import blast, fresh_topics
+from bench.live_stats import late_by, send_offsets, summary
+from bench.live_worker import Workers
+from broker.codec import AvroCodec, codec_from_settings
+from broker.settings import Settings
+from broker.topics import AGENCIES, ALERTS, notification_topic
+
+STALL = 15.0
+"""Seconds without a new notification after which the phase stops waiting for more."""
+GRACE = 180.0
+"""Seconds after the last send that outputs are waited for at most (a worker slower than
+the rate has a backlog to work off: its outputs still count, later)."""
+
+
+class Outputs:
+    """Reads alerts and notifications; when each event's first of each was read."""
+
+    def __init__(self, bootstrap: str, codec: AvroCodec) -> None:
+        self.codec = codec
+        self.alerts: dict[str, float] = {}
+        self.notifications: dict[str, float] = {}
+        self.consumer = AIOKafkaConsumer(
+            ALERTS.name,
+            *(notification_topic(a) for a in AGENCIES),
+            bootstrap_servers=bootstrap,
+            group_id=f"bench-latency-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
+            fetch_max_wait_ms=10,
+        )
+
+    async def start(self) -> None:
+        await self.consumer.start()
+        while not self.consumer.assignment():
+            await self.consumer.getmany(timeout_ms=100)
+
+    def all_read(self, wanted: set[str]) -> bool:
+        return wanted <= self.notifications.keys() and wanted <= self.alerts.keys()
+
+    async def read(self, until: float, wanted: set[str]) -> None:
+        """Read until every wanted event has a notification and an alert, none came for STALL s,
+        or the wall clock's `until`."""
+        progress = time.time()
+        while (
+            time.time() < min(until, progress + STALL) and not wanted <= self.notifications.keys()
+        ):
+            batches = await self.consumer.getmany(timeout_ms=50)
+            seen = time.time()
+            progress = seen if batches else progress
+            for tp, records in batches.items():
+                for record in records:
+                    data = self.codec.decode_dict(record.value or b"")
+                    if tp.topic == ALERTS.name:
+                        ids = data.get("triggered_by") or []
+                        if ids:
+                            self.alerts.setdefault(str(ids[0]), seen)
+                    elif data.get("event_id"):
+                        self.notifications.setdefault(str(data["event_id"]), seen)
+
+    async def stop(self) -> None:
+        await self.consumer.stop()
+
+
+async def paced(
+    bootstrap: str, codec: AvroCodec, rate: float, seconds: float, children: int, outputs: Outputs
+) -> tuple[dict[str, float], float]:
+    """Send the VISTs on schedule while reading outputs; their publish times, lateness."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=True)
+    await producer.start()
+    published: dict[str, float] = {}
+    due = send_offsets(rate, seconds)
+    sent: list[float] = []
+    reader = asyncio.create_task(outputs.read(float("inf"), {"never"}))
+    try:
+        start = time.monotonic()
+        for n, offset in enumerate(due):
+            await asyncio.sleep(max(0.0, start + offset - time.monotonic()))
+            event = probe_vist(n, children, datetime.now(UTC))
+            (wire,) = to_wire([event], codec)
+            sent.append(time.monotonic() - start)
+            published[wire.event_id] = time.time()
+            await producer.send(wire.topic, wire.value, key=wire.key)
+        await producer.flush()
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await producer.stop()
+    await outputs.read(time.time() + GRACE, set(published))
+    return published, late_by(due, sent)
+
+
+def latencies(published: dict[str, float], read: dict[str, float]) -> list[float]:
+    return [read[e] - t for e, t in published.items() if e in read]
+
+
+async def measure(bootstrap: str, rate: float, seconds: float, children: int) -> dict[str, Any]:
+    codec = codec_from_settings(Settings())
+    outputs = Outputs(bootstrap, codec)
+    await outputs.start()
+    try:
+        published, late = await paced(bootstrap, codec, rate, seconds, children, outputs)
+    finally:
+        await outputs.stop()
+    first = {
+        e: min(t for t in (outputs.alerts.get(e), outputs.notifications.get(e)) if t is not None)
+        for e in published
+        if e in outputs.alerts or e in outputs.notifications
+    }
+    start, last = min(published.values()), max(first.values(), default=0.0)
+    return {
+        "sent": len(published),
+        "handled_per_second": len(first) / (last - start) if last > start else None,
+        "producer_late_by_seconds": late,
+        "unmatched": len(published) - len(first),
+        "first_output": summary(latencies(published, first)),
+        "notification": summary(latencies(published, outputs.notifications)),
+        "alert": summary(latencies(published, outputs.alerts)),
+    }
+
+
+def run_latency(
+    bootstrap: str, root: Path, partitions: int, rate: float, seconds: float, children: int = 60
+) -> dict[str, Any]:
+    asyncio.run(fresh_topics(bootstrap, partitions))
+    codec = codec_from_settings(Settings())
+    workers = Workers(1, bootstrap, root, partitions)
+    try:
+        workers.wait_ready()
+        setup = to_wire(probe_children(children, datetime.now(UTC)), codec)
+        asyncio.run(blast(bootstrap, setup))
+        workers.settle(len(setup), time.time(), 120)
+        figures = asyncio.run(measure(bootstrap, rate, seconds, children))
+    finally:
+        workers.stop()
+    return {"rate": rate, "seconds": seconds, "children": children, **figures}

@@ -1,0 +1,189 @@
+"""Phases (b) and (c): the full worker, one or two of them, in one consumer group.
+
+Each worker is `python -m broker.cli worker` started from the project's root (this
+worktree's packages), with its own web port (health and metrics) and state directory,
+and the phase's one app id (a fresh consumer group and fresh changelogs). They run on
+the event clock (`MASH_CLOCK=event`) as bench.live always has, so the synthetic year's
+deadlines fire as its events pass rather than all at once. The event clock is a
+worker's own: with two workers, only the one that owns broker.accepted.v1's single
+partition (the link stage) sees the events' times, so the other fires no deadlines;
+the records published are printed so that the difference shows. With --profile, the
+first worker runs under cProfile and leaves its profile where asked (slower: for where
+the time goes, not for the figures).
+
+Timing: the phase waits until every worker is ready (partitions assigned, tables
+recovered) and has stayed so for a few looks, so a rebalance as the second joins is not
+timed. Then the events are sent, and the metrics are read every second, every quarter
+second once every event is linked. The
+worker has caught up when every event has a link outcome, no consumer lag is left and
+the stage counts no longer move; the time taken is to the first look at which the
+counts had their final values (`seconds`). Lag is measured on committed offsets, which
+faust commits every few seconds, so `zero_lag_seconds` (when the end was seen) is later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from bench.live_ceiling import clean_env
+from bench.live_events import Wire
+from bench.live_kafka import blast, free_port, fresh_topics, process_figures, ready, scrape, total
+from broker.settings import PROJECT_ROOT
+
+POLL = (1.0, 0.25)
+"""Seconds between looks at the metrics: slow while events are still being linked, fast
+once all are (the child stage's end is what is timed). A scrape costs the worker ~30 ms
+of its own CPU (prometheus_client renders every sample): looking four times a second
+throughout took 4.5 s of a 60 s profiled run, so the slow looks keep the benchmark from
+slowing what it measures."""
+
+
+def profiled(profile: Path | None, n: int) -> list[str]:
+    """cProfile's arguments when profiling (the first worker only), else none."""
+    return ["-m", "cProfile", "-o", str(profile)] if profile is not None and n == 0 else []
+
+
+class Workers:
+    """`count` workers of one app id, started at once, stopped at the end."""
+
+    def __init__(
+        self, count: int, bootstrap: str, root: Path, partitions: int, profile: Path | None = None
+    ) -> None:
+        self.app_id = f"bench-{uuid.uuid4().hex[:6]}"
+        self.ports = [free_port() for _ in range(count)]
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.logs = []
+        for n, port in enumerate(self.ports):
+            env = clean_env() | {
+                "MASH_KAFKA_BOOTSTRAP": bootstrap,
+                "MASH_STATE_DIR": str(root / f"{self.app_id}-state-{n}"),
+                "MASH_APP_ID": self.app_id,
+                "MASH_TOPIC_PARTITIONS": str(partitions),
+                "MASH_WORKER_WEB_PORT": str(port),
+                "MASH_CLOCK": "event",
+                "MASH_TICK_SECONDS": "1",
+            }
+            log = (root / f"{self.app_id}-worker-{n}.log").open("wb")
+            self.logs.append(log)
+            self.procs.append(
+                subprocess.Popen(
+                    [sys.executable, *profiled(profile, n), "-m", "broker.cli", "worker"],
+                    cwd=PROJECT_ROOT,
+                    env=env,
+                    stdout=log,
+                    stderr=log,
+                )
+            )
+
+    def wait_ready(self, timeout: float = 180.0, steady: int = 8) -> None:
+        """Every worker ready at `steady` looks in a row (half a second apart)."""
+        deadline = time.monotonic() + timeout
+        streak = 0
+        while streak < steady:
+            if time.monotonic() > deadline or any(p.poll() is not None for p in self.procs):
+                raise RuntimeError(f"the workers did not become ready: see {self.logs[0].name}")
+            streak = streak + 1 if all(ready(port) for port in self.ports) else 0
+            time.sleep(0.5)
+
+    def counts(self) -> tuple[float, float, float, float, float]:
+        """ingest, link and child outcomes, consumer lag and records out, over all."""
+        figures = [0.0] * 5
+        for port in self.ports:
+            m = scrape(port)
+            for i, value in enumerate(
+                (
+                    total(m, "mash_stage_outcomes_total", stage="ingest"),
+                    total(m, "mash_stage_outcomes_total", stage="link"),
+                    total(m, "mash_stage_outcomes_total", stage="child"),
+                    total(m, "mash_consumer_lag"),
+                    total(m, "mash_events_out_total"),
+                )
+            ):
+                figures[i] += value
+        return figures[0], figures[1], figures[2], figures[3], figures[4]
+
+    def settle(self, linked: int, since: float, timeout: float) -> tuple[float, float, float]:
+        """Wait until `linked` link outcomes, no lag, and stage counts that stay put.
+
+        Returns when the counts first had their final values, when that was seen with
+        no lag, and the records published.
+        """
+        final_at, last = since, (-1.0, -1.0, -1.0)
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.time()
+            ingest, link, child, lag, out = self.counts()
+            if (ingest, link, child) != last:
+                final_at, last = now, (ingest, link, child)
+            elif link >= linked and lag == 0:
+                return final_at, now, out
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the workers had not caught up in {timeout:.0f}s")
+            time.sleep(POLL[link >= linked])
+
+    def owned(self) -> list[int]:
+        """How many partitions of the agents' topics each worker holds."""
+        return [
+            sum(1 for (n, _) in scrape(port) if n == "mash_consumer_lag") for port in self.ports
+        ]
+
+    def cpu(self) -> list[float]:
+        return [process_figures(p.pid)[0] for p in self.procs]
+
+    def peak_mib(self) -> list[float]:
+        return [process_figures(p.pid)[1] for p in self.procs]
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+        for log in self.logs:
+            log.close()
+
+
+def run_workers(
+    count: int,
+    bootstrap: str,
+    wires: list[Wire],
+    root: Path,
+    partitions: int,
+    timeout: float,
+    profile: Path | None = None,
+) -> dict[str, Any]:
+    asyncio.run(fresh_topics(bootstrap, partitions))
+    workers = Workers(count, bootstrap, root, partitions, profile)
+    try:
+        workers.wait_ready()
+        cpu_before = workers.cpu()
+        started = time.time()
+        sent = asyncio.run(blast(bootstrap, wires))
+        final_at, zero_lag_at, out = workers.settle(len(wires), started, timeout)
+        owned = workers.owned()
+        cpu = sum(after - before for after, before in zip(workers.cpu(), cpu_before, strict=True))
+        peak = max(workers.peak_mib())
+    finally:
+        workers.stop()
+    seconds = final_at - started
+    return {
+        "events": len(wires),
+        "workers": count,
+        "partitions_owned": "+".join(str(n) for n in owned),
+        "send_seconds": sent,
+        "seconds": seconds,
+        "zero_lag_seconds": zero_lag_at - started,
+        "events_per_second": len(wires) / seconds,
+        "records_published": out,
+        "cpu_seconds": cpu,
+        "peak_rss_mib": peak,
+    }
