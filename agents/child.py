@@ -87,6 +87,7 @@ async def handle_child_batch(
     for child_id, (before, after, partition) in slots.items():
         enter(last[child_id])
         store.save(child_id, before, after, partition)
+    observer.batch("child", len(outcomes))
     for outcome in outcomes:
         observer.outcome("child", outcome)
     return outcomes

@@ -75,6 +75,7 @@ async def handle_inbound_batch(
         outcomes.append(outcome)
         outgoing += records
     await sink.send_all(outgoing)
+    observer.batch("ingest", len(outcomes))
     for outcome in outcomes:
         observer.outcome("ingest", outcome)
     return outcomes

@@ -110,6 +110,7 @@ async def handle_accepted_batch(
         pending.add(position, event, step)
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
+    observer.batch("link", len(outcomes))
     for outcome in outcomes:
         observer.outcome("link", outcome)
     return outcomes

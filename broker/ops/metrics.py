@@ -38,6 +38,7 @@ UNKNOWN = "unknown"
 #: Seconds from an event's `recorded_at` to a record published because of it. Agencies
 #: may publish late (hours); the broker's own part is seconds.
 LATENCY_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 14400, 86400)
+BATCH_BUCKETS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 #: Reason "fields" that are not fields of an event: the bytes as a whole, the broker's
 #: own fault, the wire format's parts.
@@ -60,12 +61,19 @@ class StageObserver(Protocol):
 
     def outcome(self, stage: str, outcome: str) -> None: ...
 
+    def batch(self, stage: str, size: int) -> None:
+        """One batch taken by a stage, of `size` messages."""
+        ...
+
 
 class _NoObserver:
     def event_in(self, topic: str, agency: object) -> None:
         return None
 
     def outcome(self, stage: str, outcome: str) -> None:
+        return None
+
+    def batch(self, stage: str, size: int) -> None:
         return None
 
 
@@ -173,6 +181,13 @@ class Metrics:
             ["stage", "outcome"],
             registry=registry,
         )
+        self.batch_sizes = Histogram(
+            "mash_batch_size",
+            "Messages a stage took at once (one round trip to Kafka for their records)",
+            ["stage"],
+            buckets=BATCH_BUCKETS,
+            registry=registry,
+        )
         self.alerts = Counter(
             "mash_alerts",
             "Alerts raised for the MASH, by rule and severity",
@@ -241,6 +256,9 @@ class Metrics:
 
     def event_in(self, topic: str, agency: object) -> None:
         self.events_in.labels(topic=topic, agency=agency_label(agency)).inc()
+
+    def batch(self, stage: str, size: int) -> None:
+        self.batch_sizes.labels(stage=stage).observe(size)
 
     def outcome(self, stage: str, outcome: str) -> None:
         self.outcomes.labels(stage=stage, outcome=outcome).inc()
