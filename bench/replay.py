@@ -217,6 +217,7 @@ def run_one(
             result = profiler.runcall(run, generator.stdout, PROGRESS)
             stats = pstats.Stats(profiler, stream=sys.stderr)
             stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(30)  # where the time is spent itself
         else:
             result = run(generator.stdout, PROGRESS)
     if generator.returncode:

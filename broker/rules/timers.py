@@ -17,7 +17,7 @@ from typing import Final
 
 from broker.config import PartnershipConfig
 from broker.models import RuleId
-from broker.picture.clone import clone
+from broker.picture.clone import working_copy
 from broker.picture.model import ChildPicture, Timer
 from broker.pipeline.records import OutRecord
 from broker.rules import decision, exploitation, school, strategy
@@ -40,7 +40,7 @@ def fire_due(
 ) -> Outcome:
     """Fire the picture's timers due strictly before `before` (at or before it when
     `inclusive`), earliest first; the picture given is left as it was."""
-    work = clone(picture)
+    work = working_copy(picture)
     records = fire_in_place(work, before=before, inclusive=inclusive, config=config)
     return Outcome(work, records)
 
