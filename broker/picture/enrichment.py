@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Final
 
 from broker.models import ChildContext, Concern, ConcernCount
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
 from broker.picture.model import ChildPicture, EventSummary
 
 SHORT, LONG = 90, 365
+CONCERNS: Final = tuple(Concern)
+"""The concerns in the enum's order (iterating an Enum class is slow)."""
 """The two trailing windows (days) the counts are given for: those of the rules."""
 
 
@@ -51,7 +54,7 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
         risk_events_365_days=len(long),
         concerns=[
             ConcernCount(concern=c, last_90_days=by_short[c], last_365_days=by_long[c])
-            for c in Concern
+            for c in CONCERNS
             if by_long[c]
         ],
     )
