@@ -166,12 +166,22 @@ def prune(picture: ChildPicture, now: datetime, keep_days: int) -> None:
 
 
 def _update_identity(picture: ChildPicture, subject: Subject) -> None:
-    known = dict(picture.identity.identifiers) if picture.identity else {}
+    current = picture.identity
+    known = dict(current.identifiers) if current else {}
     for name in IDENTIFIERS:
         value = getattr(subject, name)
         if value:
             known[name] = value
-    postcode = subject.postcode or (picture.identity.postcode if picture.identity else None)
+    postcode = subject.postcode or (current.postcode if current else None)
+    if (
+        current is not None
+        and current.given_name == subject.given_name
+        and current.family_name == subject.family_name
+        and current.date_of_birth == subject.date_of_birth
+        and current.identifiers == known
+        and current.postcode == postcode
+    ):
+        return  # the same child as described before (most events): keep the frozen part
     picture.identity = Identity(
         given_name=subject.given_name,
         family_name=subject.family_name,

@@ -30,16 +30,17 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
     Counts are of risk events whose occurred_at falls in the trailing window ending at
     `at` (default: the latest event's occurred_at).
     """
-    risks = [e for e in picture.events if e.risk]
     if at is None:
         at = max((e.occurred_at for e in picture.events), default=None)
-
-    def inside(days: int) -> list[EventSummary]:
-        if at is None:
-            return []
-        return [e for e in risks if at - timedelta(days=days) <= e.occurred_at <= at]
-
-    short, long = inside(SHORT), inside(LONG)
+    short: list[EventSummary] = []
+    long: list[EventSummary] = []
+    if at is not None:  # one pass over the chronology for both windows (on every alert)
+        since_short, since_long = at - timedelta(days=SHORT), at - timedelta(days=LONG)
+        for e in picture.events:
+            if e.risk and since_long <= e.occurred_at <= at:
+                long.append(e)
+                if since_short <= e.occurred_at:
+                    short.append(e)
     by_short = Counter(c for e in short for c in e.concerns)
     by_long = Counter(c for e in long for c in e.concerns)
     record = picture.socialcare
