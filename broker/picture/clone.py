@@ -1,11 +1,15 @@
-"""A deep copy of a child's picture, made for the picture's own shapes.
+"""Copies of a child's picture: a working copy for a step, a deep copy for the rest.
 
 Every step that changes a picture works on a copy (`process`, `fire_due`, `apply`,
 `merge_pictures`), so that the picture given stays as it was until the caller has
-published the step's records (at-least-once). pydantic's `model_copy(deep=True)` goes
-through `copy.deepcopy`, which visits every date, enum and string of the chronology with
-its memo bookkeeping; the replay benchmark (bench/replay.py) found it took three
-quarters of the broker's time per event.
+published the step's records (at-least-once). `process` and `fire_due`, which run on
+every event and every deadline, take a `working_copy`: new lists and dicts holding the
+same parts, which are frozen (broker.picture.model), so a step replaces a part rather
+than change it. `apply` and `merge_pictures` take a `clone`, a deep copy.
+
+pydantic's `model_copy(deep=True)` goes through `copy.deepcopy`, which visits every
+date, enum and string of the chronology with its memo bookkeeping; the replay benchmark
+(bench/replay.py) found it took three quarters of the broker's time per event.
 
 The picture holds only immutable leaves (strings, numbers, dates, instants, enums),
 lists and dicts (an event's JSON `body`), and pydantic models. So `clone` copies the
