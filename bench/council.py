@@ -58,7 +58,14 @@ DUPLICATE_RATE: Final = 0.003
 
 
 class Council:
-    """A council's children and the events about them; the same seed, the same stream."""
+    """A council's children and the events about them; the same seed, the same stream.
+
+    A subclass may change the shape of the load (bench/dense.py): `base_kinds` (what
+    arrives), `base_share` (how much of the stream arrivals are) and `_weight` (how the
+    events spread over the children)."""
+
+    base_kinds: dict[str, tuple[int, int]] = BASE_KINDS
+    base_share: float = BASE_SHARE
 
     def __init__(
         self,
@@ -82,7 +89,7 @@ class Council:
         self.maker = EventMaker(self.rng, self.people, seed)
         self._heap: list[Pending] = []
         self._seq = 0
-        self._per_day = events / (365.0 * years) * BASE_SHARE
+        self._per_day = events / (365.0 * years) * self.base_share
 
     # -- the population ---------------------------------------------------------------
 
@@ -142,8 +149,8 @@ class Council:
         if day.month == 9:
             mean *= 1.1  # schools back: transitions and referrals
         count = max(0, round(rng.gauss(mean, mean**0.5)))
-        kinds = list(BASE_KINDS)
-        weights = [w[1 if weekend else 0] for w in BASE_KINDS.values()]
+        kinds = list(self.base_kinds)
+        weights = [w[1 if weekend else 0] for w in self.base_kinds.values()]
         for kind in rng.choices(kinds, weights=weights, k=count):
             if kind in NIGHT_KINDS:
                 hour = rng.choices(range(24), weights=HOURS_24)[0]

@@ -1,7 +1,7 @@
 """Replay benchmark: events per second and peak memory of the broker over a council's year.
 
-    python -m bench.replay [--sizes 40000,1000000] [--events N] [--seed S] [--years Y]
-                           [--profile] [--json]
+    python -m bench.replay [--shape council|dense] [--sizes 40000,1000000] [--events N]
+                           [--seed S] [--years Y] [--profile] [--json]
 
 For each size it replays a synthetic stream (bench/council.py) through the very code
 `mash-broker replay` runs: `broker.pipeline.engine.replay_engine` (what `replay_lines` calls) on
@@ -20,6 +20,11 @@ broker instead of taking turns with it. CPU seconds are the replay process's own
 The default sizes are the issue's: a synthetic year of one council (40,000 events over
 about 10,000 children) and 1,000,000 events (a council five times the size over five
 years, so that history pruning and the identity index are exercised at scale).
+
+`--shape dense` replays bench/dense.py's stream instead (issue 12's independent year:
+every child seen about ten times, a third police notices, a quarter health updates),
+where long-lived pictures and many alerts are what the broker spends its time on:
+`python -m bench.replay --shape dense --sizes 200000`.
 """
 
 from __future__ import annotations
@@ -47,6 +52,8 @@ from broker.topics import INTERNAL_TOPICS
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (40_000, 1_000_000)
+SHAPES = {"council": "bench.council", "dense": "bench.dense"}
+"""--shape -> the generator module that writes that load."""
 EVENTS_PER_YEAR = 200_000
 """Above one council's year, a stream this many events a year: 1M is five years."""
 SETTLE = timedelta(days=14)
@@ -72,6 +79,7 @@ class Result:
     """Seconds in Python's cyclic garbage collector, and its full (oldest generation) runs."""
     first: str = ""
     last: str = ""
+    shape: str = "council"
 
     @property
     def events_per_second(self) -> float:
@@ -194,11 +202,13 @@ def years_for(events: int) -> float:
     return max(1.0, events / EVENTS_PER_YEAR)
 
 
-def run_one(events: int, seed: int, years: float, profile: bool = False) -> Result:
+def run_one(
+    events: int, seed: int, years: float, profile: bool = False, shape: str = "council"
+) -> Result:
     """One size in this process, its lines piped from a generator process (the
     collector tuned as `mash-broker` tunes it)."""
     tune_collector()
-    command = [sys.executable, "-m", "bench.council", "--events", str(events)]
+    command = [sys.executable, "-m", SHAPES[shape], "--events", str(events)]
     command += ["--seed", str(seed), "--years", str(years)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=1 << 20, cwd=ROOT) as generator:
         assert generator.stdout is not None
@@ -207,19 +217,24 @@ def run_one(events: int, seed: int, years: float, profile: bool = False) -> Resu
             result = profiler.runcall(run, generator.stdout, PROGRESS)
             stats = pstats.Stats(profiler, stream=sys.stderr)
             stats.sort_stats("cumulative").print_stats(35)
+            stats.sort_stats("tottime").print_stats(30)  # where the time is spent itself
         else:
             result = run(generator.stdout, PROGRESS)
     if generator.returncode:
         raise RuntimeError(f"the generator failed ({generator.returncode})")
     result.years = years
+    result.shape = shape
     result.peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB
     return result
 
 
-def measure(events: int, seed: int, years: float | None, profile: bool = False) -> Result:
+def measure(
+    events: int, seed: int, years: float | None, profile: bool = False, shape: str = "council"
+) -> Result:
     """One size in a fresh process, so that its peak memory is its own."""
     command = [sys.executable, "-m", "bench.replay", "--one", str(events), "--seed", str(seed)]
-    command += ["--years", str(years or years_for(events))] + (["--profile"] if profile else [])
+    command += ["--years", str(years or years_for(events)), "--shape", shape]
+    command += ["--profile"] if profile else []
     done = subprocess.run(command, stdout=subprocess.PIPE, check=True, cwd=ROOT)
     data = json.loads(done.stdout)
     return Result(**data)
@@ -228,6 +243,7 @@ def measure(events: int, seed: int, years: float | None, profile: bool = False) 
 def table(results: list[Result]) -> str:
     """The figures side by side, one column per size."""
     rows: list[tuple[str, list[str]]] = [
+        ("shape", [r.shape for r in results]),
         ("events", [f"{r.events:,}" for r in results]),
         ("span", [f"{r.first[:10]} .. {r.last[:10]} ({r.years:g} y)" for r in results]),
         ("wall seconds", [f"{r.seconds:,.1f}" for r in results]),
@@ -257,6 +273,7 @@ def table(results: list[Result]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shape", choices=sorted(SHAPES), default="council", help="the load")
     parser.add_argument("--sizes", default=",".join(str(s) for s in DEFAULT_SIZES))
     parser.add_argument("--events", type=int, help="one size only (overrides --sizes)")
     parser.add_argument("--seed", type=int, default=0)
@@ -266,14 +283,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # a size's subprocess
     args = parser.parse_args(argv)
     if args.one:
-        result = run_one(args.one, args.seed, args.years or years_for(args.one), args.profile)
+        years = args.years or years_for(args.one)
+        result = run_one(args.one, args.seed, years, args.profile, args.shape)
         print(json.dumps(asdict(result)))
         return 0
     sizes = [args.events] if args.events else [int(s) for s in args.sizes.split(",")]
     results = []
     for size in sizes:
         print(f"replaying {size:,} events ...", file=sys.stderr, flush=True)
-        results.append(measure(size, args.seed, args.years, args.profile))
+        results.append(measure(size, args.seed, args.years, args.profile, args.shape))
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=1))
     else:

@@ -110,4 +110,9 @@ class MinimisationTable(BaseModel):
         return self
 
     def row(self, agency: Agency) -> RecipientFields:
-        return self.recipients.get(agency, RecipientFields(default=("occurred_at",)))
+        row = self.recipients.get(agency)
+        return row if row is not None else _NO_ROW
+
+
+_NO_ROW: Final = RecipientFields(default=("occurred_at",))
+"""The row of an agency the table does not name: when it happened, nothing more."""

@@ -158,6 +158,19 @@ class ChildIdentity:
             for key in keys:
                 yield dob, key
 
+    def copy(self) -> ChildIdentity:
+        """A copy of what is known now (the aliases are tuples: shared, not copied)."""
+        other = ChildIdentity(self.child_id)
+        for attr in self.__slots__:
+            setattr(other, attr, getattr(self, attr))
+        return other
+
+    def indexed_as(self, other: ChildIdentity) -> bool:
+        """Whether the index files this child under the same keys and name counts as
+        `other` (names, dates of birth and identifiers alike; postcodes and sexes are
+        only compared, never filed)."""
+        return all(getattr(self, a) == getattr(other, a) for a in _INDEXED)
+
     def learn(self, query: Query, interner: Interner, limit: bool = True) -> None:
         """Add what a record of this child shows: new aliases (capped) and identifiers."""
         names = MAX_NAME_ALIASES if limit else sys.maxsize
@@ -225,6 +238,10 @@ class ChildIdentity:
         if not child.given or not child.family or not child.dobs:
             raise ValueError("identity state: names and date of birth are required")
         return child
+
+
+_INDEXED = ("child_id", "given", "family", "dobs", *IDENTIFIER_KINDS)
+"""What `IdentityIndex._index` files a child under (and counts its names by)."""
 
 
 def _text(state: Mapping[str, object], key: str) -> str:

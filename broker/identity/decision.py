@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from broker.identity.scoring import AGREEING, Level
 
@@ -100,25 +101,38 @@ class LinkDecision:
 
     def explain(self) -> str:
         """A plain-English account naming fields and rules, never personal values."""
-        head = self._headline()
-        detail = _describe_levels(self.levels)
-        return f"{head}; {detail}." if detail else f"{head}."
+        words = (self.reason, self.rule, self.score, len(self.siblings), len(self.candidates))
+        return _explain(words, self.levels)
 
-    def _headline(self) -> str:
-        kind = self.rule.removeprefix("identifier:")
-        score = f"{self.score:.1f}" if self.score is not None else "n/a"
-        reason = self.reason
-        if reason is Reason.NO_CANDIDATE and self.score is None:
-            if self.siblings:
-                return (
-                    f"New child: {len(self.siblings)} known child(ren) share the family name "
-                    "and date of birth but have a clearly different given name (siblings or "
-                    "twins)"
-                )
-            return "New child: no known child is close enough to compare"
-        return _HEADLINES[reason].format(
-            id=FIELD_WORDS.get(kind, kind), score=score, many=len(self.candidates)
-        )
+
+@lru_cache(maxsize=4096)
+def _explain(
+    words: tuple[Reason, str, float | None, int, int], levels: tuple[tuple[str, Level], ...]
+) -> str:
+    """`LinkDecision.explain` from what its words depend on (reason, rule, score, how
+    many siblings and candidates; the levels): cached, because every linked event
+    carries its note and most are linked alike (on an identifier, with the same levels)."""
+    head = _headline(*words)
+    detail = _describe_levels(levels)
+    return f"{head}; {detail}." if detail else f"{head}."
+
+
+def _headline(
+    reason: Reason, rule: str, score: float | None, siblings: int, candidates: int
+) -> str:
+    kind = rule.removeprefix("identifier:")
+    score_text = f"{score:.1f}" if score is not None else "n/a"
+    if reason is Reason.NO_CANDIDATE and score is None:
+        if siblings:
+            return (
+                f"New child: {siblings} known child(ren) share the family name "
+                "and date of birth but have a clearly different given name (siblings or "
+                "twins)"
+            )
+        return "New child: no known child is close enough to compare"
+    return _HEADLINES[reason].format(
+        id=FIELD_WORDS.get(kind, kind), score=score_text, many=candidates
+    )
 
 
 _HEADLINES: dict[Reason, str] = {

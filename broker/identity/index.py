@@ -76,6 +76,7 @@ class IdentityIndex:
         self._blocks: dict[int, dict[str, Ids]] = {}
         self._interner = Interner()
         self._name_counts: dict[str, dict[str, int]] = {"given_name": {}, "family_name": {}}
+        self._last_query: tuple[PersonRecord, Query] | None = None
 
     # -- looking up -----------------------------------------------------------------
 
@@ -103,7 +104,7 @@ class IdentityIndex:
 
     def link(self, record: PersonRecord) -> LinkDecision:
         """Decide which known child a record is of, without changing the index."""
-        query = make_query(record)
+        query = self._query(record)
         decided = self._link_on_identifiers(query)
         return decided if decided is not None else self._link_probabilistic(query)
 
@@ -239,11 +240,26 @@ class IdentityIndex:
         if child is None:
             child = ChildIdentity(survivor)
             self._children[survivor] = child
-        else:
-            self._unindex(child)
-        child.learn(make_query(record), self._interner)
+            child.learn(self._query(record), self._interner)
+            self._index(child)
+            return survivor
+        before = child.copy()
+        child.learn(self._query(record), self._interner)
+        if child.indexed_as(before):
+            return survivor  # nothing new to file it under (most records of a known child)
+        self._unindex(before)
         self._index(child)
         return survivor
+
+    def _query(self, record: PersonRecord) -> Query:
+        """`make_query(record)`, made once for the `link` and the `add` of one record
+        (the link stage calls both with the same record; it is frozen)."""
+        last = self._last_query
+        if last is not None and last[0] is record:
+            return last[1]
+        query = make_query(record)
+        self._last_query = (record, query)
+        return query
 
     def merge(self, child_a: str, child_b: str) -> str:
         """A person decided these are the same child: `child_a` survives, `child_b` aliases it."""

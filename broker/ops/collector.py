@@ -1,7 +1,8 @@
 """How this process's cyclic garbage collector is tuned, and why.
 
 Every step that changes a child's picture works on a copy and keeps it
-(`broker.picture.clone`), so each event leaves a picture's worth of new objects behind
+(`broker.picture.clone`), so each event leaves new objects behind (since the working
+copy, a dozen containers rather than a picture's worth; before it, every part)
 and frees the old ones by reference counting. With CPython's default young generation
 (700 allocations) those copies live long enough to be promoted to the oldest
 generation, whose pending count then triggers full collections that walk the whole

@@ -103,8 +103,14 @@ def apply_in_place(picture: ChildPicture, event: Event) -> bool:
 
 
 def summarise(event: PoliceVist | YotReferral | HealthUpdate | SchoolTransition) -> EventSummary:
-    """The chronology entry for an event, with the derived flags of events.md."""
-    return EventSummary(
+    """The chronology entry for an event, with the derived flags of events.md.
+
+    Built without validation (`model_construct`): every value comes from the event,
+    validated at ingest, and `body` is its JSON form just made; validating the body
+    again walked every value of it, once per chronology event. Every field is given
+    (`told` too): pydantic's `model_construct` inspects a default factory's signature
+    each time it calls one, which costs more than the validation saved."""
+    return EventSummary.model_construct(
         event_id=event.event_id,
         event_type=event.event_type,
         source_agency=event.source.agency,
@@ -117,6 +123,7 @@ def summarise(event: PoliceVist | YotReferral | HealthUpdate | SchoolTransition)
         risk=is_risk_event(event),
         significant_harm=is_significant_harm(event),
         consent=event.consent.status,
+        told=[],
         body=event.model_dump(mode="json", exclude={"subject"}),
     )
 
@@ -126,18 +133,31 @@ def prune(picture: ChildPicture, now: datetime, keep_days: int) -> None:
     chronology, recorded_at for the rest), except what a running deadline still needs.
     The rules' longest window is shorter than `keep_days` (the configuration checks)."""
     horizon = now - timedelta(days=keep_days)
-    needed = {t.event_id for t in picture.timers}
-    picture.events = [e for e in picture.events if e.occurred_at >= horizon or e.event_id in needed]
-    picture.decisions = [d for d in picture.decisions if d.recorded_at >= horizon]
-    picture.screenings = [s for s in picture.screenings if s.recorded_at >= horizon]
-    picture.meetings = [m for m in picture.meetings if m.recorded_at >= horizon]
-    picture.alerts = [a for a in picture.alerts if a.raised_at >= horizon]
-    picture.processed = {k: v for k, v in picture.processed.items() if v >= horizon}
-    picture.fired = {k: due for k, due in picture.fired.items() if due >= horizon}
+    # Each container is rebuilt only when something in it is old: most pictures hold
+    # nothing older than the horizon, and this runs on every event.
+    if any(e.occurred_at < horizon for e in picture.events):
+        needed = {t.event_id for t in picture.timers}
+        picture.events = [
+            e for e in picture.events if e.occurred_at >= horizon or e.event_id in needed
+        ]
+    if any(d.recorded_at < horizon for d in picture.decisions):
+        picture.decisions = [d for d in picture.decisions if d.recorded_at >= horizon]
+    if any(s.recorded_at < horizon for s in picture.screenings):
+        picture.screenings = [s for s in picture.screenings if s.recorded_at >= horizon]
+    if any(m.recorded_at < horizon for m in picture.meetings):
+        picture.meetings = [m for m in picture.meetings if m.recorded_at >= horizon]
+    if any(a.raised_at < horizon for a in picture.alerts):
+        picture.alerts = [a for a in picture.alerts if a.raised_at >= horizon]
+    if any(v < horizon for v in picture.processed.values()):
+        picture.processed = {k: v for k, v in picture.processed.items() if v >= horizon}
+    if any(due < horizon for due in picture.fired.values()):
+        picture.fired = {k: due for k, due in picture.fired.items() if due >= horizon}
+    if not picture.transitions:
+        return
     kept = set(picture.processed)
     running = {t.transition_id for t in picture.timers}
-    if picture.transitions:  # the latest move gives the current school, however old
-        running.add(max(picture.transitions.values(), key=lambda t: t.seq).transition_id)
+    # the latest move gives the current school, however old
+    running.add(max(picture.transitions.values(), key=lambda t: t.seq).transition_id)
     picture.transitions = {
         k: t
         for k, t in picture.transitions.items()
@@ -146,12 +166,22 @@ def prune(picture: ChildPicture, now: datetime, keep_days: int) -> None:
 
 
 def _update_identity(picture: ChildPicture, subject: Subject) -> None:
-    known = dict(picture.identity.identifiers) if picture.identity else {}
+    current = picture.identity
+    known = dict(current.identifiers) if current else {}
     for name in IDENTIFIERS:
         value = getattr(subject, name)
         if value:
             known[name] = value
-    postcode = subject.postcode or (picture.identity.postcode if picture.identity else None)
+    postcode = subject.postcode or (current.postcode if current else None)
+    if (
+        current is not None
+        and current.given_name == subject.given_name
+        and current.family_name == subject.family_name
+        and current.date_of_birth == subject.date_of_birth
+        and current.identifiers == known
+        and current.postcode == postcode
+    ):
+        return  # the same child as described before (most events): keep the frozen part
     picture.identity = Identity(
         given_name=subject.given_name,
         family_name=subject.family_name,

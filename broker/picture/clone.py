@@ -1,11 +1,15 @@
-"""A deep copy of a child's picture, made for the picture's own shapes.
+"""Copies of a child's picture: a working copy for a step, a deep copy for the rest.
 
 Every step that changes a picture works on a copy (`process`, `fire_due`, `apply`,
 `merge_pictures`), so that the picture given stays as it was until the caller has
-published the step's records (at-least-once). pydantic's `model_copy(deep=True)` goes
-through `copy.deepcopy`, which visits every date, enum and string of the chronology with
-its memo bookkeeping; the replay benchmark (bench/replay.py) found it took three
-quarters of the broker's time per event.
+published the step's records (at-least-once). `process` and `fire_due`, which run on
+every event and every deadline, take a `working_copy`: new lists and dicts holding the
+same parts, which are frozen (broker.picture.model), so a step replaces a part rather
+than change it. `apply` and `merge_pictures` take a `clone`, a deep copy.
+
+pydantic's `model_copy(deep=True)` goes through `copy.deepcopy`, which visits every
+date, enum and string of the chronology with its memo bookkeeping; the replay benchmark
+(bench/replay.py) found it took three quarters of the broker's time per event.
 
 The picture holds only immutable leaves (strings, numbers, dates, instants, enums),
 lists and dicts (an event's JSON `body`), and pydantic models. So `clone` copies the
@@ -70,6 +74,32 @@ def clone(model: _M) -> _M:
         if private is None
         else {k: _copy(v) for k, v in private.items() if v is not PydanticUndefined},
     )
+    return new
+
+
+def working_copy(picture: _M) -> _M:
+    """A step's own copy of a picture: its lists and dicts are new, the parts in them
+    (frozen models: broker.picture.model) are shared with the picture given.
+
+    What a step does to its copy is add, remove or replace parts (an event joins the
+    chronology, a timer is set, an old decision is pruned), never change a part in place;
+    the one exception, an event's `told`, goes through `ChildPicture.own_event`. So the
+    picture given stays as it was, as with `clone`, at the cost of copying a dozen
+    containers instead of every part of the chronology: the replay benchmark's dense
+    load (bench/dense.py, about ten events a child) spent a fifth of its time in `clone`
+    and in freeing the copies it made.
+    """
+    cls = type(picture)
+    fields = picture.__dict__.copy()
+    for name, value in fields.items():
+        kind = type(value)
+        if kind is list or kind is dict:
+            fields[name] = value.copy()
+    new = cls.__new__(cls)
+    _set(new, "__dict__", fields)
+    _set(new, "__pydantic_extra__", picture.__pydantic_extra__)
+    _set(new, "__pydantic_fields_set__", set(picture.__pydantic_fields_set__))
+    _set(new, "__pydantic_private__", getattr(picture, "__pydantic_private__", None))
     return new
 
 

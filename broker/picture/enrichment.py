@@ -12,12 +12,15 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Final
 
 from broker.models import ChildContext, Concern, ConcernCount
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
 from broker.picture.model import ChildPicture, EventSummary
 
 SHORT, LONG = 90, 365
+CONCERNS: Final = tuple(Concern)
+"""The concerns in the enum's order (iterating an Enum class is slow)."""
 """The two trailing windows (days) the counts are given for: those of the rules."""
 
 
@@ -27,16 +30,17 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
     Counts are of risk events whose occurred_at falls in the trailing window ending at
     `at` (default: the latest event's occurred_at).
     """
-    risks = [e for e in picture.events if e.risk]
     if at is None:
         at = max((e.occurred_at for e in picture.events), default=None)
-
-    def inside(days: int) -> list[EventSummary]:
-        if at is None:
-            return []
-        return [e for e in risks if at - timedelta(days=days) <= e.occurred_at <= at]
-
-    short, long = inside(SHORT), inside(LONG)
+    short: list[EventSummary] = []
+    long: list[EventSummary] = []
+    if at is not None:  # one pass over the chronology for both windows (on every alert)
+        since_short, since_long = at - timedelta(days=SHORT), at - timedelta(days=LONG)
+        for e in picture.events:
+            if e.risk and since_long <= e.occurred_at <= at:
+                long.append(e)
+                if since_short <= e.occurred_at:
+                    short.append(e)
     by_short = Counter(c for e in short for c in e.concerns)
     by_long = Counter(c for e in long for c in e.concerns)
     record = picture.socialcare
@@ -51,7 +55,7 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
         risk_events_365_days=len(long),
         concerns=[
             ConcernCount(concern=c, last_90_days=by_short[c], last_365_days=by_long[c])
-            for c in Concern
+            for c in CONCERNS
             if by_long[c]
         ],
     )

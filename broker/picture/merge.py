@@ -10,9 +10,10 @@ joined picture.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from broker.picture.clone import clone
-from broker.picture.model import ChildPicture, Involvement, Transition
+from broker.picture.model import ChildPicture
 
 
 def merge_pictures(into: ChildPicture, other: ChildPicture) -> ChildPicture:
@@ -73,13 +74,14 @@ def _later(first: datetime | None, second: datetime | None) -> bool:
 def _renumber(picture: ChildPicture, applied: int) -> None:
     """Give involvements and moves a processing order by when they were recorded
     (what is no longer in `processed` counts as earliest)."""
-    items: list[tuple[float, int, Involvement | Transition]] = []
-    for involvement in picture.involvements.values():
-        items.append((_stamp(picture, involvement.event_id), involvement.seq, involvement))
-    for move in picture.transitions.values():
-        items.append((_stamp(picture, move.event_ids[0]), move.seq, move))
-    for number, (_, _, item) in enumerate(sorted(items, key=lambda i: (i[0], i[1])), start=1):
-        item.seq = number
+    items: list[tuple[float, int, dict[str, Any], str]] = []
+    for key, involvement in picture.involvements.items():
+        stamp = _stamp(picture, involvement.event_id)
+        items.append((stamp, involvement.seq, picture.involvements, key))
+    for key, move in picture.transitions.items():
+        items.append((_stamp(picture, move.event_ids[0]), move.seq, picture.transitions, key))
+    for number, (_, _, parts, key) in enumerate(sorted(items, key=lambda i: (i[0], i[1])), 1):
+        parts[key] = parts[key].model_copy(update={"seq": number})  # parts are frozen
     picture.seq = max(applied, len(items))
 
 

@@ -37,9 +37,12 @@ from broker.models.common import Timestamp
 
 
 class _Part(BaseModel):
-    """Parts of the picture: mutable while a step works on its own copy, never shared."""
+    """Parts of the picture: frozen, so that a step's working copy of a picture can share
+    them with the picture it was made from (broker.picture.clone.working_copy). A step
+    changes a part by replacing it; the one list changed in place, an event's `told`, is
+    changed only on the step's own copy of that event (`ChildPicture.own_event`)."""
 
-    model_config = ConfigDict(extra="ignore", validate_assignment=False)
+    model_config = ConfigDict(extra="ignore", validate_assignment=False, frozen=True)
 
 
 class Identity(_Part):
@@ -174,8 +177,11 @@ class RaisedAlert(_Part):
     raised_at: Timestamp
 
 
-class ChildPicture(_Part):
-    """Everything known about one child; see the module docstring."""
+class ChildPicture(BaseModel):
+    """Everything known about one child; see the module docstring. Not frozen: a step
+    changes its own working copy's fields (lists and dicts of parts) as it goes."""
+
+    model_config = ConfigDict(extra="ignore", validate_assignment=False)
 
     child_id: str
     identity: Identity | None = None
@@ -204,6 +210,17 @@ class ChildPicture(_Part):
 
     def event(self, event_id: str) -> EventSummary | None:
         return next((e for e in self.events if e.event_id == event_id), None)
+
+    def own_event(self, event_id: str) -> EventSummary | None:
+        """The event's summary as this picture's own copy, to change its `told` in place:
+        a working copy shares its parts with the picture it was made from, which must
+        stay as it was."""
+        for i, summary in enumerate(self.events):
+            if summary.event_id == event_id:
+                own = summary.model_copy(update={"told": list(summary.told)})
+                self.events[i] = own
+                return own
+        return None
 
     def alert(self, alert_id: str) -> RaisedAlert | None:
         return next((a for a in self.alerts if a.alert_id == alert_id), None)

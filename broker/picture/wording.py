@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Final
 from zoneinfo import ZoneInfo
 
@@ -80,8 +81,12 @@ def join_words(items: Iterable[str]) -> str:
     return ", ".join(words[:-1]) + " and " + words[-1]
 
 
+@lru_cache(maxsize=16_384)
 def when(instant: datetime, tz: ZoneInfo) -> str:
-    """'Tue 19 May 2026 10:00', in the partnership's local time."""
+    """'Tue 19 May 2026 10:00', in the partnership's local time.
+
+    Cached: an alert's chronology lists the child's earlier events, so the same instants
+    are written again and again (equal instants give the same words, whatever offset)."""
     local = instant.astimezone(tz)
     return f"{local:%a} {local.day} {local:%b %Y %H:%M}"
 

@@ -10,6 +10,7 @@ child to `broker.pipeline.child.child_step`, exactly as the worker's child agent
 
 from __future__ import annotations
 
+import heapq
 import json
 from collections import deque
 from collections.abc import Iterable, Iterator
@@ -56,6 +57,11 @@ class Engine:
         self.clock = clock
         self.state = state or EngineState()
         self.config = config or load_config()
+        self._due_heap = [(when, child) for child, when in self.state.next_due.items()]
+        """(due, child id) of `state.next_due`, as a heap, so that finding what is due
+        before each event does not read every child with a timer (entries left behind
+        by a change are stale, and skipped)."""
+        heapq.heapify(self._due_heap)
 
     def submit_json(self, raw: bytes) -> list[OutRecord]:
         """One JSON line: the broker's clock moves to its `recorded_at` first."""
@@ -104,15 +110,20 @@ class Engine:
         return records
 
     def fire_timers(self, *, before: datetime, inclusive: bool = False) -> list[OutRecord]:
-        """Fire every child's timers due before `before`, earliest child first."""
+        """Fire every child's timers due before `before`, earliest child first (by due,
+        then child id)."""
         records: list[OutRecord] = []
-        due = sorted(
-            (when, child)
-            for child, when in self.state.next_due.items()
-            if when < before or (inclusive and when == before)
-        )
+        heap, next_due = self._due_heap, self.state.next_due
+        due: list[tuple[datetime, str]] = []
+        while heap and (heap[0][0] < before or (inclusive and heap[0][0] == before)):
+            entry = heapq.heappop(heap)
+            if next_due.get(entry[1]) == entry[0] and (not due or due[-1] != entry):
+                due.append(entry)
         for _, child_id in due:
             records += self.deliver(tick(child_id, before, inclusive=inclusive))
+        for entry in due:  # still due (a child waiting for a merge holds its tick)
+            if next_due.get(entry[1]) == entry[0]:
+                heapq.heappush(heap, entry)
         return records
 
     def _store(self, child_id: str, slot: ChildSlot) -> None:
@@ -123,8 +134,9 @@ class Engine:
         due = slot.next_due()
         if due is None:
             self.state.next_due.pop(child_id, None)
-        else:
+        elif self.state.next_due.get(child_id) != due:
             self.state.next_due[child_id] = due
+            heapq.heappush(self._due_heap, (due, child_id))
 
 
 def _readable_recorded_at(raw: bytes) -> datetime | None:

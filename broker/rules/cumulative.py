@@ -18,7 +18,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
+from broker.config.partnership import Thresholds
 from broker.models import Concern, RuleId, Severity
 from broker.picture.model import EventSummary
 from broker.picture.wording import agencies, chronology_line
@@ -34,31 +36,48 @@ class Count:
     counts: Callable[[EventSummary], bool]
 
 
-def counting(ctx: Context) -> list[Count]:
-    limits = ctx.config.thresholds
-    return [
+def counting(ctx: Context) -> tuple[Count, ...]:
+    return _counts(ctx.config.thresholds)
+
+
+def _any_risk(e: EventSummary) -> bool:
+    return True
+
+
+def _neglect(e: EventSummary) -> bool:
+    return Concern.neglect in e.concerns
+
+
+def _missing(e: EventSummary) -> bool:
+    return Concern.missing in e.concerns
+
+
+@lru_cache(maxsize=8)
+def _counts(limits: Thresholds) -> tuple[Count, ...]:
+    """The three counts for a configuration's thresholds (made once, not per event)."""
+    return (
         Count(
             RuleId.CUMULATIVE_CONCERNS,
             Severity.medium,
             limits.cumulative_concerns_every,
             limits.cumulative_concerns_window_days,
-            lambda e: True,
+            _any_risk,
         ),
         Count(
             RuleId.CUMULATIVE_NEGLECT,
             Severity.high,
             limits.cumulative_neglect_every,
             limits.cumulative_neglect_window_days,
-            lambda e: Concern.neglect in e.concerns,
+            _neglect,
         ),
         Count(
             RuleId.REPEAT_MISSING,
             Severity.high,
             limits.repeat_missing_every,
             limits.repeat_missing_window_days,
-            lambda e: Concern.missing in e.concerns,
+            _missing,
         ),
-    ]
+    )
 
 
 def window(ctx: Context, summary: EventSummary, count: Count) -> list[EventSummary]:

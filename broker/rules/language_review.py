@@ -22,7 +22,10 @@ REVIEWED_FIELDS: Final = ("narrative", "concern_summary", "impact_on_child")
 
 def language_feedback(event: Event, language: LanguageList, now: datetime) -> list[Feedback]:
     """One feedback naming every phrase found, or nothing."""
-    texts = {name: getattr(event, name, None) for name in REVIEWED_FIELDS}
+    # the model's own field values: getattr on a field an event type lacks goes through
+    # pydantic's __getattr__ and an AttributeError, on most events
+    values = event.__dict__
+    texts = {name: values.get(name) for name in REVIEWED_FIELDS}
     found = review_fields({k: v for k, v in texts.items() if isinstance(v, str)}, language)
     if not found:
         return []

@@ -26,7 +26,7 @@ from broker.models import (
     YotReferral,
 )
 from broker.picture.apply import CHRONOLOGY_TYPES, apply_in_place, new_picture, prune
-from broker.picture.clone import clone
+from broker.picture.clone import working_copy
 from broker.picture.model import ChildPicture, EventSummary
 from broker.policy.disclose import disclose
 from broker.policy.shares import Share, automatic_shares, decision_shares
@@ -60,7 +60,7 @@ def process(
     outputs (it was processed; they were published then). Timers due strictly
     before `now` fire first, so a picture is never behind its clock.
     """
-    work = clone(picture) if picture is not None else new_picture(child_id)
+    work = working_copy(picture) if picture is not None else new_picture(child_id)
     if event.event_id in work.processed:
         return Outcome(work, [])
     fired = fire_in_place(work, before=now, inclusive=False, config=config)
@@ -68,6 +68,7 @@ def process(
     apply_in_place(work, event)
     shared: list[Output] = []
     alerts: list[Output] = []
+    # the event's summary was made by apply_in_place for this step: its own to change
     summary = work.event(event.event_id) if isinstance(event, CHRONOLOGY_TYPES) else None
     if summary is not None:
         shared += _share(ctx, summary, automatic_shares(work, summary, config))
@@ -121,7 +122,7 @@ def _on_decision(ctx: Context, event: MashDecision) -> list[Output]:
     strategy.on_decision(ctx, event)
     if made.decision != DecisionKind.share or made.target_event_id is None:
         return []
-    summary = ctx.picture.event(made.target_event_id)
+    summary = ctx.picture.own_event(made.target_event_id)  # its `told` changes
     if summary is None:
         return []
     return _share(ctx, summary, decision_shares(made, summary))

@@ -17,7 +17,7 @@ from typing import Final
 
 from broker.config.partnership import PartnershipConfig
 from broker.models import RuleId
-from broker.picture.clone import clone
+from broker.picture.clone import working_copy
 from broker.picture.model import ChildPicture, Timer
 from broker.rules import decision, exploitation, school, strategy
 from broker.rules.base import Context, Outcome, Output
@@ -39,7 +39,7 @@ def fire_due(
 ) -> Outcome:
     """Fire the picture's timers due strictly before `before` (at or before it when
     `inclusive`), earliest first; the picture given is left as it was."""
-    work = clone(picture)
+    work = working_copy(picture)
     return Outcome(work, fire_in_place(work, before=before, inclusive=inclusive, config=config))
 
 

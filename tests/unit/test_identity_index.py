@@ -410,3 +410,36 @@ def test_swapping_fields_never_crashes_and_explains_without_values(
         if value and len(value.strip()) > 3 and value.strip().lower() not in vocabulary:
             assert value.strip() not in words
     assert shuffled.date_of_birth.isoformat() not in text
+
+
+def _filed(index: IdentityIndex) -> tuple[object, ...]:
+    """What the index files children under, order aside."""
+
+    def sets(table: dict[str, object]) -> dict[str, frozenset[str]]:
+        return {k: frozenset((v,) if isinstance(v, str) else v) for k, v in table.items()}  # type: ignore[arg-type]
+
+    return (
+        {dob: sets(block) for dob, block in index._blocks.items()},
+        {kind: sets(table) for kind, table in index._by_identifier.items()},
+        index._name_counts,
+    )
+
+
+def test_adding_what_is_known_already_files_the_child_as_a_rebuilt_index_does() -> None:
+    """`add` re-files a known child only when a record shows a new name, date of birth
+    or identifier; the index it keeps is the one its states rebuild."""
+    from itertools import islice
+
+    from bench.council import Council
+    from broker.calendar.clock import ManualClock
+    from broker.pipeline.engine import Engine, replay_engine
+
+    engine = Engine(ManualClock())
+    for _ in replay_engine(engine, islice(Council(seed=4, events=3000).lines(), 3000)):
+        pass
+    index = engine.state.index
+    rebuilt = IdentityIndex()
+    for child_id in list(index.child_ids()):
+        rebuilt.from_state(json.loads(json.dumps(index.to_state(child_id))))
+    assert len(rebuilt) == len(index) > 500
+    assert _filed(rebuilt) == _filed(index)
