@@ -29,7 +29,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import Enter, failure, message_context, no_context
+from agents.guard import Enter, batches, failure, message_context, no_context
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage
@@ -154,7 +154,7 @@ def register(
         def decode(raw: bytes) -> ChildMessage:
             return codec.decode_as(raw, ChildMessage)  # type: ignore[no-any-return]
 
-        async for events in stream.take_events(batch_max, within=batch_within):
+        async for events in batches(stream, batch_max, batch_within):
             items = [(e.message.value or b"", e.message.partition) for e in events]
             await handle_child_batch(
                 items,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from faust.streams import _current_event
@@ -32,6 +32,23 @@ a table only from within a message's context: its partition is the changelog's).
 
 def no_context(position: int) -> None:
     """Outside faust (tests, replay) there is no message context to enter."""
+
+
+async def batches(stream: Any, batch_max: int, within: float) -> AsyncIterator[list[Any]]:
+    """The stream's events in batches of at most `batch_max`.
+
+    `batch_max == 1` is faust's own message-by-message loop (`stream.events()`: each
+    event acknowledged when the next is asked for). Larger batches use `take_events`,
+    which under light traffic spread over many partitions was seen to stall
+    (`python -m bench.live --phases latency`: a few outputs a second at 25 events/s);
+    until that is understood, one message at a time is the default.
+    """
+    if batch_max == 1:
+        async for event in stream.events():
+            yield [event]
+        return
+    async for events in stream.take_events(batch_max, within=within):
+        yield list(events)
 
 
 def message_context(events: Sequence[Any]) -> Enter:

@@ -22,7 +22,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import failure
+from agents.guard import batches, failure
 from broker.calendar.clock import Clock
 from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.ingest import Accepted, Decoder, Refused, ingest_wire
@@ -109,7 +109,7 @@ def register(
 
     @app.agent(channel, name="ingest", concurrency=1)
     async def ingest(stream: Any) -> None:
-        async for events in stream.take_events(batch_max, within=batch_within):
+        async for events in batches(stream, batch_max, batch_within):
             messages = [(e.message.value or b"", e.message.topic) for e in events]
             await handle_inbound_batch(messages, decoder, sink, clock, observer=observer)
 

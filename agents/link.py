@@ -25,7 +25,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import Enter, failure, message_context, no_context
+from agents.guard import Enter, batches, failure, message_context, no_context
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
@@ -162,7 +162,7 @@ def register(
 
     @app.agent(channel, name="link", concurrency=1)
     async def link(stream: Any) -> None:
-        async for events in stream.take_events(batch_max, within=batch_within):
+        async for events in batches(stream, batch_max, batch_within):
             await handle_accepted_batch(
                 [e.message.value or b"" for e in events],
                 codec.decode,

@@ -24,6 +24,7 @@ faust commits every few seconds, so `zero_lag_seconds` (when the end was seen) i
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 import time
@@ -68,6 +69,8 @@ class Workers:
                 "MASH_WORKER_WEB_PORT": str(port),
                 "MASH_CLOCK": "event",
                 "MASH_TICK_SECONDS": "1",
+                # BENCH_BATCH_MAX=1: the worker message by message, as before issue 12
+                **({"MASH_BATCH_MAX": b} if (b := os.environ.get("BENCH_BATCH_MAX")) else {}),
             }
             log = (root / f"{self.app_id}-worker-{n}.log").open("wb")
             self.logs.append(log)
@@ -127,6 +130,15 @@ class Workers:
                 raise TimeoutError(f"the workers had not caught up in {timeout:.0f}s")
             time.sleep(POLL[link >= linked])
 
+    def mean_batches(self) -> str:
+        """Messages per batch, by stage (ingest/link/child), over every worker."""
+        means = []
+        for stage in ("ingest", "link", "child"):
+            count = sum(total(scrape(p), "mash_batch_size_count", stage=stage) for p in self.ports)
+            size = sum(total(scrape(p), "mash_batch_size_sum", stage=stage) for p in self.ports)
+            means.append(f"{size / count:.1f}" if count else "-")
+        return "/".join(means)
+
     def owned(self) -> list[int]:
         """How many partitions of the agents' topics each worker holds."""
         return [
@@ -170,6 +182,7 @@ def run_workers(
         sent = asyncio.run(blast(bootstrap, wires))
         final_at, zero_lag_at, out = workers.settle(len(wires), started, timeout)
         owned = workers.owned()
+        batches = workers.mean_batches()
         cpu = sum(after - before for after, before in zip(workers.cpu(), cpu_before, strict=True))
         peak = max(workers.peak_mib())
     finally:
@@ -184,6 +197,7 @@ def run_workers(
         "zero_lag_seconds": zero_lag_at - started,
         "events_per_second": len(wires) / seconds,
         "records_published": out,
+        "mean_batch_ingest_link_child": batches,
         "cpu_seconds": cpu,
         "peak_rss_mib": peak,
     }

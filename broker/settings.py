@@ -87,11 +87,14 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=300, description="how often the worker looks for deadlines due"
     )
     batch_max: int = Field(
-        default=500,
+        default=1,
         ge=1,
         le=10_000,
         description="the most messages an agent takes at once (one round trip to Kafka per "
-        "batch for its outputs); 1 processes message by message",
+        "batch for its outputs). 1 (the default): message by message, each message's records "
+        "sent together; above 1, faust's take_events, several times the throughput for a "
+        "backlog but seen to stall under light traffic over many partitions "
+        "(docs/notes/faust-kafka.md)",
     )
     batch_within_seconds: float = Field(
         default=0.01,

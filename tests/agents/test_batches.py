@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from agents.child import handle_child_batch
+from agents.guard import batches
 from agents.ingest import handle_inbound_batch
 from agents.link import handle_accepted_batch
 from broker.calendar.clock import ManualClock
@@ -135,3 +136,31 @@ async def test_a_child_with_two_messages_in_a_batch_sees_the_first_before_the_se
     stored = store.load("child-x").picture
     assert stored is not None
     assert {"pol-1", "pol-1b"} <= set(stored.processed)  # both, and the repeat once
+
+
+class FakeStream:
+    """Records which of faust's loops an agent used."""
+
+    def __init__(self, items: list[int]) -> None:
+        self.items = items
+        self.used = ""
+
+    async def events(self) -> Any:
+        self.used = "events"
+        for item in self.items:
+            yield item
+
+    async def take_events(self, max_: int, within: float) -> Any:
+        self.used = "take_events"
+        for i in range(0, len(self.items), max_):
+            yield self.items[i : i + max_]
+
+
+@pytest.mark.asyncio
+async def test_one_message_at_a_time_is_fausts_own_loop_and_larger_batches_take_events() -> None:
+    one = FakeStream([1, 2, 3])
+    assert [b async for b in batches(one, 1, 0.01)] == [[1], [2], [3]]
+    assert one.used == "events"  # the default: faust's message-by-message loop
+    many = FakeStream([1, 2, 3])
+    assert [b async for b in batches(many, 2, 0.01)] == [[1, 2], [3]]
+    assert many.used == "take_events"
