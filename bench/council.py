@@ -207,7 +207,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--years", type=float, default=1.0)
     parser.add_argument("--children", type=int, default=None)
     args = parser.parse_args(argv)
-    council = Council(args.seed, args.events, args.years, args.children)
+    return print_lines(Council(args.seed, args.events, args.years, args.children))
+
+
+def print_lines(council: Council) -> int:
+    """The stream on standard output, one event a line; 1 if the reader went away."""
     out = sys.stdout.buffer
     try:
         for line in council.lines():

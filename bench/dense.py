@@ -23,7 +23,7 @@ import argparse
 import sys
 from typing import Final
 
-from bench.council import Council, Kid
+from bench.council import Council, Kid, print_lines
 
 EVENTS: Final = 200_000
 CHILDREN: Final = 20_000
@@ -64,15 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--children", type=int, default=None, help="default: events / 10")
     args = parser.parse_args(argv)
     children = args.children or max(50, args.events // 10)
-    council = DenseCouncil(args.seed, args.events, args.years, children)
-    out = sys.stdout.buffer
-    try:
-        for line in council.lines():
-            out.write(line + b"\n")
-        out.flush()
-    except BrokenPipeError:
-        return 1
-    return 0
+    return print_lines(DenseCouncil(args.seed, args.events, args.years, children))
 
 
 if __name__ == "__main__":
