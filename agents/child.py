@@ -29,7 +29,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import Enter, batches, failure, message_context, no_context
+from agents.guard import Enter, batches, failure, message_context, no_context, report
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage
@@ -87,9 +87,7 @@ async def handle_child_batch(
     for child_id, (before, after, partition) in slots.items():
         enter(last[child_id])
         store.save(child_id, before, after, partition)
-    observer.batch("child", len(outcomes))
-    for outcome in outcomes:
-        observer.outcome("child", outcome)
+    report(observer, "child", outcomes)
     return outcomes
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from faust.streams import _current_event
 
 from broker.calendar.clock import Clock
+from broker.ops.metrics import StageObserver
 from broker.pipeline.rejection import failure_records
 from broker.pipeline.sink import Outgoing, Sink
 
@@ -49,6 +50,13 @@ async def batches(stream: Any, batch_max: int, within: float) -> AsyncIterator[l
         return
     async for events in stream.take_events(batch_max, within=within):
         yield list(events)
+
+
+def report(observer: StageObserver, stage: str, outcomes: Sequence[str]) -> None:
+    """One batch's size and each of its messages' outcomes, to the metrics."""
+    observer.batch(stage, len(outcomes))
+    for outcome in outcomes:
+        observer.outcome(stage, outcome)
 
 
 def message_context(events: Sequence[Any]) -> Enter:

@@ -22,7 +22,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import batches, failure
+from agents.guard import batches, failure, report
 from broker.calendar.clock import Clock
 from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.ingest import Accepted, Decoder, Refused, ingest_wire
@@ -75,9 +75,7 @@ async def handle_inbound_batch(
         outcomes.append(outcome)
         outgoing += records
     await sink.send_all(outgoing)
-    observer.batch("ingest", len(outcomes))
-    for outcome in outcomes:
-        observer.outcome("ingest", outcome)
+    report(observer, "ingest", outcomes)
     return outcomes
 
 

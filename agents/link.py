@@ -25,7 +25,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import Enter, batches, failure, message_context, no_context
+from agents.guard import Enter, batches, failure, message_context, no_context, report
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
@@ -110,9 +110,7 @@ async def handle_accepted_batch(
         pending.add(position, event, step)
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
-    observer.batch("link", len(outcomes))
-    for outcome in outcomes:
-        observer.outcome("link", outcome)
+    report(observer, "link", outcomes)
     return outcomes
 
 
