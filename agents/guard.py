@@ -12,6 +12,7 @@ of the batch goes on and its records are sent with the others.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -36,20 +37,62 @@ def no_context(position: int) -> None:
 
 
 async def batches(stream: Any, batch_max: int, within: float) -> AsyncIterator[list[Any]]:
-    """The stream's events in batches of at most `batch_max`.
+    """The stream's events in batches of at most `batch_max`, each acknowledged only
+    once the caller has handled its batch (asked for the next one).
 
     `batch_max == 1` is faust's own message-by-message loop (`stream.events()`: each
-    event acknowledged when the next is asked for). Larger batches use `take_events`,
-    which under light traffic spread over many partitions was seen to stall
-    (`python -m bench.live --phases latency`: a few outputs a second at 25 events/s);
-    until that is understood, one message at a time is the default.
+    event acknowledged when the next is asked for). Larger batches do not use faust's
+    `take_events`, which stalled under light traffic over many partitions (ticks and
+    a few events a second waited for minutes: docs/notes/faust-kafka.md). Instead one
+    task reads the stream as `events()` does, with faust's own acknowledging turned off,
+    into a queue of at most `batch_max`; a batch is the first event to arrive and
+    whatever else is ready within `within` seconds. A batch waits for nothing more:
+    under light traffic it is one event, under load it fills up.
     """
     if batch_max == 1:
         async for event in stream.events():
             yield [event]
         return
-    async for events in stream.take_events(batch_max, within=within):
-        yield list(events)
+    stream.enable_acks = False  # acknowledged below, once the batch is handled
+    ready: asyncio.Queue[Any] = asyncio.Queue(maxsize=batch_max)
+
+    async def read() -> None:
+        async for event in stream.events():
+            await ready.put(event)
+
+    reading = asyncio.ensure_future(read())
+    try:
+        while True:
+            first = asyncio.ensure_future(ready.get())
+            await asyncio.wait({first, reading}, return_when=asyncio.FIRST_COMPLETED)
+            if not first.done():
+                first.cancel()
+                reading.result()  # the stream ended or failed: end or raise here too
+                return
+            batch = [first.result()]
+            await _fill(batch, ready, batch_max, within)
+            yield batch
+            for event in batch:
+                await stream.ack(event)
+    finally:
+        reading.cancel()
+
+
+async def _fill(batch: list[Any], ready: asyncio.Queue[Any], most: int, within: float) -> None:
+    """Add to `batch` what is ready now, and what arrives within `within` seconds."""
+    loop = asyncio.get_running_loop()
+    until = loop.time() + within
+    while len(batch) < most:
+        if not ready.empty():
+            batch.append(ready.get_nowait())
+            continue
+        left = until - loop.time()
+        if left <= 0:
+            return
+        try:
+            batch.append(await asyncio.wait_for(ready.get(), left))
+        except TimeoutError:
+            return
 
 
 def report(observer: StageObserver, stage: str, outcomes: Sequence[str]) -> None:
@@ -60,13 +103,14 @@ def report(observer: StageObserver, stage: str, outcomes: Sequence[str]) -> None
 
 
 def message_context(events: Sequence[Any]) -> Enter:
-    """Enter a batch's messages as faust does for a message it yields one at a time,
-    and does not for the messages of `take_events`: the context variable that a table
-    write reads its partition from (`faust.streams.current_event`).
+    """Enter a batch's messages as faust does for a message it yields one at a time:
+    the context variable that a table write reads its partition from
+    (`faust.streams.current_event`). The reading task of `batches` set it in its own
+    task, not in the agent's, and it names the last message read, not the one handled.
 
-    Only the context variable: never the stream's `current_event` attribute, which
-    `take_events` reads to collect the next batch (setting it would put an old event
-    in the place of a new one: the new one skipped, its offset committed past).
+    Only the context variable: never the stream's `current_event` attribute, which the
+    stream's own iterator owns (setting it would put an old event in the place of a
+    new one).
     """
 
     def enter(position: int) -> None:

@@ -3,6 +3,7 @@ once the batch's records are durable, one fault never costing the rest of the ba
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -139,28 +140,83 @@ async def test_a_child_with_two_messages_in_a_batch_sees_the_first_before_the_se
 
 
 class FakeStream:
-    """Records which of faust's loops an agent used."""
+    """A faust stream at the port `batches` uses: `events()`, `enable_acks`, `ack`.
 
-    def __init__(self, items: list[int]) -> None:
+    `gaps[i]` seconds pass before item i arrives; after the last item the stream
+    stays open with nothing more to read (a quiet topic), unless `ends`."""
+
+    def __init__(self, items: list[int], gaps: list[float] | None = None, ends: bool = True):
         self.items = items
-        self.used = ""
+        self.gaps = gaps or [0.0] * len(items)
+        self.ends = ends
+        self.enable_acks = True
+        self.acked: list[int] = []
+        self.handed: list[int] = []
 
     async def events(self) -> Any:
-        self.used = "events"
-        for item in self.items:
+        for item, gap in zip(self.items, self.gaps, strict=True):
+            await asyncio.sleep(gap)
+            self.handed.append(item)
             yield item
+        if not self.ends:
+            await asyncio.Event().wait()
 
-    async def take_events(self, max_: int, within: float) -> Any:
-        self.used = "take_events"
-        for i in range(0, len(self.items), max_):
-            yield self.items[i : i + max_]
+    async def ack(self, event: int) -> bool:
+        self.acked.append(event)
+        return True
 
 
 @pytest.mark.asyncio
-async def test_one_message_at_a_time_is_fausts_own_loop_and_larger_batches_take_events() -> None:
+async def test_one_message_at_a_time_is_fausts_own_loop() -> None:
     one = FakeStream([1, 2, 3])
     assert [b async for b in batches(one, 1, 0.01)] == [[1], [2], [3]]
-    assert one.used == "events"  # the default: faust's message-by-message loop
-    many = FakeStream([1, 2, 3])
-    assert [b async for b in batches(many, 2, 0.01)] == [[1, 2], [3]]
-    assert many.used == "take_events"
+    assert one.enable_acks
+    assert not one.acked
+
+
+@pytest.mark.asyncio
+async def test_a_backlog_comes_in_full_batches_each_acknowledged_once_handled() -> None:
+    stream = FakeStream(list(range(7)))
+    seen: list[list[int]] = []
+    async for batch in batches(stream, 3, 0.05):
+        assert not set(batch) & set(stream.acked)  # nothing acked before it is handled
+        seen.append(batch)
+    assert seen == [[0, 1, 2], [3, 4, 5], [6]]
+    assert stream.acked == list(range(7))
+    assert not stream.enable_acks
+
+
+@pytest.mark.asyncio
+async def test_a_lone_event_on_a_quiet_topic_is_handled_at_once() -> None:
+    """What stalled faust's take_events: one event, then nothing for a long time."""
+    stream = FakeStream([1, 2], gaps=[0.0, 0.3], ends=False)
+    got = batches(stream, 100, 0.01)
+    started = asyncio.get_running_loop().time()
+    assert await anext(got) == [1]
+    assert asyncio.get_running_loop().time() - started < 0.2
+    assert await asyncio.wait_for(anext(got), 2) == [2]
+    assert stream.acked == [1]
+    await got.aclose()
+
+
+@pytest.mark.asyncio
+async def test_the_reader_holds_at_most_one_batch_ahead() -> None:
+    """Back-pressure: events wait in Kafka (uncommitted), not in the worker's memory."""
+    stream = FakeStream(list(range(50)))
+    got = batches(stream, 5, 0.01)
+    assert await anext(got) == [0, 1, 2, 3, 4]
+    await asyncio.sleep(0.05)
+    assert len(stream.handed) <= 5 + 5 + 1
+    await got.aclose()
+
+
+@pytest.mark.asyncio
+async def test_a_failing_stream_fails_the_agent() -> None:
+    class Broken(FakeStream):
+        async def events(self) -> Any:
+            yield 1
+            raise RuntimeError("consumer crashed")
+
+    with pytest.raises(RuntimeError, match="consumer crashed"):
+        async for _ in batches(Broken([]), 10, 0.01):
+            pass
