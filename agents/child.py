@@ -66,6 +66,7 @@ async def handle_child_batch(
     outgoing: list[Outgoing] = []
     outcomes: list[str] = []
     for position, (raw, partition) in enumerate(items):
+        enter(position)  # a table is read from the current message's partition only
         try:
             message = decode(raw)
             child_id = message.child_id

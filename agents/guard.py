@@ -28,8 +28,10 @@ from broker.pipeline.sink import Outgoing, Sink
 log = logging.getLogger(__name__)
 
 Enter = Callable[[int], None]
-"""Makes message i of a batch the current one before its state is written (faust writes
-a table only from within a message's context: its partition is the changelog's)."""
+"""Makes message i of a batch the current one before its state is read or written: faust
+writes a table only from within a message's context (its partition is the changelog's),
+and its RocksDB store reads a key from the current message's partition only, so a read
+in another message's context finds nothing (the child would look new)."""
 
 
 def no_context(position: int) -> None:

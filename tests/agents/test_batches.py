@@ -139,6 +139,70 @@ async def test_a_child_with_two_messages_in_a_batch_sees_the_first_before_the_se
     assert {"pol-1", "pol-1b"} <= set(stored.processed)  # both, and the repeat once
 
 
+class PartitionedTable(dict[str, Any]):
+    """A table as faust's RocksDB store keeps it: one store per partition, and a read
+    or write goes to the partition of the message being processed (`current_event`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.partitions: dict[int, dict[str, Any]] = {}
+        self.current: int | None = None
+
+    def _here(self) -> dict[str, Any]:
+        assert self.current is not None, "a table used outside a message's context"
+        return self.partitions.setdefault(self.current, {})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._here().get(key, default)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._here()
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._here()[key] = value
+
+    def pop(self, key: str, default: Any = None) -> Any:
+        return self._here().pop(key, default)
+
+
+@pytest.mark.asyncio
+async def test_each_child_is_read_and_written_in_its_own_messages_context() -> None:
+    """A child's slot is read from its partition's store, not the last one written:
+    faust's rocksdb reads the current event's partition only, and a batch's reading
+    task never sets the agent's context (the slot would look empty, the child new)."""
+    tables = [PartitionedTable() for _ in range(3)]
+    store = ChildStore(*tables)
+    sink = MemorySink()
+
+    def message(event_id: str, child_id: str) -> ChildMessage:
+        event = police(event_id)
+        return ChildMessage(kind="event", child_id=child_id, at=CLOCK.now(), event=event)
+
+    async def batch(items: list[tuple[ChildMessage, int]]) -> None:
+        def enter(position: int) -> None:
+            for table in tables:
+                table.current = items[position][1]
+
+        queue = iter(m for m, _ in items)
+        await handle_child_batch(
+            [(b"", p) for _, p in items],
+            lambda raw: next(queue),
+            store,
+            sink,
+            config=load_config(),
+            clock=CLOCK,
+            enter=enter,
+        )
+
+    await batch([(message("pol-a1", "child-a"), 3), (message("pol-b1", "child-b"), 5)])
+    await batch([(message("pol-a2", "child-a"), 3)])
+    for table in tables:
+        table.current = 3
+    stored = store.load("child-a").picture
+    assert stored is not None
+    assert {"pol-a1", "pol-a2"} <= set(stored.processed)
+
+
 class FakeStream:
     """A faust stream at the port `batches` uses: `events()`, `enable_acks`, `ack`.
 
