@@ -71,6 +71,11 @@ class Workers:
                 "MASH_TICK_SECONDS": "1",
                 # BENCH_BATCH_MAX=1: the worker message by message, as before issue 12
                 **({"MASH_BATCH_MAX": b} if (b := os.environ.get("BENCH_BATCH_MAX")) else {}),
+                **(
+                    {"MASH_BATCH_WITHIN_SECONDS": w}
+                    if (w := os.environ.get("BENCH_BATCH_WITHIN"))
+                    else {}
+                ),
             }
             log = (root / f"{self.app_id}-worker-{n}.log").open("wb")
             self.logs.append(log)

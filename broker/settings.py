@@ -87,21 +87,21 @@ class Settings(BaseSettings):
         default=5.0, gt=0, le=300, description="how often the worker looks for deadlines due"
     )
     batch_max: int = Field(
-        default=1,
+        default=200,
         ge=1,
         le=10_000,
-        description="the most messages an agent takes at once (one round trip to Kafka per "
-        "batch for its outputs). 1 (the default): message by message, each message's records "
-        "sent together; above 1, faust's take_events, several times the throughput for a "
-        "backlog but seen to stall under light traffic over many partitions "
-        "(docs/notes/faust-kafka.md)",
+        description="the most messages an agent takes at once: their records go to Kafka "
+        "together (one round trip) and their offsets are acknowledged together once all are "
+        "durable. A batch is what is ready, so under light traffic it is one message; 1 is "
+        "faust's own message-by-message loop (docs/notes/faust-kafka.md)",
     )
     batch_within_seconds: float = Field(
-        default=0.01,
-        gt=0,
+        default=0.0,
+        ge=0,
         le=5,
-        description="how long an agent waits for a batch to fill before processing what it "
-        "has: the latency each stage adds when traffic is light",
+        description="how long an agent waits, after a batch's first message, for more to "
+        "arrive. 0 (the default): it takes what is ready and goes; under load the next "
+        "batch fills while one is processed. More trades latency for fuller batches",
     )
 
     @property
