@@ -44,12 +44,12 @@ async def batches(stream: Any, batch_max: int, within: float) -> AsyncIterator[l
 
     `batch_max == 1` is faust's own message-by-message loop (`stream.events()`: each
     event acknowledged when the next is asked for). Larger batches do not use faust's
-    `take_events`, which stalled under light traffic over many partitions (ticks and
-    a few events a second waited for minutes: docs/notes/faust-kafka.md). Instead one
-    task reads the stream as `events()` does, with faust's own acknowledging turned off,
-    into a queue of at most `batch_max`; a batch is the first event to arrive and
-    whatever else is ready within `within` seconds. A batch waits for nothing more:
-    under light traffic it is one event, under load it fills up.
+    `take_events` (its buffering processor runs in another task and waits `within` to
+    fill a batch). Instead one task reads the stream as `events()` does, with faust's own
+    acknowledging turned off, into a queue of at most `batch_max`; a batch is the first
+    event to arrive and whatever else is ready (within `within` seconds, 0 by default).
+    Under light traffic a batch is one event and waits for nothing; under load the next
+    batch fills while one is handled.
     """
     if batch_max == 1:
         async for event in stream.events():

@@ -252,7 +252,7 @@ async def test_a_backlog_comes_in_full_batches_each_acknowledged_once_handled() 
 
 @pytest.mark.asyncio
 async def test_a_lone_event_on_a_quiet_topic_is_handled_at_once() -> None:
-    """What stalled faust's take_events: one event, then nothing for a long time."""
+    """One event, then nothing for a long time: the event is not held back to fill a batch."""
     stream = FakeStream([1, 2], gaps=[0.0, 0.3], ends=False)
     got = batches(stream, 100, 0.01)
     started = asyncio.get_running_loop().time()
