@@ -65,8 +65,8 @@ class _Pending:
         for position, event, step in self.steps:
             enter(position)
             identity.persist(event, step)
-            if step.mark_seen:
-                dedupe.mark_seen(self.table, event)  # only once its outputs are durable
+            if step.mark_seen:  # only once its outputs are durable
+                self.table[event.event_id] = self.marked[event.event_id]
         self.marked.clear()
         self.steps.clear()
         self.outgoing.clear()
