@@ -30,6 +30,7 @@ from broker.identity import PersonRecord
 
 MOVED_IN_CITY = 0.10  # of households: moved within the council since it recorded them
 MOVED_IN = 0.04  # of households: came from another council, where the index knew them
+SAME_DISTRICT = 0.4  # of moves within the city: most moves are short
 NEW_ADDRESS_LEARNT = 0.45  # of moved households: one child's new address is already known
 AGENCY_STALE = 0.25  # of records of a moved child: the agency still has the old address
 TEMPORARY = 0.02  # a record made at a temporary address
@@ -78,7 +79,8 @@ class Life:
             roll = rng.random()
             here = kids[0].truth.postcode or ""
             if roll < MOVED_IN_CITY:
-                kind, old, new = "moved_same_city", here, self._postcode(self.gen.districts)
+                near = [here.split()[0]] if rng.random() < SAME_DISTRICT else self.gen.districts
+                kind, old, new = "moved_same_city", here, self._postcode(near)
             elif roll < MOVED_IN_CITY + MOVED_IN:
                 kind, old, new = "moved_from_council", self._postcode(_ELSEWHERE), here
             else:
