@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from broker.calendar.clock import ManualClock
 from broker.cli.args import instant
+from broker.cli.progress import Bar, lines_with_progress, progress_bar, size_of
 from broker.pipeline.engine import replay_lines
 from broker.pipeline.records import OutRecord
 from broker.settings import Settings
@@ -49,16 +50,22 @@ def event_lines(path: Path) -> Iterator[bytes]:
 
 
 def replay_records(
-    path: Path, until: datetime | None, *, internal: bool = False
+    path: Path, until: datetime | None, *, internal: bool = False, bar: Bar | None = None
 ) -> Iterator[OutRecord]:
     clock = ManualClock()
-    for record in replay_lines(event_lines(path), clock, until=until):
+    lines = event_lines(path)
+    if bar is not None:
+        lines = lines_with_progress(lines, bar)
+    for record in replay_lines(lines, clock, until=until):
         if internal or record.topic not in INTERNAL_TOPICS:
             yield record
 
 
 def run_replay(path: Path, until: datetime | None, *, internal: bool, out: TextIO) -> int:
-    for record in replay_records(path, until, internal=internal):
-        out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+    """The records as JSON lines on `out`; a progress bar on standard error when it is
+    a terminal."""
+    with progress_bar(size_of(path)) as bar:
+        for record in replay_records(path, until, internal=internal, bar=bar):
+            out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
     out.flush()
     return 0

@@ -65,10 +65,14 @@ class Engine:
 
     def submit_json(self, raw: bytes) -> list[OutRecord]:
         """One JSON line: the broker's clock moves to its `recorded_at` first."""
-        result = ingest_json(raw)
+        return self.submit_at_its_time(ingest_json(raw))
+
+    def submit_at_its_time(self, result: IngestResult) -> list[OutRecord]:
+        """An ingested input (a JSON line, or a record read from Kafka), with the clock
+        moved to its `recorded_at` first."""
         if isinstance(result, Accepted):
             self.clock.advance_to(result.event.recorded_at)
-        elif (instant := _readable_recorded_at(raw)) is not None:
+        elif (instant := _readable_recorded_at(result.raw)) is not None:
             self.clock.advance_to(instant)  # a refused event is refused at its own time
         return self.submit(result)
 
