@@ -82,16 +82,17 @@ def what_if(args: argparse.Namespace, settings: Settings, *, out: TextIO) -> int
     (base_source, baseline), (new_source, new) = load_pair(args.config, args.baseline)
     topics = kafka_topics(args.source)
     started = time.perf_counter()
-    runs = InStep({"baseline": baseline, "new": new})
     if topics is None:
         path = Path(args.source)
         if str(path) != "-" and not path.is_file():
             raise ConfigurationError(f"{path}: no such events file")
+        origin = str(path)
+        runs = InStep({"baseline": baseline, "new": new})
         with progress_bar(size_of(path), label="replaying") as bar:
             runs.submit_lines(lines_with_progress(event_lines(path), bar))
-        origin = str(path)
     else:
         history = read_topics(settings, topics)
+        runs = InStep({"baseline": baseline, "new": new})
         with progress_bar(len(history), label="replaying") as bar:
             for result in history:
                 bar.step()

@@ -22,7 +22,7 @@ from broker.calendar.clock import ManualClock
 from broker.config.partnership import PartnershipConfig
 from broker.models import Alert, AuditDisclosure, Feedback, RuleId
 from broker.pipeline.engine import Engine
-from broker.pipeline.ingest import IngestResult, ingest_json
+from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
 from broker.pipeline.records import OutRecord
 from broker.topics import ALERTS, AUDIT_DISCLOSURE, REJECTED
 
@@ -96,19 +96,40 @@ class Outcomes:
 
 
 class InStep:
-    """One engine per configuration, each handed every input in the same order."""
+    """One engine per configuration, each handed every input in the same order.
+
+    Linking an event to a child reads no configuration (`link_step` is given none: the
+    matcher's weights are the broker's, not a partnership's), so it runs once, on the
+    first engine, and what it publishes is followed by every engine's own children,
+    timers and rules. That is about half of a replay's work not done twice. Should
+    linking ever read the configuration, `shares_linking` must say when it may be shared
+    (tests/unit/test_what_if.py checks the result against separate replays)."""
 
     def __init__(self, configs: Mapping[str, PartnershipConfig]) -> None:
         self.engines = {name: Engine(ManualClock(), config=c) for name, c in configs.items()}
         self.outcomes = {name: Outcomes() for name in configs}
         self.inputs = 0
+        self.shared_linking = shares_linking(list(configs.values()))
 
     def submit(self, result: IngestResult) -> None:
         self.inputs += 1
-        for name, engine in self.engines.items():
-            noted = self.outcomes[name].note
-            for record in engine.submit_at_its_time(result):
-                noted(record)
+        engines = self.engines
+        if not self.shared_linking or not isinstance(result, Accepted):
+            for name, engine in engines.items():
+                self._note(name, engine.submit_at_its_time(result))
+            return
+        linked: list[OutRecord] | None = None
+        for name, engine in engines.items():
+            engine.advance_for(result)
+            records = engine.fire_timers(before=engine.clock.now())
+            if linked is None:  # the first engine links, before any child hears of it
+                linked = engine.link(result)
+            self._note(name, records + engine.follow(linked))
+
+    def _note(self, name: str, records: list[OutRecord]) -> None:
+        noted = self.outcomes[name].note
+        for record in records:
+            noted(record)
 
     def submit_lines(self, lines: Iterable[bytes]) -> None:
         """JSON lines, as `mash-broker replay` reads them (blank lines skipped)."""
@@ -125,6 +146,12 @@ class InStep:
                 for record in engine.fire_timers(before=until, inclusive=True):
                     self.outcomes[name].note(record)
         return self.outcomes
+
+
+def shares_linking(configs: list[PartnershipConfig]) -> bool:
+    """Whether one link stage may serve every configuration: today always, as linking
+    reads no configuration."""
+    return bool(configs)
 
 
 def outcomes_of(

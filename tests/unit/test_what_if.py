@@ -12,11 +12,13 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bench.council import Council
+from broker.calendar.clock import ManualClock
 from broker.cli.main import main
 from broker.config.partnership import config_from, partnership_source
 from broker.errors import ConfigurationError
 from broker.pipeline.difference import Comparison, compare
-from broker.pipeline.whatif import outcomes_of
+from broker.pipeline.engine import replay_lines
+from broker.pipeline.whatif import Outcomes, outcomes_of
 
 LONDON = ZoneInfo("Europe/London")
 DEFAULT = Path(__file__).resolve().parents[2] / "broker" / "data" / "partnership.json"
@@ -180,6 +182,24 @@ def test_the_command_reports_no_difference_in_words_and_json(
     ]
     assert [a["change"] for a in report["alert_changes"]] == ["earlier"]
     assert report["first_flags"][0]["gained_seconds"] == 28 * 86400
+
+
+def test_both_runs_publish_exactly_what_separate_replays_publish(
+    tmp_path: Path, council: list[bytes]
+) -> None:
+    """The link stage is shared between the configurations (it reads none): each run
+    must still be, record for record, what `mash-broker replay` gives under it."""
+    configs = {
+        "baseline": config_from(partnership_source(None)),
+        "new": config_from(partnership_source(lowered(tmp_path))),
+    }
+    together = outcomes_of(council, configs)
+    for name, config in configs.items():
+        alone = Outcomes()
+        for record in replay_lines(council, ManualClock(), config=config):
+            alone.note(record)
+        assert together[name] == alone
+    assert together["baseline"].alerts != together["new"].alerts
 
 
 # -- an invalid configuration is refused, with its line and reason, before anything ----
