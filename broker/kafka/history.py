@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.codec import codec_from_settings
-from broker.kafka.admin import client_options, refusals_as_not_authorized
+from broker.kafka.admin import admin_client, client_options, refusals_as_not_authorized
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_wire
 from broker.settings import Settings
 from broker.topics import INBOUND_TOPICS
@@ -51,8 +51,8 @@ async def end_offsets(settings: Settings, topics: Sequence[str]) -> dict[TopicPa
     try:
         with refusals_as_not_authorized("reading the end offsets"):
             await consumer.start()
-            partitions = await _partitions(consumer, topics)
-            return dict(await consumer.end_offsets(partitions))
+            partitions = await _partitions(settings, topics)
+            return dict(await consumer.end_offsets(partitions)) if partitions else {}
     finally:
         await consumer.stop()
 
@@ -73,7 +73,9 @@ async def read_history(
     try:
         with refusals_as_not_authorized("reading the inbound topics"):
             await consumer.start()
-            partitions = await _partitions(consumer, topics)
+            partitions = await _partitions(settings, topics)
+            if not partitions:
+                return []
             consumer.assign(partitions)
             starts = await consumer.beginning_offsets(partitions)
             ends = await consumer.end_offsets(partitions)
@@ -119,12 +121,18 @@ def _consumer(settings: Settings) -> AIOKafkaConsumer:
     )
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topics: Sequence[str]) -> list[TopicPartition]:
-    """The topics' partitions (none for a topic the cluster does not have: nothing was
-    published to it)."""
-    known = await consumer.topics()  # also fetches every topic's metadata
+async def _partitions(settings: Settings, topics: Sequence[str]) -> list[TopicPartition]:
+    """The topics' partitions, from the metadata of every topic (asking for a topic by
+    name could create it on a cluster that creates topics on demand: a write). A topic
+    the cluster does not have has none: nothing was published to it."""
+    admin = admin_client(settings.kafka_bootstrap, client_options(settings))
+    try:
+        await admin.start()
+        described = {t["topic"]: t for t in await admin.describe_topics(None)}
+    finally:
+        await admin.close()
     partitions: list[TopicPartition] = []
     for topic in topics:
-        numbers = consumer.partitions_for_topic(topic) if topic in known else None
-        partitions += [TopicPartition(topic, p) for p in sorted(numbers or ())]
+        numbers = sorted(p["partition"] for p in described.get(topic, {}).get("partitions", []))
+        partitions += [TopicPartition(topic, n) for n in numbers]
     return partitions
