@@ -202,6 +202,27 @@ def test_both_runs_publish_exactly_what_separate_replays_publish(
     assert together["baseline"].alerts != together["new"].alerts
 
 
+def test_the_html_report_charts_alerts_per_month_under_each_configuration(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(
+        b"\n".join(concern(f"o-{i}", f"2026-0{i}-10 10:00", OWEN) for i in (1, 2, 3))
+    )
+    page = tmp_path / "what-if.html"
+    argv = ["what-if", "--config", str(lowered(tmp_path)), str(events), "--html", str(page)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    html = page.read_text()
+    chart = html[html.index("<svg") : html.index("</svg>")]
+    assert "alerts raised" in chart  # matplotlib's axis label, kept as text
+    assert "2026-02" in chart
+    assert "2026-03" in chart
+    assert "<script" not in html  # self-contained: nothing fetched or run
+    assert '<tr><td>2026-02</td><td class="n">0</td><td class="n">1</td></tr>' in html
+    assert "28 days earlier" in html
+
+
 # -- an invalid configuration is refused, with its line and reason, before anything ----
 
 
