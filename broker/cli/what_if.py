@@ -11,7 +11,8 @@ no rule is written twice.
 Both configurations are read and validated before anything else runs (a typo is
 refused with its file, line and reason, exit 2). `--config` may be a TOML file of
 changes, layered over the baseline, or a whole JSON partnership file; `--baseline` the
-same over the shipped defaults (which are what runs when it is not given).
+same over the shipped defaults. Without `--baseline`, the baseline is what the worker
+runs: MASH_PARTNERSHIP_FILE, or the shipped configuration.
 
 EVENTS_OR_TOPICS is a JSON-lines file (as `replay` reads; '-' for standard input), or
 `kafka` for the inbound topics of the cluster in MASH_KAFKA_BOOTSTRAP read from the
@@ -66,7 +67,9 @@ def add_parser(sub: Subparsers) -> None:
         "--config", type=Path, required=True, help="the configuration to try (.toml or .json)"
     )
     what_if.add_argument(
-        "--baseline", type=Path, help="what it is compared with (default: the shipped one)"
+        "--baseline",
+        type=Path,
+        help="what it is compared with (default: MASH_PARTNERSHIP_FILE, else the shipped one)",
     )
     what_if.add_argument("--until", type=instant, help="fire every timer due at or before this")
     what_if.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -79,7 +82,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 def what_if(args: argparse.Namespace, settings: Settings, *, out: TextIO) -> int:
     """Validate both configurations, replay the history under each, report."""
-    (base_source, baseline), (new_source, new) = load_pair(args.config, args.baseline)
+    current = args.baseline or settings.partnership_file
+    (base_source, baseline), (new_source, new) = load_pair(args.config, current)
     topics = kafka_topics(args.source)
     started = time.perf_counter()
     if topics is None:

@@ -223,6 +223,32 @@ def test_the_html_report_charts_alerts_per_month_under_each_configuration(
     assert "28 days earlier" in html
 
 
+def test_the_default_baseline_is_the_partnership_file_the_broker_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_bytes(
+        b"\n".join(concern(f"o-{i}", f"2026-0{i}-10 10:00", OWEN) for i in (1, 2, 3))
+    )
+    monkeypatch.setenv("MASH_PARTNERSHIP_FILE", str(lowered(tmp_path)))  # runs: every 2
+    assert main(["replay", str(events)]) == 0
+    raised = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["value"]["triggered_by"][0] for r in raised if r["topic"] == "mash.alert.v1"] == [
+        "o-2"
+    ]
+    back = tmp_path / "back.toml"
+    back.write_text("[thresholds]\ncumulative_concerns_every = 3\n")
+    assert main(["what-if", "--config", str(back), str(events), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["baseline_config"].endswith("new.toml")
+    assert report["settings_changed"] == [
+        {"setting": "thresholds.cumulative_concerns_every", "baseline": 2, "new": 3}
+    ]
+    assert [(a["change"], a["gained_seconds"]) for a in report["alert_changes"]] == [
+        ("later", -28 * 86400)
+    ]
+
+
 # -- an invalid configuration is refused, with its line and reason, before anything ----
 
 
