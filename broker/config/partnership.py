@@ -194,10 +194,10 @@ def config_from(source: Source) -> PartnershipConfig:
     settings = _validated(_PartnershipFile, source.data, source)
     if settings.version != 1:
         raise ConfigurationError(f"{origin}: {_at(source, 'version')}version: must be 1")
-    table_path = _beside(None, settings.minimisation)
+    table_path = _named(settings.minimisation)
     table_source = read_source(table_path, DEFAULT_MINIMISATION)
     table = _validated(MinimisationTable, table_source.data, table_source)
-    language = load_language_list(_beside(None, settings.language_list))
+    language = load_language_list(_named(settings.language_list))
     try:
         calendar = settings.calendar.calendar()
     except ConfigurationError as exc:
@@ -219,13 +219,9 @@ def config_from(source: Source) -> PartnershipConfig:
     )
 
 
-def _beside(base: Path | None, name: str | None) -> Path | None:
-    if name is None:
-        return None
-    candidate = Path(name)
-    if base is not None and not candidate.is_absolute():
-        candidate = base / candidate
-    return candidate
+def _named(name: str | None) -> Path | None:
+    """A file the partnership file names (already made relative to it when read)."""
+    return Path(name) if name is not None else None
 
 
 def _at(source: Source, field: str, message: str = "") -> str:
