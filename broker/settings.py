@@ -59,6 +59,14 @@ class Settings(BaseSettings):
     local_kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     local_kafka_heap: str = "512m"
 
+    # The partnership's configuration (broker/config/partnership.py): thresholds, deadlines,
+    # lawful bases. Unset: the one shipped in broker/data/partnership.json.
+    partnership_file: Path | None = Field(
+        default=None,
+        description="a partnership file (JSON, whole; or TOML, changes to the shipped one) "
+        "that the worker, the MASH page and replay run, and what-if's default baseline",
+    )
+
     # Time: every deadline is local to England.
     timezone: str = "Europe/London"
 
