@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from broker.models import Alert, DecisionKind, RuleId
 from broker.picture.apply import CHRONOLOGY_TYPES
 from broker.topics import INBOUND
-from broker.web.auth import decision_refused, identity_refused, new_csrf_token
+from broker.web.auth import decision_refused, home_for, identity_refused, new_csrf_token
 from broker.web.decisions import (
     FormErrors,
     FormProblem,
@@ -67,6 +67,8 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", values, status=401)
     request.session.clear()  # a new session (and token) for the logged-in user
     request.session.update(user=user.username, csrf=new_csrf_token())
+    if target == "/queue":  # the default: each role's own home
+        target = home_for(user)
     return RedirectResponse(target, 303)
 
 

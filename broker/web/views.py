@@ -308,6 +308,17 @@ class MashViews:
             names.update(dict.fromkeys(c for c in decision.child_ids if c != child_id))
         return list(names)
 
+    # -- oversight (the report, the auditor's log) ---------------------------------------
+
+    def all_alerts(self) -> list[Alert]:
+        return list(self._alerts.values())
+
+    def all_pictures(self) -> list[ChildPicture]:
+        return list(self._pictures.values())
+
+    def all_disclosures(self) -> list[AuditDisclosure]:
+        return [d for found in self._disclosures.values() for d in found.values()]
+
     def disclosures(self, child_id: str) -> list[AuditDisclosure]:
         """Every disclosure about the child, the latest first."""
         found = self._disclosures.get(child_id, {}).values()

@@ -42,7 +42,7 @@ CHROMIUM_ARGS: Final = [
     "--disable-sync",
 ]
 SCREENSHOTS: Final = PROJECT_ROOT / "docs" / "screenshots"
-DEMO_LOGINS: Final = {"sam": "demo-practitioner", "priya": "demo-manager"}
+DEMO_LOGINS: Final = {"sam": "demo-practitioner", "priya": "demo-manager", "ines": "demo-auditor"}
 
 
 def off_thread(make: Callable[[], Awaitable[T]]) -> T:

@@ -26,7 +26,7 @@ NOW = datetime(2026, 11, 25, 11, 20, tzinfo=UTC)  # a Wednesday, in working hour
 CODEC = AvroCodec(Settings().schemas_dir)
 CONFIG = load_config()
 CHEAP = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-PASSWORDS = {"sam": "practitioner-pw", "priya": "manager-pw"}
+PASSWORDS = {"sam": "practitioner-pw", "priya": "manager-pw", "ines": "auditor-pw"}
 
 
 @dataclass
@@ -83,6 +83,7 @@ def users_file(path: Path) -> Path:
     users = [
         {"username": "sam", "name": "Sam Reed", "role": "practitioner"},
         {"username": "priya", "name": "Priya Shah", "role": "manager"},
+        {"username": "ines", "name": "Ines Ward", "role": "auditor"},
     ]
     for user in users:
         user["password_hash"] = CHEAP.hash(PASSWORDS[user["username"]])
