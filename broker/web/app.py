@@ -118,6 +118,7 @@ def create_app(
         Route("/report", oversight.report_page),
         Route("/report.csv", oversight.report_csv),
         Route("/report/charts/{measure}.png", oversight.report_chart),
+        Route("/audit", oversight.audit_page),
         Route("/health/live", pages.live),
         Route("/health/ready", pages.ready),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

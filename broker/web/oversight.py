@@ -1,4 +1,5 @@
-"""The pages of oversight: the timeliness report for managers (with its charts and CSV).
+"""The pages of oversight: the timeliness report for managers (with its charts and CSV),
+and the disclosure and access log for auditors (and managers).
 
 The report is `broker.oversight.timeliness` over the page's own views (the pictures,
 alerts and disclosure audit it reads from the topics), so it is the very report
@@ -16,12 +17,17 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
+from broker.models import Agency
 from broker.oversight.timeliness import MEASURE_BY_KEY, MEASURES, TimelinessReport, timeliness
+from broker.web.audit_log import LogFilter, entries, filtered
 from broker.web.auth import Role
 from broker.web.charts import describe, measure_chart
-from broker.web.http import WebContext, context, render, require_user
+from broker.web.http import WebContext, audit_access, context, render, require_user
 
 MANAGERS: Final = frozenset({Role.manager})
+AUDITORS: Final = frozenset({Role.auditor, Role.manager})
+LOG_SHOWN: Final = 200
+"""Entries shown at once, the latest first (filters narrow the rest down)."""
 
 
 def _month_start(d: date, back: int = 0) -> date:
@@ -105,3 +111,48 @@ async def report_chart(request: Request) -> Response:
         raise HTTPException(404, "There is no such measure.")
     report, _, _ = _report(request)
     return Response(measure_chart(report, measure), media_type="image/png")
+
+
+def log_filter(params: Mapping[str, str]) -> LogFilter:
+    """The log's filters from the query string; 400 for a value that is not one."""
+    agency = params.get("agency") or None
+    kind = params.get("kind") or None
+    if agency is not None and agency not in Agency.__members__:
+        raise HTTPException(400, "There is no such agency to filter by.")
+    if kind not in (None, "told", "saw"):
+        raise HTTPException(400, "Choose told, saw or both.")
+    try:
+        start = date.fromisoformat(params["from"]) if params.get("from") else None
+        end = date.fromisoformat(params["to"]) if params.get("to") else None
+    except ValueError:
+        raise HTTPException(400, "Give the dates as YYYY-MM-DD.") from None
+    worker = (params.get("worker") or "").strip()[:100] or None
+    return LogFilter(agency=agency, worker=worker, start=start, end=end, kind=kind)
+
+
+async def audit_page(request: Request) -> Response:
+    """The log. Every child whose entries are shown is recorded on audit.access.v1
+    (`audit_log`) before the page is: the auditor's reading is itself accountable."""
+    user = require_user(request, AUDITORS)
+    ctx = context(request)
+    wanted = log_filter(request.query_params)
+    views = ctx.views
+    found = filtered(
+        entries(views.all_disclosures(), views.all_accesses()), wanted, ctx.config.calendar.tz
+    )
+    shown = found[:LOG_SHOWN]
+    names = {}
+    for child_id in dict.fromkeys(e.child_id for e in shown):
+        await audit_access(request, user, "audit_log", child_id)
+        picture = views.picture(child_id)
+        if picture is not None and picture.identity is not None:
+            names[child_id] = f"{picture.identity.given_name} {picture.identity.family_name}"
+    values = {
+        "entries": shown,
+        "total": len(found),
+        "names": names,
+        "wanted": wanted,
+        "agencies": [a.value for a in Agency],
+        "active": "audit",
+    }
+    return render(request, "audit.html", values)

@@ -15,7 +15,7 @@ from argon2 import PasswordHasher
 from broker.calendar.clock import ManualClock
 from broker.codec import AvroCodec
 from broker.config.partnership import load_config
-from broker.models import Alert, AuditDisclosure
+from broker.models import AccessAudit, Alert, AuditDisclosure
 from broker.picture.model import ChildPicture
 from broker.pipeline.engine import Engine, replay_engine
 from broker.settings import Settings
@@ -89,3 +89,16 @@ def users_file(path: Path) -> Path:
         user["password_hash"] = CHEAP.hash(PASSWORDS[user["username"]])
     path.write_text(json.dumps({"users": users}))
     return path
+
+
+def access_record(access_id: str = "a1", child_id: str = "c1") -> AccessAudit:
+    """Sam's view of a child's record, as audit.access.v1 carries it."""
+    return AccessAudit(
+        access_id=access_id,
+        user="sam",
+        user_name="Sam Reed",
+        role="practitioner",
+        what="child",
+        child_id=child_id,
+        accessed_at=NOW,
+    )
