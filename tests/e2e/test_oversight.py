@@ -1,5 +1,6 @@
 """Oversight in a real browser, on the real Kafka: the manager's timeliness report with
-its charts; a practitioner refused it."""
+its charts; a practitioner refused it; the auditor's disclosure log, and the auditor
+refused the alert queue."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import re
 from playwright.sync_api import Page, expect
 
 from broker.oversight.timeliness import MEASURES
-from tests.e2e.mash_page import SCREENSHOTS, MashPage, log_in
+from tests.e2e.mash_page import SCREENSHOTS, MashPage, log_in, records_of
 from tests.e2e.test_mash_page import feed_the_page
 from tests.unit.web.world import demo_world
 
@@ -46,3 +47,52 @@ def test_a_practitioner_is_refused_the_report(page: Page, mash_page: MashPage) -
     assert answer is not None
     assert answer.status == 403
     expect(page.get_by_text("Your role does not give you access to this page.")).to_be_visible()
+
+
+def test_the_auditor_sees_the_disclosure_log_and_cannot_open_the_alert_queue(
+    page: Page, mash_page: MashPage, kafka_bootstrap: str
+) -> None:
+    world = demo_world()
+    feed_the_page(kafka_bootstrap, mash_page.env["MASH_APP_ID"], world)
+    log_in(page, mash_page.url, "ines")
+    expect(page).to_have_url(re.compile(r"/audit$"))
+    expect(page.get_by_role("heading", name="Disclosure and access log")).to_be_visible()
+    # the session's Kafka is shared by the e2e tests: at least the demo's disclosures
+    told = page.locator('tr[data-kind="told"]')
+    expect(told.first).to_be_visible()
+    assert told.count() >= len(world.disclosures)
+    expect(page.get_by_role("link", name="Alert queue")).to_have_count(0)
+
+    page.get_by_label("Agency").select_option("socialcare")
+    page.get_by_label("Worker").fill("rule:risk_event_to_social_care")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"agency=socialcare"))
+    expect(told.first).to_contain_text("Children's social care told")
+    expect(told.first).to_contain_text("Decided by the rules (risk event to social care)")
+    page.get_by_label("Worker").fill("nobody-at-all")
+    page.get_by_role("button", name="Filter").click()
+    expect(page.get_by_text("Nothing matches these filters.")).to_be_visible()
+
+    answer = page.goto(f"{mash_page.url}/queue")
+    assert answer is not None
+    assert answer.status == 403
+    expect(page.get_by_text("Your role does not give you access to this page.")).to_be_visible()
+    alert = world.alerts[0]
+    answer = page.goto(f"{mash_page.url}/alerts/{alert.alert_id}")
+    assert answer is not None
+    assert answer.status == 403
+
+    # the auditor's reading is itself on the access audit
+    children = {d.child_id for d in world.disclosures}
+    reads = records_of(
+        kafka_bootstrap,
+        "audit.access.v1",
+        lambda found: (
+            {r["value"]["child_id"] for r in found if r["value"]["user"] == "ines"} >= children
+        ),
+    )
+    mine = [r["value"] for r in reads if r["value"]["user"] == "ines"]
+    assert {(r["role"], r["what"]) for r in mine} == {("auditor", "audit_log")}
+    assert not [r for r in mine if r.get("alert_id")]  # never shown an alert
+    page.goto(f"{mash_page.url}/audit?kind=told")
+    page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=False)
