@@ -119,6 +119,7 @@ def create_app(
         Route("/report.csv", oversight.report_csv),
         Route("/report/charts/{measure}.png", oversight.report_chart),
         Route("/audit", oversight.audit_page),
+        Route("/children/{child_id}/subject-access.{kind}", oversight.subject_access_download),
         Route("/health/live", pages.live),
         Route("/health/ready", pages.ready),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

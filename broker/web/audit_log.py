@@ -53,6 +53,8 @@ class LogFilter:
     end: date | None = None
     """Both days included, in the partnership's time zone."""
     kind: str | None = None
+    child: str | None = None
+    """One child's entries (the broker's child id)."""
 
 
 def entries(
@@ -98,6 +100,7 @@ def matches(entry: LogEntry, wanted: LogFilter, tz: ZoneInfo) -> bool:
         and (wanted.start is None or day >= wanted.start)
         and (wanted.end is None or day <= wanted.end)
         and (wanted.kind is None or entry.kind == wanted.kind)
+        and (wanted.child is None or entry.child_id == wanted.child)
     )
 
 

@@ -9,6 +9,7 @@ name, so opening it is not a view of anyone's record.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import date, datetime, time
 from typing import Final
@@ -18,6 +19,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from broker.models import Agency
+from broker.oversight.subject_access import subject_access
+from broker.oversight.subject_access_pdf import subject_access_pdf
 from broker.oversight.timeliness import MEASURE_BY_KEY, MEASURES, TimelinessReport, timeliness
 from broker.web.audit_log import LogFilter, entries, filtered
 from broker.web.auth import Role
@@ -127,7 +130,8 @@ def log_filter(params: Mapping[str, str]) -> LogFilter:
     except ValueError:
         raise HTTPException(400, "Give the dates as YYYY-MM-DD.") from None
     worker = (params.get("worker") or "").strip()[:100] or None
-    return LogFilter(agency=agency, worker=worker, start=start, end=end, kind=kind)
+    child = (params.get("child") or "").strip()[:100] or None
+    return LogFilter(agency=agency, worker=worker, start=start, end=end, kind=kind, child=child)
 
 
 async def audit_page(request: Request) -> Response:
@@ -156,3 +160,33 @@ async def audit_page(request: Request) -> Response:
         "active": "audit",
     }
     return render(request, "audit.html", values)
+
+
+async def subject_access_download(request: Request) -> Response:
+    """A child's subject access record, as PDF or JSON (manager or auditor). Generating
+    it is a view of the child's whole record: it is recorded on audit.access.v1 first."""
+    user = require_user(request, AUDITORS)
+    ctx = context(request)
+    child_id = request.path_params["child_id"]
+    kind = request.path_params["kind"]
+    views = ctx.views
+    if kind not in ("pdf", "json"):
+        raise HTTPException(404, "There is no such format.")
+    if not views.known_child(child_id):
+        raise HTTPException(404, "There is no child with that id.")
+    await audit_access(request, user, "subject_access", child_id)
+    record = subject_access(
+        child_id,
+        views.picture(child_id),
+        views.alerts_for_child(child_id),
+        views.disclosures(child_id),
+        views.all_accesses(),
+        generated_at=ctx.clock(),
+        requested_by=f"{user.name} ({user.role.value})",
+    )
+    name = f"subject-access-{child_id}.{kind}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if kind == "json":
+        body = json.dumps(record, ensure_ascii=False, indent=2).encode()
+        return Response(body, media_type="application/json", headers=headers)
+    return Response(subject_access_pdf(record), media_type="application/pdf", headers=headers)

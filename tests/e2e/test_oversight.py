@@ -4,9 +4,12 @@ refused the alert queue."""
 
 from __future__ import annotations
 
+import io
 import re
+from pathlib import Path
 
 from playwright.sync_api import Page, expect
+from pypdf import PdfReader
 
 from broker.oversight.timeliness import MEASURES
 from tests.e2e.mash_page import SCREENSHOTS, MashPage, log_in, records_of
@@ -94,5 +97,18 @@ def test_the_auditor_sees_the_disclosure_log_and_cannot_open_the_alert_queue(
     mine = [r["value"] for r in reads if r["value"]["user"] == "ines"]
     assert {(r["role"], r["what"]) for r in mine} == {("auditor", "audit_log")}
     assert not [r for r in mine if r.get("alert_id")]  # never shown an alert
+    # a child's entries, and the subject access record from its button
+    told = world.disclosures[0]
+    page.goto(f"{mash_page.url}/audit")
+    page.locator(f'a[href="/audit?child={told.child_id}"]').first.click()
+    expect(page).to_have_url(re.compile(rf"child={told.child_id}"))
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Subject access record (PDF)").click()
+    pdf = Path(download.value.path()).read_bytes()
+    text = "".join("".join(p.extract_text().split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+    assert "Subjectaccessrecord" in text
+    assert "".join(told.lawful_basis.split()) in text
+    assert told.child_id in text
+
     page.goto(f"{mash_page.url}/audit?kind=told")
     page.screenshot(path=str(SCREENSHOTS / "audit.png"), full_page=False)

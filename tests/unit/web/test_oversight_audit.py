@@ -159,3 +159,49 @@ def test_an_access_is_kept_for_the_log_without_waking_the_queue(ctx: WebContext)
     assert views.apply(AccessSeen(access)) is False
     assert views.version == before
     assert views.all_accesses() == [access]
+
+
+@pytest.mark.parametrize("username", ["ines", "priya"])
+def test_the_subject_access_record_is_generated_audited_and_about_one_child(
+    client: TestClient,
+    as_user: Callable[[str], str],
+    world: World,
+    publisher: FakePublisher,
+    username: str,
+) -> None:
+    as_user(username)
+    told = world.disclosures[0]
+    page = client.get(f"/audit?child={told.child_id}").text
+    assert rows(page) == ["told"]
+    pdf_link = f"/children/{told.child_id}/subject-access.pdf"
+    assert f'href="{pdf_link}"' in page
+    answer = client.get(pdf_link)
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/pdf"
+    assert answer.content.startswith(b"%PDF-")
+    record = client.get(f"/children/{told.child_id}/subject-access.json").json()
+    assert [d["disclosure_id"] for d in record["disclosures"]] == [told.disclosure_id]
+    assert record["about"]["child_id"] == told.child_id
+    made = [a for a in publisher.on(ACCESS) if a.what == "subject_access"]
+    assert [(a.user, a.child_id) for a in made] == [(username, told.child_id)] * 2
+
+
+def test_a_practitioner_may_not_generate_a_subject_access_record(
+    client: TestClient, as_user: Callable[[str], str], world: World, publisher: FakePublisher
+) -> None:
+    as_user("sam")
+    child_id = world.disclosures[0].child_id
+    assert client.get(f"/children/{child_id}/subject-access.pdf").status_code == 403
+    assert "subject-access" not in client.get(f"/children/{child_id}").text
+    assert not [a for a in publisher.on(ACCESS) if a.what == "subject_access"]
+
+
+def test_the_manager_finds_the_button_on_the_child_s_page(
+    client: TestClient, as_user: Callable[[str], str], world: World
+) -> None:
+    as_user("priya")
+    child_id = world.disclosures[0].child_id
+    page = client.get(f"/children/{child_id}").text
+    assert f'href="/children/{child_id}/subject-access.pdf"' in page
+    assert client.get("/children/nobody/subject-access.pdf").status_code == 404
+    assert client.get(f"/children/{child_id}/subject-access.doc").status_code == 404
