@@ -46,8 +46,10 @@ def safe_next(target: str | None) -> str:
 
 
 async def login_page(request: Request) -> Response:
-    if current_user(request) is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), 303)
+    user = current_user(request)
+    if user is not None:
+        wanted = request.query_params.get("next")
+        return RedirectResponse(safe_next(wanted) if wanted else home_for(user), 303)
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
 
 

@@ -34,6 +34,7 @@ def test_the_auditor_lands_on_the_log_of_every_disclosure_with_its_lawful_basis(
 ) -> None:
     as_user("ines")
     assert client.get("/").headers["location"] == "/audit"
+    assert client.get("/login").headers["location"] == "/audit"
     page = client.get("/audit")
     assert page.status_code == 200
     assert rows(page.text) == ["told"] * len(world.disclosures)
