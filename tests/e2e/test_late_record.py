@@ -8,7 +8,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.e2e.mash_page import SCREENSHOTS, MashPage, log_in
+from tests.e2e.mash_page import SCREENSHOTS, MashPage, log_in, reload_until
 from tests.e2e.test_mash_page import feed_the_page
 from tests.unit.web.world import late_record_world
 
@@ -21,12 +21,13 @@ def test_the_alert_shows_the_snapshot_and_the_late_record(
     [alert] = late.alerts
     log_in(page, mash_page.url, "sam")
     expect(page).to_have_url(re.compile(r"/queue$"))
-    page.goto(f"{mash_page.url}/alerts/{alert.alert_id}")
+    since = page.locator("section", has=page.locator("#since-title"))
+    late = since.get_by_text("Late record")
+    reload_until(page, f"{mash_page.url}/alerts/{alert.alert_id}", lambda: late.count() > 0)
     # the snapshot, as it was
     known = page.locator("section", has=page.locator("#known-title"))
     expect(known).to_contain_text("Not known to children's social care")
     # beside it, the picture now, and why they differ
-    since = page.locator("section", has=page.locator("#since-title"))
     expect(since.get_by_role("heading")).to_have_text("What has changed since it was raised")
     care = since.get_by_role("row", name=re.compile(r"^Social care"))
     expect(care).to_contain_text("Not known to children's social care")
