@@ -1,23 +1,27 @@
-"""`mash-broker report timeliness`: how quickly the front door acted, from a replay of a
-file (the same pipeline the worker runs), as a table or CSV (broker/oversight/)."""
+"""`mash-broker report timeliness`: how quickly the front door acted, from the running
+broker's topics (`--live`) or a replay of a file (the same pipeline the worker runs), as
+a table or CSV (broker/oversight/)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
 from broker.calendar.clock import ManualClock
 from broker.cli.args import instant
 from broker.cli.replay import event_lines
+from broker.config.partnership import load_config
 from broker.models import Alert, AuditDisclosure
 from broker.oversight.timeliness import MEASURE_BY_KEY, TimelinessReport, timeliness
 from broker.pipeline.engine import Engine, replay_engine
 from broker.settings import Settings
+from broker.topics import ALERTS, AUDIT_DISCLOSURE
 
 if TYPE_CHECKING:
     from broker.cli.args import Subparsers
@@ -29,17 +33,30 @@ def add_parser(sub: Subparsers) -> None:
     timely = kinds.add_parser(
         "timeliness", help="per month and agency: decisions, meetings, files, notices in time"
     )
-    timely.add_argument("file", type=Path, help="replay these events (JSON lines; '-': stdin)")
+    source = timely.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "file", type=Path, nargs="?", help="replay these events (JSON lines; '-': stdin)"
+    )
+    source.add_argument(
+        "--live",
+        action="store_true",
+        help="read the running broker's topics (alerts, disclosure audit, child pictures)",
+    )
     timely.add_argument("--from", dest="start", type=instant, required=True, help="from (ISO)")
     timely.add_argument("--to", dest="end", type=instant, required=True, help="to (excluded)")
     timely.add_argument(
-        "--until", type=instant, help="the replay's clock at the end (default: --to)"
+        "--until",
+        type=instant,
+        help="as at (replay: its clock at the end, default --to; --live: now)",
     )
     timely.add_argument("--csv", action="store_true", help="CSV, one row a month/agency/measure")
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    report = replay_report(args.file, args.start, args.end, args.until)
+    if args.live:
+        report = asyncio.run(live_report(settings, args.start, args.end, args.until))
+    else:
+        report = replay_report(args.file, args.start, args.end, args.until)
     if args.csv:
         sys.stdout.write(report.to_csv())
     else:
@@ -63,6 +80,27 @@ def replay_report(
     pictures = engine.state.pictures.values()
     return timeliness(
         pictures, alerts, disclosures, engine.config, start=start, end=end, as_of=as_of
+    )
+
+
+async def live_report(
+    settings: Settings, start: datetime, end: datetime, as_of: datetime | None = None
+) -> TimelinessReport:
+    """The report from the running broker: its alerts and disclosure audit as the topics
+    hold them now, and its child-pictures table (as the MASH page computes it)."""
+    from broker.kafka.pictures import live_pictures
+    from broker.kafka.records import read_to_end
+
+    records = await read_to_end(settings, [ALERTS.name, AUDIT_DISCLOSURE.name])
+    pictures = await live_pictures(settings)
+    return timeliness(
+        pictures.values(),
+        [r for r in records if isinstance(r, Alert)],
+        [r for r in records if isinstance(r, AuditDisclosure)],
+        load_config(),
+        start=start,
+        end=end,
+        as_of=as_of or datetime.now(UTC),
     )
 
 

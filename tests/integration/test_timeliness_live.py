@@ -2,7 +2,8 @@
 gives: a month of known timings (tests/data/timeliness_may_2026.jsonl) published one
 event at a time to a worker on the event clock, then the report computed from what the
 worker left on the topics (alerts, the disclosure audit) and in its child-pictures
-table, as the MASH page computes it."""
+table, as the MASH page computes it; and `mash-broker report timeliness --live` reads
+the same from the topics."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ import asyncio
 import json
 from pathlib import Path
 
+import pytest
+
+from broker.cli.main import main
 from broker.cli.report import replay_report
 from broker.config.partnership import load_config
 from broker.kafka.local import LocalKafka
@@ -22,7 +26,10 @@ from tests.unit.test_timeliness import AS_OF, FILE, JULY, MAY
 
 
 def test_the_live_worker_gives_the_report_replay_gives(
-    own_kafka: LocalKafka, tmp_path: Path
+    own_kafka: LocalKafka,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     events = [json.loads(line) for line in FILE.read_text().splitlines() if line.strip()]
     worker = LiveWorker(own_kafka.bootstrap, tmp_path)
@@ -48,3 +55,10 @@ def test_the_live_worker_gives_the_report_replay_gives(
     assert len(pictures) == 4  # Ava, Ben, Cara, Dan
     assert live.to_csv() == replayed.to_csv()
     assert live.totals("decision_day").in_time == 2  # the figures are the unit test's
+
+    # and the command reads the same from the running broker's topics
+    monkeypatch.setenv("MASH_KAFKA_BOOTSTRAP", own_kafka.bootstrap)
+    monkeypatch.setenv("MASH_APP_ID", settings.app_id)
+    window = ["--from", MAY.isoformat(), "--to", JULY.isoformat(), "--until", AS_OF.isoformat()]
+    assert main(["report", "timeliness", "--live", *window, "--csv"]) == 0
+    assert capsys.readouterr().out == replayed.to_csv()

@@ -169,3 +169,14 @@ def test_the_command_prints_a_table_by_measure(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert "MASH decisions within 4 working hours (RED or significant harm)" in out
     assert "2026-05  police                 4       2     2     0   50.0" in out
+
+
+def test_the_command_needs_a_file_or_live(capsys: pytest.CaptureFixture[str]) -> None:
+    window = ["--from", MAY.isoformat(), "--to", JULY.isoformat()]
+    neither = ["report", "timeliness", *window]
+    both = ["report", "timeliness", str(FILE), "--live", *window]
+    for args in (neither, both):
+        with pytest.raises(SystemExit) as exited:
+            main(args)
+        assert exited.value.code == 2
+    assert "--live" in capsys.readouterr().err
