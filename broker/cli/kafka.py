@@ -40,6 +40,9 @@ def _acls_parser(actions: Subparsers) -> None:
     )
     acls.add_argument("--web", help="the MASH page's principal, e.g. User:mash-web")
     acls.add_argument(
+        "--auditor", help="the auditor's principal (reads the audit topics only), e.g. User:audit"
+    )
+    acls.add_argument(
         "--agency",
         action="append",
         default=[],
@@ -78,7 +81,9 @@ def _acls(args: argparse.Namespace, settings: Settings) -> int:
     agencies = dict(parse_agency_principal(text) for text in args.agency)
     if len(agencies) != len(args.agency):
         raise ConfigurationError("an agency is named twice")
-    principals = Principals(args.worker, args.web, agencies, args.app_id or settings.app_id)
+    principals = Principals(
+        args.worker, args.web, agencies, args.app_id or settings.app_id, args.auditor
+    )
     if not args.apply:
         bootstrap = args.bootstrap_server or settings.kafka_bootstrap
         print(acls_script(principals, bootstrap, args.command_config), end="")

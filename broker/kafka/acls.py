@@ -20,6 +20,10 @@ The principals:
 - **the MASH page** (`mash-broker web`, docs/web.md) reads what its views show (alerts,
   decisions, identity decisions, the disclosure audit, the worker's child-pictures
   changelog) with no consumer group, and writes decisions and the access audit;
+- **the auditor** (an information governance officer's or an inspector's own tools) reads
+  the two audit topics, `audit.disclosure.v1` and `audit.access.v1`, and nothing else: no
+  alert, no event, no picture, no consumer group (it reads as the page does, without
+  one); it writes nothing;
 - **no operations principal**: the operations view (`/ops`, `/ops.json`, `mash-broker
   status`) is served by the worker over HTTP and never connects to Kafka itself.
 
@@ -117,14 +121,20 @@ PAGE_WRITES: Final = (
 
 
 def page_reads(app_id: str) -> tuple[str, ...]:
-    """What the page's views are built from (broker.web.feed.view_topics)."""
+    """What the page's views are built from (broker.web.feed.view_topics); the access
+    audit too, for the auditor's log on the page (docs/web.md)."""
     return (
         ALERTS.name,
         INBOUND["mash.decision"].name,
         INBOUND["mash.identity_decision"].name,
         AUDIT_DISCLOSURE.name,
+        AUDIT_ACCESS.name,
         changelog_topic(app_id, PICTURES),
     )
+
+
+AUDITOR_READS: Final = (AUDIT_DISCLOSURE.name, AUDIT_ACCESS.name)
+"""The only topics the auditor's principal may read: who was told what, who saw what."""
 
 
 def agency_group_prefix(agency: Agency) -> str:
@@ -145,9 +155,15 @@ class Principals:
     web: str | None = None
     agencies: Mapping[Agency, str] = field(default_factory=dict)
     app_id: str = "mash-broker"
+    auditor: str | None = None
 
     def __post_init__(self) -> None:
-        named = [self.worker, *([self.web] if self.web else []), *self.agencies.values()]
+        named = [
+            self.worker,
+            *([self.web] if self.web else []),
+            *([self.auditor] if self.auditor else []),
+            *self.agencies.values(),
+        ]
         for principal in named:
             check_principal(principal)
         if len(set(named)) != len(named):
@@ -262,11 +278,18 @@ def web_bindings(principal: str, app_id: str) -> list[AclBinding]:
     ]
 
 
+def auditor_bindings(principal: str) -> list[AclBinding]:
+    """The auditor reads the disclosure and access audits; nothing else, no group."""
+    return _on(principal, AUDITOR_READS, Operation.READ, Operation.DESCRIBE)
+
+
 def bindings_by_role(principals: Principals) -> dict[str, list[AclBinding]]:
-    """Each role's bindings, in a stable order: "worker", "web", "agency <name>"."""
+    """Each role's bindings, in a stable order: "worker", "web", "auditor", "agency <name>"."""
     roles = {"worker": worker_bindings(principals.worker, principals.app_id)}
     if principals.web:
         roles["web"] = web_bindings(principals.web, principals.app_id)
+    if principals.auditor:
+        roles["auditor"] = auditor_bindings(principals.auditor)
     for agency in sorted(principals.agencies):
         roles[f"agency {agency.value}"] = agency_bindings(agency, principals.agencies[agency])
     return {role: sorted(set(found)) for role, found in roles.items()}
@@ -281,6 +304,7 @@ def all_bindings(principals: Principals) -> list[AclBinding]:
 _ROLE_NOTES: Final = {
     "worker": "reads inbound, writes outbound, owns broker.* and its '{app}-' topics",
     "web": "the MASH page: reads its views' topics, writes decisions and the access audit",
+    "auditor": "reads the disclosure and access audits only",
 }
 
 

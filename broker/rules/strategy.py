@@ -44,7 +44,7 @@ def on_decision(ctx: Context, decision: MashDecision) -> None:
     )
     made = _made(ctx, decision.event_id)
     if made is not None and any(
-        _answers(m.held_at, m.refers_to, made, due) for m in ctx.picture.meetings
+        answers(m.held_at, m.refers_to, made, due) for m in ctx.picture.meetings
     ):
         return
     ctx.set_timer(
@@ -65,11 +65,11 @@ def on_meeting(ctx: Context, meeting: StrategyMeeting) -> None:
         if timer.rule_id != OVERDUE:
             continue
         made = _made(ctx, timer.event_id)
-        if made is None or _answers(meeting.held_at, meeting.refers_to, made, timer.due):
+        if made is None or answers(meeting.held_at, meeting.refers_to, made, timer.due):
             ctx.clear_timer(timer.key)
 
 
-def _answers(held_at: datetime, refers_to: str | None, made: DecisionMade, due: datetime) -> bool:
+def answers(held_at: datetime, refers_to: str | None, made: DecisionMade, due: datetime) -> bool:
     """Does a meeting held at `held_at` answer the decision `made` by `due`?"""
     named = refers_to is not None and refers_to in (made.event_id, made.decision_id, made.refers_to)
     return held_at <= due and (named or held_at >= made.occurred_at)
@@ -83,7 +83,7 @@ def fire(ctx: Context, timer: Timer) -> list[Output]:
     made = _made(ctx, timer.event_id)
     if made is None:
         return []
-    if any(_answers(m.held_at, m.refers_to, made, timer.due) for m in ctx.picture.meetings):
+    if any(answers(m.held_at, m.refers_to, made, timer.due) for m in ctx.picture.meetings):
         return []
     name, tz = ctx.name, ctx.tz
     what = DECISION_WORDS.get(made.decision, "a strategy discussion")

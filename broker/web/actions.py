@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from broker.models import Alert, DecisionKind, RuleId
 from broker.picture.apply import CHRONOLOGY_TYPES
 from broker.topics import INBOUND
-from broker.web.auth import decision_refused, identity_refused, new_csrf_token
+from broker.web.auth import decision_refused, home_for, identity_refused, new_csrf_token
 from broker.web.decisions import (
     FormErrors,
     FormProblem,
@@ -46,8 +46,10 @@ def safe_next(target: str | None) -> str:
 
 
 async def login_page(request: Request) -> Response:
-    if current_user(request) is not None:
-        return RedirectResponse(safe_next(request.query_params.get("next")), 303)
+    user = current_user(request)
+    if user is not None:
+        wanted = request.query_params.get("next")
+        return RedirectResponse(safe_next(wanted) if wanted else home_for(user), 303)
     return render(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
 
 
@@ -67,6 +69,8 @@ async def login(request: Request) -> Response:
         return render(request, "login.html", values, status=401)
     request.session.clear()  # a new session (and token) for the logged-in user
     request.session.update(user=user.username, csrf=new_csrf_token())
+    if target == "/queue":  # the default: each role's own home
+        target = home_for(user)
     return RedirectResponse(target, 303)
 
 

@@ -23,8 +23,9 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from broker.errors import InfrastructureError
-from broker.web import actions, pages
-from broker.web.http import HERE, NotLoggedIn, WebContext, render
+from broker.web import actions, oversight, pages
+from broker.web.auth import home_for
+from broker.web.http import HERE, NotLoggedIn, WebContext, current_user, render
 
 log = logging.getLogger("broker.web")
 
@@ -90,7 +91,8 @@ async def _kafka_away(request: Request, exc: Exception) -> Response:
 
 
 async def _home(request: Request) -> Response:
-    return RedirectResponse("/queue", 303)
+    user = current_user(request)
+    return RedirectResponse(home_for(user) if user else "/queue", 303)
 
 
 def create_app(
@@ -113,6 +115,11 @@ def create_app(
         Route("/alerts/{alert_id}/decision", actions.decide, methods=["POST"]),
         Route("/alerts/{alert_id}/identity", actions.decide_identity, methods=["POST"]),
         Route("/children/{child_id}", pages.child_page),
+        Route("/report", oversight.report_page),
+        Route("/report.csv", oversight.report_csv),
+        Route("/report/charts/{measure}.png", oversight.report_chart),
+        Route("/audit", oversight.audit_page),
+        Route("/children/{child_id}/subject-access.{kind}", oversight.subject_access_download),
         Route("/health/live", pages.live),
         Route("/health/ready", pages.ready),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),

@@ -5,11 +5,13 @@ argon2id password hashes: a council plugs its own directory in by writing that f
 replacing `UserStore`). Passwords are checked with argon2-cffi; an unknown login costs
 the same as a wrong password, and repeated failures lock the login for a while.
 
-Roles (docs/web.md): a **practitioner** works the queue, reads alerts and children, and
-records the MASH's everyday decisions. A **manager** may also do what needs a manager's
-authority in a MASH: start a section 47 enquiry, share without consent where consent
-was refused (CONSENT_DECISION_REQUIRED), and decide whether two records are one child
-(an identity decision; a wrong merge sends one child's information to another's school).
+Roles (docs/web.md): an **auditor** reads the disclosure and access log (who saw or was
+told what, when, on which lawful basis) and nothing of the casework. A **practitioner**
+works the queue, reads alerts and children, and records the MASH's everyday decisions.
+A **manager** may also do what needs a manager's authority in a MASH: start a section 47
+enquiry, share without consent where consent was refused (CONSENT_DECISION_REQUIRED),
+and decide whether two records are one child (an identity decision; a wrong merge sends
+one child's information to another's school); and reads the timeliness report.
 """
 
 from __future__ import annotations
@@ -35,6 +37,17 @@ from broker.models import Alert, DecisionKind, RuleId
 class Role(enum.StrEnum):
     practitioner = "practitioner"
     manager = "manager"
+    auditor = "auditor"
+
+
+CASE_ROLES: Final = frozenset({Role.practitioner, Role.manager})
+"""Who works cases: the queue, alerts, children, decisions. Not the auditor, who reads
+the disclosure and access log only (docs/web.md)."""
+
+
+def home_for(user: User) -> str:
+    """Where a user lands after logging in."""
+    return "/audit" if user.role == Role.auditor else "/queue"
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,7 @@
 
 One aiokafka consumer, without a consumer group (nothing is committed: every start
 reads each topic from the beginning and then follows it), reads the alerts, the
-decisions, the identity decisions, the disclosure audit and the worker's child-pictures
+decisions, the identity decisions, the disclosure and access audits and the worker's child-pictures
 changelog, turns each record into a view record (`view_record`, pure) and folds it into
 `MashViews`. Whoever waits for a change (the queue's live stream) is woken once per
 batch. A record that cannot be read is logged by topic and offset (never its content)
@@ -26,11 +26,12 @@ from pydantic import BaseModel
 from broker.codec import AvroCodec
 from broker.errors import BrokerError
 from broker.kafka.admin import client_options
-from broker.models import Alert, AuditDisclosure, IdentityDecision, MashDecision
+from broker.models import AccessAudit, Alert, AuditDisclosure, IdentityDecision, MashDecision
 from broker.picture.model import ChildPicture
 from broker.settings import Settings
 from broker.topics import ALERTS, AUDIT_ACCESS, AUDIT_DISCLOSURE, INBOUND, TopicSpec
 from broker.web.views import (
+    AccessSeen,
     AlertSeen,
     DecisionSeen,
     DisclosureSeen,
@@ -58,6 +59,7 @@ VIEWED: Final = (
     INBOUND["mash.decision"],
     INBOUND["mash.identity_decision"],
     AUDIT_DISCLOSURE,
+    AUDIT_ACCESS,
 )
 """The declared topics the page's views are built from (with the worker's child-pictures
 changelog, which is not declared: faust names and creates it)."""
@@ -67,7 +69,7 @@ def page_topics() -> list[TopicSpec]:
     """The declared topics the page reads or writes: those it makes sure exist at start,
     and the only ones its principal may see (broker.kafka.acls). The child-pictures changelog
     is the worker's (faust creates it); the feed waits for it by pattern."""
-    return [*VIEWED, AUDIT_ACCESS]
+    return list(VIEWED)
 
 
 def view_topics(app_id: str) -> list[str]:
@@ -79,6 +81,7 @@ _WRAPPERS: Final[dict[str, tuple[type[BaseModel], Callable[[Any], ViewRecord]]]]
     DECISIONS: (MashDecision, DecisionSeen),
     IDENTITY_DECISIONS: (IdentityDecision, IdentityDecisionSeen),
     AUDIT_DISCLOSURE.name: (AuditDisclosure, DisclosureSeen),
+    AUDIT_ACCESS.name: (AccessAudit, AccessSeen),
 }
 """Topic -> the model it carries and the view record made of it."""
 

@@ -9,7 +9,7 @@ partnership configuration and the clock. Routes reach nothing else.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -27,7 +27,7 @@ from broker.config.partnership import PartnershipConfig
 from broker.models import AccessAudit
 from broker.topics import AUDIT_ACCESS
 from broker.web import present
-from broker.web.auth import User, UserStore, csrf_matches, new_csrf_token
+from broker.web.auth import CASE_ROLES, Role, User, UserStore, csrf_matches, new_csrf_token
 from broker.web.feed import Changes
 from broker.web.publisher import Publisher
 from broker.web.views import MashViews
@@ -63,10 +63,14 @@ def current_user(request: Request) -> User | None:
     return context(request).users.get(name) if isinstance(name, str) else None
 
 
-def require_user(request: Request) -> User:
+def require_user(request: Request, roles: Collection[Role] = CASE_ROLES) -> User:
+    """The logged-in user, if their role may see this page (403 otherwise). By default
+    the casework roles: the queue, alerts, children and decisions."""
     user = current_user(request)
     if user is None:
         raise NotLoggedIn
+    if user.role not in roles:
+        raise HTTPException(403, "Your role does not give you access to this page.")
     return user
 
 

@@ -22,6 +22,7 @@ from broker.web.auth import User, decision_refused, identity_refused
 from broker.web.decisions import SHAREABLE, FormProblem, candidates, share_previews
 from broker.web.http import audit_access, context, render, require_user
 from broker.web.present import DECISION_HINTS
+from broker.web.since import since_alert
 from broker.web.views import QueueFilter
 
 _SHAREABLE_TYPES = frozenset(cls.model_fields["event_type"].default for cls in CHRONOLOGY_TYPES)
@@ -155,6 +156,7 @@ async def show_alert(
         "problems": list(problems),
         "form": form or {},
         "notice": notice,
+        "since": since_alert(alert, picture) if alert.context else None,
     }
     return render(request, "alert.html", values, status=status)
 

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from broker.models import (
+    AccessAudit,
     Alert,
     AuditDisclosure,
     IdentityDecision,
@@ -66,6 +67,13 @@ class DisclosureSeen:
 
 
 @dataclass(frozen=True, slots=True)
+class AccessSeen:
+    """A record of audit.access.v1: someone was shown a child's record on the page."""
+
+    access: AccessAudit
+
+
+@dataclass(frozen=True, slots=True)
 class PictureSeen:
     """A record of the worker's child-pictures changelog; None: the child was merged
     into another (a tombstone)."""
@@ -74,7 +82,9 @@ class PictureSeen:
     picture: ChildPicture | None
 
 
-ViewRecord = AlertSeen | DecisionSeen | IdentityDecisionSeen | DisclosureSeen | PictureSeen
+ViewRecord = (
+    AlertSeen | DecisionSeen | IdentityDecisionSeen | DisclosureSeen | AccessSeen | PictureSeen
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +135,25 @@ class MashViews:
         self._disclosures: dict[str, dict[str, AuditDisclosure]] = {}
         self._pictures: dict[str, ChildPicture] = {}
         self._merged_away: set[str] = set()
+        self._accesses: dict[str, AccessAudit] = {}
 
     # -- folding records in ------------------------------------------------------------
 
     def apply(self, record: ViewRecord) -> bool:
-        """Fold one record in; False when it changed nothing (seen before)."""
+        """Fold one record in; False when it changed nothing (seen before). An access
+        record changes nothing the queue shows: it is kept for the auditor's log, and
+        neither moves `version` nor wakes the live queue (every page view writes one)."""
+        if isinstance(record, AccessSeen):
+            self._access_seen(record.access)
+            return False
         changed = self._apply(record)
         if changed:
             self.version += 1
         return changed
 
-    def _apply(self, record: ViewRecord) -> bool:
+    def _apply(
+        self, record: AlertSeen | DecisionSeen | IdentityDecisionSeen | DisclosureSeen | PictureSeen
+    ) -> bool:
         if isinstance(record, AlertSeen):
             return self._alert_seen(record.alert)
         if isinstance(record, DecisionSeen):
@@ -149,6 +167,12 @@ class MashViews:
             known[record.disclosure.disclosure_id] = record.disclosure
             return True
         return self._picture_seen(record.child_id, record.picture)
+
+    def _access_seen(self, access: AccessAudit) -> bool:
+        if access.access_id in self._accesses:
+            return False
+        self._accesses[access.access_id] = access
+        return True
 
     def _alert_seen(self, alert: Alert) -> bool:
         if self._alerts.get(alert.alert_id) == alert:
@@ -307,6 +331,20 @@ class MashViews:
         for decision in self._identity_by_ref.get(child_id, []):
             names.update(dict.fromkeys(c for c in decision.child_ids if c != child_id))
         return list(names)
+
+    # -- oversight (the report, the auditor's log) ---------------------------------------
+
+    def all_alerts(self) -> list[Alert]:
+        return list(self._alerts.values())
+
+    def all_pictures(self) -> list[ChildPicture]:
+        return list(self._pictures.values())
+
+    def all_disclosures(self) -> list[AuditDisclosure]:
+        return [d for found in self._disclosures.values() for d in found.values()]
+
+    def all_accesses(self) -> list[AccessAudit]:
+        return list(self._accesses.values())
 
     def disclosures(self, child_id: str) -> list[AuditDisclosure]:
         """Every disclosure about the child, the latest first."""

@@ -42,7 +42,7 @@ CHROMIUM_ARGS: Final = [
     "--disable-sync",
 ]
 SCREENSHOTS: Final = PROJECT_ROOT / "docs" / "screenshots"
-DEMO_LOGINS: Final = {"sam": "demo-practitioner", "priya": "demo-manager"}
+DEMO_LOGINS: Final = {"sam": "demo-practitioner", "priya": "demo-manager", "ines": "demo-auditor"}
 
 
 def off_thread(make: Callable[[], Awaitable[T]]) -> T:
@@ -161,3 +161,14 @@ def log_in(page: Any, url: str, username: str, password: str | None = None) -> N
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(password or DEMO_LOGINS[username])
     page.get_by_role("button", name="Log in").click()
+
+
+def reload_until(page: Any, url: str, ready: Callable[[], bool], timeout: float = 30) -> None:
+    """Open `url` again until `ready()` holds: the page's views fill from Kafka a moment
+    after the test has published what they show."""
+    deadline = time.monotonic() + timeout
+    while True:
+        page.goto(url)
+        if ready() or time.monotonic() > deadline:
+            return
+        time.sleep(0.5)

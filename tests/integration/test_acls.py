@@ -27,7 +27,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import GroupAuthorizationFailedError, TopicAuthorizationFailedError
+from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
+    GroupAuthorizationFailedError,
+    TopicAuthorizationFailedError,
+)
 from pydantic import SecretStr
 
 from broker.kafka.acls import Principals, all_bindings
@@ -43,12 +47,13 @@ from tests.integration.worker import CODEC, WorkerProcess, run, worker_env
 from tests.unit.test_ingest import GOOD
 
 APP_ID = "mash-broker"
-USERS = ("admin", "mash-broker", "mash-web", "police", "health")
+USERS = ("admin", "mash-broker", "mash-web", "mash-audit", "police", "health")
 PRINCIPALS = Principals(
     worker="User:mash-broker",
     web="User:mash-web",
     agencies={Agency.police: "User:police", Agency.health: "User:health"},
     app_id=APP_ID,
+    auditor="User:mash-audit",
 )
 ACLS_ARGS = [
     "kafka",
@@ -57,6 +62,8 @@ ACLS_ARGS = [
     PRINCIPALS.worker,
     "--web",
     "User:mash-web",
+    "--auditor",
+    "User:mash-audit",
     "--agency",
     "police=User:police",
     "--agency",
@@ -234,8 +241,12 @@ async def all_refused(kafka: SecureLocalKafka, user: str, topics: list[str]) -> 
     return [t for t, no in zip(topics, refused, strict=True) if not no]
 
 
-async def can_write(kafka: SecureLocalKafka, user: str, topic: str) -> bool:
-    async with producer(kafka, user) as send:
+async def can_write(
+    kafka: SecureLocalKafka, user: str, topic: str, *, idempotent: bool = True
+) -> bool:
+    """Whether `user` may write `topic`. A principal that may write nothing at all is
+    refused an idempotent producer's id outright; `idempotent=False` asks per topic."""
+    async with producer(kafka, user, idempotent=idempotent) as send:
         try:
             await send.send_and_wait(topic, b"probe", key=b"probe")  # compacted: keyed
         except TopicAuthorizationFailedError:
@@ -334,6 +345,37 @@ def test_the_page_starts_reads_its_views_and_writes_decisions_and_audit(
     for topic in refused:  # it cannot even see that they exist
         assert run(metadata_refused(secured, "mash-web", topic)), topic
     assert not run(can_write(secured, "mash-web", "mash.alert.v1"))
+
+
+# -- the auditor ----------------------------------------------------------------------------
+
+
+def test_the_auditor_reads_the_audit_topics_and_nothing_else(secured: SecureLocalKafka) -> None:
+    """Each audit topic gets a record from its writer (the worker's disclosure audit, the
+    page's access audit); the auditor fetches both, and Kafka refuses it every other
+    topic, any write and any consumer group."""
+    writers = {"audit.disclosure.v1": "mash-broker", "audit.access.v1": "mash-web"}
+    for topic, writer in writers.items():
+        assert run(can_write(secured, writer, topic)), topic
+        assert b"probe" in run(fetch(secured, "mash-audit", topic, until=lambda v: b"probe" in v))
+        assert not run(can_write(secured, "mash-audit", topic, idempotent=False)), topic
+    refused = [
+        "mash.alert.v1",
+        "broker.rejected.v1",
+        "agency.police.notification.v1",
+        "police.vist.v1",
+        "mash.decision.v1",
+        "broker.linked.v1",
+        changelog_topic(APP_ID, PICTURES),
+    ]
+    assert run(all_refused(secured, "mash-audit", refused)) == []
+    for topic in [t for t in refused if t in SEEDED]:  # ...each holds a record, though
+        assert run(fetch(secured, "admin", topic))
+    assert not run(can_write(secured, "mash-audit", "mash.alert.v1", idempotent=False))
+    with pytest.raises(ClusterAuthorizationFailedError):  # not even a producer id
+        run(can_write(secured, "mash-audit", "audit.access.v1"))
+    with pytest.raises(GroupAuthorizationFailedError):
+        run(fetch(secured, "mash-audit", "audit.access.v1", group="audit.reader"))
 
 
 # -- the worker -----------------------------------------------------------------------------

@@ -50,12 +50,13 @@ from broker.web.actions import DECISIONS, IDENTITY_DECISIONS
 from broker.web.feed import page_topics, view_topics
 
 APP_ID = "mash-broker"
-WORKER, WEB = "User:mash-broker", "User:mash-web"
+WORKER, WEB, AUDITOR = "User:mash-broker", "User:mash-web", "User:mash-audit"
 EVERY = Principals(
     worker=WORKER,
     web=WEB,
     agencies={a: f"User:{a.value}" for a in Agency},
     app_id=APP_ID,
+    auditor=AUDITOR,
 )
 BINDINGS = all_bindings(EVERY)
 DECLARED = [t.name for t in all_topics()]
@@ -264,7 +265,54 @@ def test_operations_need_no_kafka_principal() -> None:
         assert "from aiokafka" not in text, module.name  # logs.py names its loggers only
         assert "import aiokafka" not in text, module.name
         assert "broker.kafka" not in text, module.name
-    assert set(bindings_by_role(EVERY)) == {"worker", "web", *(f"agency {a.value}" for a in Agency)}
+    assert set(bindings_by_role(EVERY)) == {
+        "worker",
+        "web",
+        "auditor",
+        *(f"agency {a.value}" for a in Agency),
+    }
+
+
+# -- the auditor ------------------------------------------------------------------------------
+
+
+def test_the_auditor_reads_the_two_audit_topics_and_nothing_else() -> None:
+    assert topics(of(AUDITOR)) == {AUDIT_DISCLOSURE.name, AUDIT_ACCESS.name}
+    assert {b.operation for b in of(AUDITOR)} == {Operation.READ, Operation.DESCRIBE}
+    assert not [b for b in of(AUDITOR) if b.resource_type is not ResourceType.TOPIC]
+    assert all(b.pattern_type is PatternType.LITERAL for b in of(AUDITOR))
+
+
+def test_the_auditor_reads_no_alert_event_picture_notification_or_rejection() -> None:
+    others = [t for t in DECLARED if t not in (AUDIT_DISCLOSURE.name, AUDIT_ACCESS.name)]
+    for topic in [*others, f"{APP_ID}-child-pictures-changelog"]:
+        assert AUDITOR not in readers(topic), topic
+        assert AUDITOR not in writers(topic), topic
+
+
+def test_the_auditor_needs_a_principal_of_its_own() -> None:
+    with pytest.raises(ConfigurationError, match="principal of its own"):
+        Principals(worker=WORKER, web=WEB, auditor=WEB)
+    with pytest.raises(ConfigurationError):
+        Principals(worker=WORKER, auditor="User:*")
+
+
+def test_the_command_prints_the_auditor_s_acls(capsys: pytest.CaptureFixture[str]) -> None:
+    code = main(["kafka", "acls", "--worker", WORKER, "--auditor", AUDITOR])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "# auditor (User:mash-audit): reads the disclosure and access audits only" in out
+    lines = [line for line in out.splitlines() if "mash-audit" in line and "--add" in line]
+    assert sorted(shlex.split(line)[-3] for line in lines) == sorted(
+        [AUDIT_ACCESS.name, AUDIT_DISCLOSURE.name]
+    )
+    for line in lines:
+        assert "--operation Read --operation Describe" in line
+
+
+def test_the_page_reads_the_access_audit_for_the_auditor_s_log() -> None:
+    assert AUDIT_ACCESS.name in page_reads(APP_ID)
+    assert WEB in readers(AUDIT_ACCESS.name)
 
 
 # -- the set as a whole ----------------------------------------------------------------------
@@ -415,7 +463,7 @@ def test_the_command_refuses_bad_principals(
 
 def test_deploy_readme_shows_the_commands_as_the_tool_prints_them() -> None:
     readme = (PROJECT_ROOT / "deploy" / "README.md").read_text("utf-8")
-    example = Principals(WORKER, WEB, {Agency.police: "User:police"}, APP_ID)
+    example = Principals(WORKER, WEB, {Agency.police: "User:police"}, APP_ID, AUDITOR)
     script = acls_script(example, "broker1:9094,broker2:9094,broker3:9094", "admin.properties")
     shown = [line for line in readme.splitlines() if line.startswith("kafka-acls.sh ")]
     assert shown, "deploy/README.md shows no kafka-acls.sh command"

@@ -18,6 +18,7 @@ from broker.web.feed import (
     view_topics,
 )
 from broker.web.views import (
+    AccessSeen,
     AlertSeen,
     DecisionSeen,
     DisclosureSeen,
@@ -25,7 +26,7 @@ from broker.web.views import (
     PictureSeen,
 )
 from tests.unit.web.test_views import decision, identity
-from tests.unit.web.world import CODEC, World
+from tests.unit.web.world import CODEC, World, access_record
 
 CHANGELOG = pictures_changelog("mash-broker")
 
@@ -37,6 +38,7 @@ def test_the_topics_read_include_the_worker_s_picture_changelog() -> None:
         "mash.decision.v1",
         "mash.identity-decision.v1",
         "audit.disclosure.v1",
+        "audit.access.v1",
         CHANGELOG,
     ]
 
@@ -46,11 +48,13 @@ def test_each_topic_s_avro_record_becomes_its_view_record(world: World) -> None:
     disclosure = world.disclosures[0]
     made = decision("d1", "ev1")
     said = identity("i1", events=["e1"], children=["c1"])
+    seen = access_record()
     cases = [
         ("mash.alert.v1", alert, AlertSeen(alert)),
         ("mash.decision.v1", made, DecisionSeen(made)),
         ("mash.identity-decision.v1", said, IdentityDecisionSeen(said)),
         ("audit.disclosure.v1", disclosure, DisclosureSeen(disclosure)),
+        ("audit.access.v1", seen, AccessSeen(seen)),
     ]
     for topic, model, expected in cases:
         assert view_record(topic, b"k", CODEC.encode(model), CODEC, CHANGELOG) == expected
