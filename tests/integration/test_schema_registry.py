@@ -5,7 +5,7 @@ record `00` + the registry's id; the real worker reads it by fetching that id, a
 its own records with the ids the registry gives it; a record naming an id the registry
 does not hold is kept on broker.rejected.v1, its bytes whole, with the reason; a schema
 the registry refuses stops `publish` with what to do. The registry is the stand-in of
-tests/integration/registry.py, over HTTP: no real registry could be run here (it says
+tests/registry.py, over HTTP: no real registry could be run here (it says
 what was refused), so a registry's own BACKWARD rule is not proven here.
 """
 
@@ -26,8 +26,8 @@ from broker.kafka.admin import create_topics
 from broker.kafka.local import LocalKafka
 from broker.settings import Settings
 from broker.topics import all_topics
-from tests.integration.registry import RegistryState, standin_registry
 from tests.integration.worker import WorkerProcess, publish, read_topic, run, worker_env
+from tests.registry import RegistryState, standin_registry
 from tests.unit.test_ingest import GOOD
 
 SCHEMAS = Settings().schemas_dir
