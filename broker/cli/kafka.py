@@ -1,5 +1,6 @@
-"""`mash-broker kafka`: the local development Kafka (up, down, status) and a cluster's
-ACLs (printed as kafka-acls.sh commands, or applied and verified)."""
+"""`mash-broker kafka`: the local development Kafka (up, down, status), a cluster's ACLs
+(printed as kafka-acls.sh commands, or applied and verified), and `deploy/k8s/` (the
+Strimzi and Kubernetes resources, generated: broker/kafka/manifests.py)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ K8S_DIR = PROJECT_ROOT / "deploy" / "k8s"
 
 def add_parser(sub: Subparsers) -> None:
     kafka = sub.add_parser(
-        "kafka", help="the local development Kafka (deploy/local); a cluster's ACLs"
+        "kafka",
+        help="the local development Kafka (deploy/local); a cluster's ACLs; deploy/k8s/",
     )
     actions = kafka.add_subparsers(dest="action", required=True)
     actions.add_parser("up", help="start the local Kafka and create every topic")
