@@ -1,12 +1,13 @@
-"""The Confluent wire format on the real Kafka, with `MASH_SCHEMA_REGISTRY_URL` set.
+"""The Confluent wire format on the real Kafka and a real schema registry.
 
-`mash-broker publish` registers each event's schema under `<topic>-value` and frames the
-record `00` + the registry's id; the real worker reads it by fetching that id, and frames
-its own records with the ids the registry gives it; a record naming an id the registry
-does not hold is kept on broker.rejected.v1, its bytes whole, with the reason; a schema
-the registry refuses stops `publish` with what to do. The registry is the stand-in of
-tests/registry.py, over HTTP: no real registry could be run here (it says
-what was refused), so a registry's own BACKWARD rule is not proven here.
+With `MASH_SCHEMA_REGISTRY_URL` set, `mash-broker publish` registers each event's schema
+under `<topic>-value` and frames the record `00` + the registry's id; the real worker
+reads it by the id, and frames its own records with the ids the registry gives it; a
+record naming an id the registry does not hold is kept on broker.rejected.v1, its bytes
+whole, with the reason. The registry's BACKWARD rule refuses an incompatible change of a
+subject, and `publish` then stops with what to do. The registry is Apicurio Registry
+(broker/kafka/registry.py: in memory, on loopback, built from Maven Central), asked
+through its Confluent-compatible API, the one the broker's client speaks.
 """
 
 from __future__ import annotations
@@ -24,13 +25,16 @@ from aiokafka import AIOKafkaProducer
 from broker.codec import AvroCodec, CachingSchemaRegistry, HttpSchemaRegistry
 from broker.kafka.admin import create_topics
 from broker.kafka.local import LocalKafka
+from broker.kafka.registry import LocalRegistry
 from broker.settings import Settings
 from broker.topics import all_topics
+from tests.integration.conftest import DECLARED_PARTITIONS
 from tests.integration.worker import WorkerProcess, publish, read_topic, run, worker_env
-from tests.registry import RegistryState, standin_registry
 from tests.unit.test_ingest import GOOD
 
 SCHEMAS = Settings().schemas_dir
+VIST_SUBJECT = "police.vist.v1-value"
+VIST = "uk.gov.mash.v1.PoliceVist"
 
 
 def _event(event_id: str) -> dict[str, Any]:
@@ -48,6 +52,18 @@ def _with(event_id: str) -> Callable[[list[dict[str, Any]]], bool]:
     return lambda records: any(event_id in json.dumps(r["value"]) for r in records)
 
 
+def _versions(registry: LocalRegistry, subject: str) -> list[Any]:
+    answer = registry.call("GET", f"/subjects/{subject}/versions")
+    assert isinstance(answer, list), answer
+    return answer
+
+
+def _latest(registry: LocalRegistry, subject: str) -> dict[str, Any]:
+    answer = registry.call("GET", f"/subjects/{subject}/versions/latest")
+    assert isinstance(answer, dict), answer
+    return answer
+
+
 def _framed_id(raw: bytes) -> int:
     assert raw[:1] == b"\x00", raw[:10].hex()
     return int.from_bytes(raw[1:5], "big")
@@ -63,22 +79,20 @@ async def _send_raw(bootstrap: str, topic: str, value: bytes) -> None:
 
 
 def test_publish_and_the_worker_honour_registry_ids_on_the_real_kafka(
-    own_kafka: LocalKafka, tmp_path: Path
+    own_kafka: LocalKafka, schema_registry: LocalRegistry, tmp_path: Path
 ) -> None:
     bootstrap = own_kafka.bootstrap
     run(create_topics(bootstrap, all_topics(), 1, 1))
-    with standin_registry() as (url, registry):
-        env = {"MASH_SCHEMA_REGISTRY_URL": url}
-        reader = AvroCodec(SCHEMAS, CachingSchemaRegistry(HttpSchemaRegistry(url)))
-        worker_environment = worker_env(bootstrap, tmp_path / "state", "mash-registry-test")
-        worker = WorkerProcess({**worker_environment, **env}, tmp_path / "worker.log")
-        worker.start()
-        try:
-            _published_and_linked(bootstrap, tmp_path, env, reader, registry, worker)
-            _an_unknown_id_is_rejected_with_a_reason(bootstrap, tmp_path, env, reader, worker)
-            _a_refused_schema_stops_publish(bootstrap, tmp_path, env, registry)
-        finally:
-            worker.stop()
+    env = {"MASH_SCHEMA_REGISTRY_URL": schema_registry.url}
+    reader = AvroCodec(SCHEMAS, CachingSchemaRegistry(HttpSchemaRegistry(schema_registry.url)))
+    worker_environment = worker_env(bootstrap, tmp_path / "state", "mash-registry-test")
+    worker = WorkerProcess({**worker_environment, **env}, tmp_path / "worker.log")
+    worker.start()
+    try:
+        _published_and_linked(bootstrap, tmp_path, env, reader, schema_registry, worker)
+        _an_unknown_id_is_rejected_with_a_reason(bootstrap, tmp_path, env, reader, worker)
+    finally:
+        worker.stop()
 
 
 def _published_and_linked(
@@ -86,7 +100,7 @@ def _published_and_linked(
     tmp_path: Path,
     env: dict[str, str],
     reader: AvroCodec,
-    registry: RegistryState,
+    registry: LocalRegistry,
     worker: WorkerProcess,
 ) -> None:
     event = _event(f"registry-{uuid.uuid4().hex[:8]}")
@@ -95,16 +109,17 @@ def _published_and_linked(
 
     [sent] = run(read_topic(bootstrap, "police.vist.v1", _with(event["event_id"]), codec=reader))
     vist_id = _framed_id(sent["raw"])
-    assert registry.subjects["police.vist.v1-value"] == [vist_id]
-    assert registry.schema(vist_id) == reader.current["uk.gov.mash.v1.PoliceVist"].text
+    # one version under the topic's subject: our schema, under the id in the framing
+    assert _versions(registry, VIST_SUBJECT) == [1]
+    latest = _latest(registry, VIST_SUBJECT)
+    assert latest["id"] == vist_id
+    assert json.loads(latest["schema"]) == json.loads(reader.current[VIST].text)
 
     linked = run(read_topic(bootstrap, "broker.linked.v1", _with(event["event_id"]), codec=reader))
     assert linked, worker.tail()
     [mine] = [r for r in linked if event["event_id"] in json.dumps(r["value"])]
     assert mine["value"]["event"]["event_id"] == event["event_id"]
-    child_message_id = _framed_id(mine["raw"])
-    assert registry.subjects["broker.linked.v1-value"] == [child_message_id]
-    assert vist_id in registry.fetched  # the worker read the event by asking for its id
+    assert _latest(registry, "broker.linked.v1-value")["id"] == _framed_id(mine["raw"])
     accepted = run(
         read_topic(bootstrap, "broker.accepted.v1", _with(event["event_id"]), codec=reader)
     )
@@ -135,14 +150,34 @@ def _an_unknown_id_is_rejected_with_a_reason(
     assert worker.alive()
 
 
-def _a_refused_schema_stops_publish(
-    bootstrap: str, tmp_path: Path, env: dict[str, str], registry: RegistryState
+def test_the_registry_backward_rule_refuses_an_incompatible_change(
+    kafka_bootstrap: str, schema_registry: LocalRegistry, tmp_path: Path
 ) -> None:
-    """As a registry answers a schema that breaks the subject's compatibility rule."""
-    registry.refused_subjects.add("police.vist.v1-value")
-    before = dict(registry.ids)
+    """The subject already holds an earlier contract without `out_of_hours`; ours adds it
+    with no default, so a reader of ours cannot read the records written under the earlier
+    one: BACKWARD refuses it, and `publish` stops (exit 2) before sending anything. With
+    the rule set to NONE the same publish goes through, so the rule was the reason."""
+    run(create_topics(kafka_bootstrap, all_topics(), DECLARED_PARTITIONS, 1))
+    env = {"MASH_SCHEMA_REGISTRY_URL": schema_registry.url}
+    ours = json.loads(AvroCodec(SCHEMAS).current[VIST].text)
+    earlier = {**ours, "fields": [f for f in ours["fields"] if f["name"] != "out_of_hours"]}
+    assert len(earlier["fields"]) == len(ours["fields"]) - 1
+    subject_path = f"/subjects/{VIST_SUBJECT}/versions"
+    schema_registry.call("POST", subject_path, {"schema": json.dumps(earlier)})
+    # a compatible change of the earlier contract (a field with a default) is accepted
+    optional = {"name": "note", "type": ["null", "string"], "default": None}
+    later = {**earlier, "fields": [*earlier["fields"], optional]}
+    schema_registry.call("POST", subject_path, {"schema": json.dumps(later)})
+    assert _versions(schema_registry, VIST_SUBJECT) == [1, 2]
+
     event = _event(f"refused-{uuid.uuid4().hex[:8]}")
-    result = publish(bootstrap, _write(tmp_path / "three.jsonl", event), extra_env=env)
-    assert result.returncode == 2, result.stderr
-    assert "police.vist.v1-value as incompatible (409)" in result.stderr
-    assert registry.ids == before
+    refused = publish(kafka_bootstrap, _write(tmp_path / "refused.jsonl", event), extra_env=env)
+    assert refused.returncode == 2, refused.stderr
+    assert f"{VIST_SUBJECT} as incompatible (409)" in refused.stderr
+    assert _versions(schema_registry, VIST_SUBJECT) == [1, 2]
+
+    schema_registry.set_compatibility("NONE")
+    accepted = publish(kafka_bootstrap, _write(tmp_path / "accepted.jsonl", event), extra_env=env)
+    assert accepted.returncode == 0, accepted.stderr
+    assert _versions(schema_registry, VIST_SUBJECT) == [1, 2, 3]
+    assert json.loads(_latest(schema_registry, VIST_SUBJECT)["schema"]) == ours

@@ -11,7 +11,7 @@ import struct
 import threading
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from http.server import HTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,6 @@ from broker.models import (
     to_json_dict,
 )
 from broker.settings import Settings
-from tests.registry import RegistryHandler
 from tests.unit.strategies import events, notifications, outputs
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas"
@@ -490,7 +489,10 @@ def test_registry_answers_are_cached() -> None:
 # --- the HTTP registry client ---------------------------------------------------------------
 
 
-class FakeRegistryHandler(RegistryHandler):
+class FakeRegistryHandler(BaseHTTPRequestHandler):
+    """A registry double at the port: the unit tests of the client need its errors on cue.
+    tests/integration/test_schema_registry.py proves the client against a real registry."""
+
     schemas: dict[int, str] = {}  # noqa: RUF012 (a test double's shared state)
     seen: list[tuple[str, str, str | None]] = []  # noqa: RUF012
 
@@ -514,6 +516,17 @@ class FakeRegistryHandler(RegistryHandler):
             self._answer(200, {"schema": self.schemas[schema_id]})
         else:
             self._answer(404, {"error_code": 40403, "message": "Schema not found"})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
 
 @pytest.fixture
