@@ -28,7 +28,6 @@ from broker.kafka.local import LocalKafka
 from broker.kafka.registry import LocalRegistry
 from broker.settings import Settings
 from broker.topics import all_topics
-from tests.integration.conftest import DECLARED_PARTITIONS
 from tests.integration.worker import WorkerProcess, publish, read_topic, run, worker_env
 from tests.unit.test_ingest import GOOD
 
@@ -151,13 +150,15 @@ def _an_unknown_id_is_rejected_with_a_reason(
 
 
 def test_the_registry_backward_rule_refuses_an_incompatible_change(
-    kafka_bootstrap: str, schema_registry: LocalRegistry, tmp_path: Path
+    own_kafka: LocalKafka, schema_registry: LocalRegistry, tmp_path: Path
 ) -> None:
     """The subject already holds an earlier contract without `out_of_hours`; ours adds it
     with no default, so a reader of ours cannot read the records written under the earlier
     one: BACKWARD refuses it, and `publish` stops (exit 2) before sending anything. With
-    the rule set to NONE the same publish goes through, so the rule was the reason."""
-    run(create_topics(kafka_bootstrap, all_topics(), DECLARED_PARTITIONS, 1))
+    the rule set to NONE the same publish goes through, so the rule was the reason. On a
+    Kafka of its own: no other test's worker meets its Confluent-framed record."""
+    kafka_bootstrap = own_kafka.bootstrap
+    run(create_topics(kafka_bootstrap, all_topics(), 1, 1))
     env = {"MASH_SCHEMA_REGISTRY_URL": schema_registry.url}
     ours = json.loads(AvroCodec(SCHEMAS).current[VIST].text)
     earlier = {**ours, "fields": [f for f in ours["fields"] if f["name"] != "out_of_hours"]}
