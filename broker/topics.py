@@ -125,3 +125,39 @@ INTERNAL_TOPICS = frozenset(t.name for t in all_topics() if t.internal)
 def topic_for_event_type(event_type: str) -> str | None:
     spec = INBOUND.get(event_type)
     return spec.name if spec else None
+
+
+DAY_MS: Final = 86_400_000
+KEEP_FOREVER: Final = -1
+
+_RETENTION_DAYS: Final[dict[str, int]] = {
+    ALERTS.name: 90,
+    # The original bytes (personal data), kept only as long as a sender needs to correct.
+    REJECTED.name: 90,
+    ACCEPTED.name: 7,  # derived: rebuilt from the inbound topics
+    LINKED.name: 7,
+}
+_KEPT_FOREVER: Final = frozenset({AUDIT_DISCLOSURE.name, AUDIT_ACCESS.name})
+INBOUND_RETENTION_DAYS: Final = 400
+"""The rules look back 365 days; rebuilding their state replays the inbound topics
+(deploy/README.md, "Why 400 days and not 30")."""
+AGENCY_RETENTION_DAYS: Final = 30
+
+
+def retention_ms(topic: TopicSpec) -> int | None:
+    """`retention.ms` in production: None for a compacted topic (latest per key, kept),
+    -1 for the audit (the legal record of every disclosure and every view), else days.
+    The Strimzi KafkaTopics and the AsyncAPI document are generated from this."""
+    if topic.compacted:
+        return None
+    if topic.name in _KEPT_FOREVER:
+        return KEEP_FOREVER
+    if topic.name in _RETENTION_DAYS:
+        return _RETENTION_DAYS[topic.name] * DAY_MS
+    if topic.name in INBOUND_TOPICS:
+        return INBOUND_RETENTION_DAYS * DAY_MS
+    if topic.name.startswith("agency.") and topic.name.endswith(
+        (".notification.v1", ".feedback.v1")
+    ):
+        return AGENCY_RETENTION_DAYS * DAY_MS
+    raise InvalidInput([Problem("topic", "has no declared retention")])

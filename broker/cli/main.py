@@ -16,6 +16,7 @@ from types import ModuleType
 
 from broker.cli import (
     chronology,
+    contract,
     demo,
     kafka,
     publish,
@@ -45,6 +46,7 @@ COMMANDS: dict[str, ModuleType] = {
     "tail": tail,
     "status": status,
     "kafka": kafka,
+    "contract": contract,
 }
 """Each command's module, in the order `--help` lists them."""
 

@@ -46,16 +46,7 @@ def ensure_jars(jar_dir: Path, pom: Path = POM) -> Path:
         for old in jar_dir.glob("*.jar"):
             old.unlink()
         log.info("fetching Kafka %s jars with Maven into %s", KAFKA_VERSION, jar_dir)
-        cmd = [
-            tool("mvn"),
-            "-B",
-            "-q",
-            "-f",
-            str(pom),
-            "dependency:copy-dependencies",
-            f"-DoutputDirectory={jar_dir}",
-        ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, check=False)
+        done = maven(pom, "dependency:copy-dependencies", f"-DoutputDirectory={jar_dir}")
         if done.returncode != 0 or not any(jar_dir.glob("kafka_2.13-*.jar")):
             raise InfrastructureError(
                 f"Maven could not fetch Kafka {KAFKA_VERSION} (exit {done.returncode}):\n"
@@ -63,3 +54,9 @@ def ensure_jars(jar_dir: Path, pom: Path = POM) -> Path:
             )
         marker.write_text(want, "utf-8")
     return jar_dir
+
+
+def maven(pom: Path, *args: str, timeout: float = 900.0) -> subprocess.CompletedProcess[str]:
+    """`mvn -B -q -f POM ARGS...`, its output kept for the error message of a failure."""
+    cmd = [tool("mvn"), "-B", "-q", "-f", str(pom), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)

@@ -23,13 +23,13 @@ import subprocess
 import time
 import uuid
 from pathlib import Path
-from types import TracebackType
 from typing import Any, Final, TypeVar
 
 from broker.errors import ConfigurationError, InfrastructureError
 from broker.kafka.admin import cluster_description, create_topics
 from broker.kafka.jars import KAFKA_VERSION, LOG4J_CONFIG, ensure_jars
 from broker.kafka.process import (
+    LocalProcess,
     blocking,
     is_alive,
     is_our_process,
@@ -61,7 +61,7 @@ _T = TypeVar("_T")
 _DETACHED: list[subprocess.Popen[bytes]] = []
 
 
-class LocalKafka:
+class LocalKafka(LocalProcess):
     """One single-node KRaft Kafka listening on 127.0.0.1:`port`."""
 
     host: Final = "127.0.0.1"
@@ -281,18 +281,6 @@ class LocalKafka:
     def format_options(self) -> list[str]:
         """Extra `kafka-storage format` arguments (e.g. SCRAM credentials): none."""
         return []
-
-    def __enter__(self) -> LocalKafka:
-        self.start()
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- internals --------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 Starting Kafka takes a few seconds, so it is started once per session (not per test) in
 a temporary data directory, and stopped at the end. The jars are cached under the
-repository's `.kafka/jars` (git-ignored), so only the very first run fetches them.
+repository's `.kafka/jars` (git-ignored), so only the very first run fetches them; the
+schema registry's build likewise under `.kafka/registry`.
 
 Every test in this directory is marked `integration` here, so `-m "not integration"`
 leaves them all out without each test having to say so.
@@ -25,11 +26,13 @@ import pytest
 from broker.kafka.admin import create_topics
 from broker.kafka.jars import ensure_jars
 from broker.kafka.local import LocalKafka
+from broker.kafka.registry import LocalRegistry, ensure_registry
 from broker.settings import PROJECT_ROOT
 from broker.topics import TopicSpec
 
 HERE = Path(__file__).resolve().parent
 JAR_CACHE = PROJECT_ROOT / ".kafka" / "jars"
+REGISTRY_BUILD = PROJECT_ROOT / ".kafka" / "registry"
 DECLARED_PARTITIONS = 1
 
 #: `await new_topics("orders", "payments", partitions=3)` -> the unique names created.
@@ -84,6 +87,15 @@ def own_kafka(tmp_path: Path) -> Iterator[LocalKafka]:
     server = LocalKafka(tmp_path / "kafka", ensure_jars(JAR_CACHE), port, controller)
     with server:
         yield server
+
+
+@pytest.fixture
+def schema_registry(tmp_path: Path) -> Iterator[LocalRegistry]:
+    """A real schema registry of the test's own (Apicurio, in memory: empty at each start),
+    global compatibility BACKWARD; `.url` is what MASH_SCHEMA_REGISTRY_URL is set to."""
+    [port] = free_ports(1)
+    with LocalRegistry(ensure_registry(REGISTRY_BUILD), tmp_path / "registry", port) as registry:
+        yield registry
 
 
 @pytest.fixture

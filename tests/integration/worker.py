@@ -76,9 +76,12 @@ class WorkerProcess:
         return "\n".join(text.splitlines()[-lines:])
 
 
-def publish(bootstrap: str, path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def publish(
+    bootstrap: str, path: Path, *args: str, extra_env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MASH_")}
     env["MASH_KAFKA_BOOTSTRAP"] = bootstrap
+    env.update(extra_env or {})
     return subprocess.run(
         [sys.executable, "-m", "broker.cli", "publish", str(path), *args],
         env=env,
@@ -94,6 +97,7 @@ async def read_topic(
     topic: str,
     until: Callable[[list[dict[str, Any]]], bool],
     timeout: float = 90,
+    codec: AvroCodec = CODEC,
 ) -> list[dict[str, Any]]:
     """Every record of `topic` from the beginning, decoded, until `until(records)` holds."""
     consumer = AIOKafkaConsumer(
@@ -111,7 +115,7 @@ async def read_topic(
             batch = await consumer.getmany(timeout_ms=500)
             for messages in batch.values():
                 for message in messages:
-                    value = CODEC.decode(message.value or b"").model_dump(mode="json")
+                    value = codec.decode(message.value or b"").model_dump(mode="json")
                     records.append({"key": message.key, "value": value, "raw": message.value})
     finally:
         await consumer.stop()

@@ -490,19 +490,11 @@ def test_registry_answers_are_cached() -> None:
 
 
 class FakeRegistryHandler(BaseHTTPRequestHandler):
+    """A registry double at the port: the unit tests of the client need its errors on cue.
+    tests/integration/test_schema_registry.py proves the client against a real registry."""
+
     schemas: dict[int, str] = {}  # noqa: RUF012 (a test double's shared state)
     seen: list[tuple[str, str, str | None]] = []  # noqa: RUF012
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-    def _answer(self, status: int, body: dict[str, Any]) -> None:
-        payload = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
 
     def do_POST(self) -> None:
         length = int(self.headers["Content-Length"])
@@ -524,6 +516,17 @@ class FakeRegistryHandler(BaseHTTPRequestHandler):
             self._answer(200, {"schema": self.schemas[schema_id]})
         else:
             self._answer(404, {"error_code": 40403, "message": "Schema not found"})
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def _answer(self, status: int, body: dict[str, Any]) -> None:
+        payload = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/vnd.schemaregistry.v1+json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
 
 
 @pytest.fixture
