@@ -78,7 +78,8 @@ def _short(full_name: str) -> str:
 
 
 def _who(role: str) -> str:
-    return {"worker": "the worker", "web": "the MASH page"}.get(role, f"{role}'s system")
+    known = {"worker": "the worker", "web": "the MASH page", "auditor": "the auditor"}
+    return known.get(role, f"{role}'s system")
 
 
 def _role_description(role: str) -> str:
@@ -86,6 +87,8 @@ def _role_description(role: str) -> str:
         return f"the broker's workers (`mash-broker worker`), Kafka user {PRINCIPALS.worker}"
     if role == "web":
         return f"the MASH page (`mash-broker web`), Kafka user {PRINCIPALS.web}"
+    if role == "auditor":
+        return f"the auditor's tools (the audit topics only), Kafka user {PRINCIPALS.auditor}"
     return f"{role}'s systems, Kafka user User:{agency_user(Agency(role))}"
 
 
@@ -120,8 +123,8 @@ def _binding_config(topic: TopicSpec) -> dict[str, Any]:
 def _group(role: str) -> dict[str, Any] | None:
     if role == "worker":
         return {"type": "string", "enum": [APP_ID]}
-    if role == "web":
-        return None  # the page assigns partitions itself, with no consumer group
+    if role in ("web", "auditor"):
+        return None  # they assign partitions themselves, with no consumer group
     prefix = agency_group_prefix(Agency(role))
     return {"type": "string", "pattern": "^" + prefix.replace(".", "\\.") + ".+$"}
 
@@ -178,7 +181,7 @@ def asyncapi_document(schemas_dir: Path) -> dict[str, Any]:
         what = carries(topic)
         for message in what.messages:
             keys.setdefault(message, set()).add(what.key)
-    roles = ["worker", "web", *(a.value for a in sorted(PRINCIPALS.agencies))]
+    roles = ["worker", "web", "auditor", *(a.value for a in sorted(PRINCIPALS.agencies))]
     return {
         "asyncapi": ASYNCAPI_VERSION,
         "info": {

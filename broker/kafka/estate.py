@@ -47,6 +47,7 @@ TOMBSTONE_RETENTION_MS: Final = DAY_MS
 APP_ID: Final = "mash-broker"
 WORKER_USER: Final = "mash-broker"
 WEB_USER: Final = "mash-web"
+AUDITOR_USER: Final = "mash-audit"
 
 
 def agency_user(agency: Agency) -> str:
@@ -61,16 +62,19 @@ PRINCIPALS: Final = Principals(
     web=f"User:{WEB_USER}",
     agencies={agency: f"User:{agency_user(agency)}" for agency in Agency},
     app_id=APP_ID,
+    auditor=f"User:{AUDITOR_USER}",
 )
 """Every role of the estate with its SCRAM user (Strimzi's KafkaUser names them)."""
 
 
 def role_of(principal: str) -> str:
-    """ "worker", "web" or the agency's name, for `principal` in PRINCIPALS."""
+    """ "worker", "web", "auditor" or the agency's name, for `principal` in PRINCIPALS."""
     if principal == PRINCIPALS.worker:
         return "worker"
     if principal == PRINCIPALS.web:
         return "web"
+    if principal == PRINCIPALS.auditor:
+        return "auditor"
     for agency, named in PRINCIPALS.agencies.items():
         if named == principal:
             return agency.value

@@ -177,6 +177,7 @@ def test_the_kafka_users_carry_exactly_the_computed_acls() -> None:
     assert {f"User:{u['metadata']['name']}" for u in users()} == {
         PRINCIPALS.worker,
         PRINCIPALS.web,
+        PRINCIPALS.auditor,
         *PRINCIPALS.agencies.values(),
     }
 
