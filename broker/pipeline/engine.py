@@ -87,7 +87,7 @@ class Engine:
             held=self.state.held,
         )
         if step.mark_seen:
-            dedupe.mark_seen(self.state.seen, result.event)
+            dedupe.mark_seen(self.state.seen, result.event, step.seen_at or now)
         for record in step.records:
             records.append(record)
             if record.topic == LINKED.name and isinstance(record.value, ChildMessage):

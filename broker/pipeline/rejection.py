@@ -2,8 +2,8 @@
 
 Nothing is ever dropped. The rejected record keeps the original bytes, so that a fixed
 publisher (or an operator) can replay it (an input over the event size limit by
-reference: its first bytes, size and SHA-256, or the record could not be sent); the feedback goes to the sending agency when
-its agency can be read from the bytes at all.
+reference: its first bytes, size and SHA-256, or the record could not be sent); the
+feedback goes to the sending agency when its agency can be read from the bytes at all.
 """
 
 from __future__ import annotations
