@@ -241,11 +241,17 @@ class AlertWatch:
 
 
 def recovery_after(
-    group: Group, probes: Probes, watch: AlertWatch, killed_at: float, timeout: float = 120.0
+    group: Group,
+    probes: Probes,
+    watch: AlertWatch,
+    killed_at: float,
+    timeout: float = 120.0,
+    at: datetime | None = None,
 ) -> float | None:
-    """Publish one round of probes now; seconds from `killed_at` until every probe's
+    """Publish one round of probes now (recorded `at`, by default a second ago: on the
+    event clock, the stream's latest time); seconds from `killed_at` until every probe's
     alert is out (None: not within `timeout`)."""
-    notices = probes.notices(datetime.now(UTC) - timedelta(seconds=1))
+    notices = probes.notices(at or datetime.now(UTC) - timedelta(seconds=1))
     asyncio.run(publish(group.bootstrap, notices))
     done = asyncio.run(watch.until({n["event_id"] for n in notices}, timeout))
     return None if done is None else done - killed_at

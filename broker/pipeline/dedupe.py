@@ -29,6 +29,7 @@ from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
 
+from broker.calendar.clock import Clock, EventClock, observe
 from broker.errors import Problem
 from broker.models.events import Event
 
@@ -69,6 +70,28 @@ def mark_seen(seen: MutableMapping[str, str], event: Event, at: datetime) -> Non
     seen[event.event_id] = f"{fingerprint(event)}@{at.isoformat()}"
 
 
+EVENT_TIME_KEY: Final = "\x00event-clock"
+"""The one key of seen-events that is not an event id (no event id may hold a control
+character): on the event clock (tests, demos; never production), the time the link
+stage had reached when it last made a batch durable. A restarted worker starts its
+clock there, as replay's clock never goes back: without it the clock began again at the
+first event after the restart, and a worker killed mid-stream linked later events at
+another time than replay does (bench/chaos.py found it)."""
+
+
+def keep_event_time(seen: MutableMapping[str, str], clock: Clock) -> None:
+    """After a durable batch: remember how far the event clock has come."""
+    if isinstance(clock, EventClock):
+        seen[EVENT_TIME_KEY] = clock.now().isoformat()
+
+
+def restore_event_time(seen: Mapping[str, str], clock: Clock) -> None:
+    """Before a batch: the event clock at least where the last durable batch left it."""
+    kept = seen.get(EVENT_TIME_KEY)
+    if kept is not None:
+        observe(clock, datetime.fromisoformat(kept))
+
+
 def forget_expired(
     seen: MutableMapping[str, str], now: datetime, horizon: timedelta = HORIZON
 ) -> int:
@@ -76,6 +99,8 @@ def forget_expired(
     `now`. Returns how many were deleted."""
     expired, unstamped = [], []
     for event_id, value in list(seen.items()):
+        if event_id == EVENT_TIME_KEY:
+            continue
         at = _parse(value)[1]
         if at is None:
             unstamped.append((event_id, value))

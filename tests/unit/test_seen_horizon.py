@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from agents.link import handle_accepted_batch
-from broker.calendar.clock import ManualClock
+from broker.calendar.clock import EventClock, ManualClock
 from broker.models.events import Event, parse_event
 from broker.pipeline import dedupe
 from broker.pipeline.engine import replay_lines
@@ -96,3 +96,26 @@ async def test_the_link_agent_sweeps_the_table_after_a_batch() -> None:
     )
     assert outcomes == ["linked"]
     assert set(seen) == {"pol-new"}
+
+
+@pytest.mark.asyncio
+async def test_a_restarted_link_stage_starts_its_event_clock_where_it_was() -> None:
+    """On the event clock (tests), a worker killed and restarted links the next event at
+    the time replay would, not at a clock begun again from the first event it reads."""
+    seen: dict[str, str] = {}
+    later = parse_event(police("pol-late", T0))
+    first = EventClock()
+    await handle_accepted_batch(
+        [b"1"],
+        lambda raw: later,
+        seen=seen,
+        identity=IdentityStore({}),
+        held={},
+        sink=MemorySink(),
+        clock=first,
+    )
+    restarted = EventClock()  # a new process: its clock starts in 1970
+    dedupe.restore_event_time(seen, restarted)
+    assert restarted.now() == first.now() == T0
+    assert dedupe.forget_expired(seen, T0 + dedupe.HORIZON * 2) == 1  # the event, not the time
+    assert set(seen) == {dedupe.EVENT_TIME_KEY}
