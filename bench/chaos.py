@@ -148,6 +148,29 @@ class Producer(threading.Thread):
             await producer.stop()
 
 
+class Readiness(threading.Thread):
+    """Looks at every worker's /health/ready twice a second; a look that finds one not
+    ready while no fault is under way (`faulting` clear) counts against the broker."""
+
+    def __init__(self, group: Group) -> None:
+        super().__init__(daemon=True)
+        self.group = group
+        self.faulting = threading.Event()
+        self.stopping = threading.Event()
+        self.looks = 0
+        self.not_ready = 0
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.5):
+            if self.faulting.is_set():
+                continue
+            ready = all(w.ready() for w in self.group.workers)
+            if self.faulting.is_set():
+                continue  # a fault began during the look
+            self.looks += 1
+            self.not_ready += not ready
+
+
 @dataclass
 class Report:
     seed: int
@@ -159,6 +182,8 @@ class Report:
     seconds: float
     late_deadlines: list[float]
     personal_data_in_logs: int
+    readiness: tuple[int, int]
+    """(looks at the workers' readiness outside faults, looks that found one not ready)"""
     notes: list[str]
 
     def lines(self) -> list[str]:
@@ -184,6 +209,8 @@ class Report:
             + (f" (by at most {max(late):.0f} s)" if late else "")
         )
         out.append(f"  personal data in worker logs: {self.personal_data_in_logs} line(s)")
+        looks, not_ready = self.readiness
+        out.append(f"  readiness outside faults: not ready at {not_ready} of {looks} looks")
         out.append("  hostile records by kind and outcome:")
         out += [
             f"    {kind}: {outcome} {n}" for (kind, outcome), n in sorted(self.outcomes.items())
@@ -222,9 +249,13 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         start_time = stream.times[0]
         asyncio.run(publish(kafka.bootstrap, probes.involvements(start_time)))
         producer = Producer(kafka.bootstrap, stream, plan.rate)
+        readiness = Readiness(group)
         producer.start()
-        recoveries = _faults(plan, rng, group, kafka, probes, watch, stream, notes)
+        readiness.start()
+        recoveries = _faults(plan, rng, group, kafka, probes, watch, stream, notes, readiness)
         producer.join()
+        readiness.stopping.set()
+        readiness.join()
         until = (stream.last_time or start_time) + timedelta(days=14)
         outputs = _drain(kafka.bootstrap, stream, floor, until)
         inbound = asyncio.run(read_all(kafka.bootstrap, list(INBOUND_TOPICS)))
@@ -251,6 +282,7 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         time.monotonic() - started,
         late,
         leaks,
+        (readiness.looks, readiness.not_ready),
         notes,
     )
 
@@ -264,13 +296,16 @@ def _faults(
     watch: AlertWatch,
     stream: Stream,
     notes: list[str],
+    readiness: Readiness,
 ) -> list[float | None]:
     """The seeded schedule: kills (each measured), one Kafka restart, one long pause."""
     recoveries: list[float | None] = []
     restart_at = plan.kills // 2 if plan.kafka_restart else -1
     pause_at = plan.kills // 3 if plan.pause else -1
     for n in range(plan.kills):
+        readiness.faulting.clear()
         time.sleep(rng.uniform(1.0, 4.0))
+        readiness.faulting.set()
         if n == restart_at:
             kafka.stop()
             time.sleep(rng.uniform(1.0, 3.0))
@@ -299,6 +334,7 @@ def _faults(
         if recovered is None:
             notes.append(f"kill {n + 1} not recovered: {_lags(group)}")
         wait(lambda: all(w.ready() for w in group.workers), 120)
+    readiness.faulting.clear()
     return recoveries
 
 

@@ -4,7 +4,8 @@ Kafka accepted publishes: nothing lost, nothing duplicated, nothing changed.
 
 The benchmark (bench/chaos.py) runs fifty kills and prints its figures; this runs its
 very code with a small plan, and fails on any loss, duplicate or change, on a hostile
-record not accounted for, or on a child's name or NHS number in a worker's log.
+record not accounted for, on a worker not ready between faults, or on a child's name or
+NHS number in a worker's log.
 A byte-identical re-send after a kill is allowed (at-least-once, the same output id).
 """
 
@@ -31,3 +32,6 @@ def test_kills_and_a_kafka_restart_lose_duplicate_and_change_nothing(
     assert {outcome for _, outcome in report.outcomes} == {"accepted", "rejected"}
     assert None not in report.recoveries, shown
     assert report.personal_data_in_logs == 0, shown
+    looks, not_ready = report.readiness
+    assert looks > 0, shown
+    assert not_ready == 0, shown  # between faults, every worker stays ready
