@@ -16,7 +16,9 @@ reaches a child as a message too. A timer loop (`ticker`) looks, every
 `MASH_TICK_SECONDS`, for children on this worker's partitions whose earliest deadline is
 due and sends each a tick on `broker.linked.v1`; the tick is processed in order with
 the child's events. A deadline that passed while the worker was down is found at the
-first look after it restarts, and fires once.
+first look after it restarts, and fires once. The ticker looks in memory
+(`ChildStore.due`), not through the whole table, which is read again after each
+rebalance.
 """
 
 from __future__ import annotations
@@ -147,6 +149,13 @@ def register(
 ) -> Any:
     channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
     ticker = Ticker(store, sink, clock)
+
+    async def forget_dues(sender: Any, *args: Any, **kwargs: Any) -> None:
+        store.forget_dues()  # the timers table is recovered anew: read it again
+
+    for signal in (app.on_partitions_revoked, app.on_partitions_assigned):
+        signal.connect(forget_dues)  # type: ignore[arg-type]
+    app.on_rebalance_complete.connect(forget_dues)  # type: ignore[arg-type]
 
     @app.agent(channel, name="child", concurrency=1)
     async def child(stream: Any) -> None:

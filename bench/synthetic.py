@@ -204,6 +204,13 @@ def upn_check_letter(twelve: str) -> str:
     return _UPN_LETTERS[total % 23]
 
 
+def _typo_kind(at: int, length: int) -> str:
+    """Where in the name a typing error landed: its first letter, its last, or between."""
+    if at == 0:
+        return "given_typo_first"
+    return "given_typo_last" if at >= length - 1 else "given_typo_inner"
+
+
 def _forms(given: str) -> set[str]:
     """A name with its short forms and what it is a short form of: Sophie and Sophia."""
     forms = {given, *SHORT_FORMS.get(given, ())}
@@ -222,9 +229,10 @@ class Generator:
     docstring); without it the same seed gives what it always gave.
     """
 
-    def __init__(self, seed: int = 0, *, hard_names: bool = False) -> None:
+    def __init__(self, seed: int = 0, *, hard_names: bool = False, life: bool = False) -> None:
         self.rng = random.Random(seed)
         self.hard_names = hard_names
+        self.life = life
         self.boys = BOYS.split() + (HARD_BOYS.split() if hard_names else [])
         self.girls = GIRLS.split() + (HARD_GIRLS.split() if hard_names else [])
         self.twin_pairs = TWIN_PAIRS + (ONE_LETTER_TWIN_PAIRS if hard_names else [])
@@ -237,6 +245,11 @@ class Generator:
         self._districts = [f"PL{i}" for i in range(1, 33)] + [f"TQ{i}" for i in range(1, 15)]
         self._used_nhs: set[str] = set()
         self._serial = 0
+
+    @property
+    def districts(self) -> list[str]:
+        """The postcode districts the council's households live in."""
+        return self._districts
 
     # -- children ---------------------------------------------------------------------
 
@@ -372,9 +385,14 @@ class Generator:
             given = rng.choice(SHORT_FORMS[given])
             errors.append("given_short_form")
         if rng.random() < GIVEN_TYPO:
-            first_letter = self.hard_names and rng.random() < GIVEN_TYPO_FIRST_LETTER
-            given = self.typo(given, first_letter=first_letter)
-            errors.append("given_typo_first_letter" if first_letter else "given_typo")
+            if self.life:  # a typing error lands at any letter, the first as often as any
+                at = rng.randrange(len(given))
+                errors.append(_typo_kind(at, len(given)))
+                given = self.typo(given, at=at)
+            else:
+                first_letter = self.hard_names and rng.random() < GIVEN_TYPO_FIRST_LETTER
+                given = self.typo(given, first_letter=first_letter)
+                errors.append("given_typo_first_letter" if first_letter else "given_typo")
         family = truth.family_name
         roll = rng.random()
         if roll < FAMILY_HYPHENATED:
@@ -399,7 +417,7 @@ class Generator:
         if roll < POSTCODE_MISSING:
             postcode = None
             errors.append("postcode_missing")
-        elif roll < POSTCODE_MISSING + POSTCODE_MOVED and postcode:
+        elif roll < POSTCODE_MISSING + POSTCODE_MOVED and postcode and not self.life:
             same = rng.random() < 0.4
             postcode = self.postcode(postcode.split()[0] if same else None)
             errors.append("postcode_moved")
@@ -419,16 +437,19 @@ class Generator:
         record = PersonRecord(given, family, dob, postcode=postcode, sex=sex, **ids)
         return Labelled(record, child.child_id, tuple(errors))
 
-    def typo(self, name: str, first_letter: bool = False) -> str:
+    def typo(self, name: str, first_letter: bool = False, at: int | None = None) -> str:
         """One character inserted, deleted, substituted or two neighbours transposed.
 
-        The first letter is left alone unless `first_letter`: typing errors are rarer
-        there (the premise of Winkler's prefix bonus), but they happen.
+        The first letter is left alone unless `first_letter` (or `at`, a position to
+        mistype, says otherwise): the older generator held typing errors rarer there.
         """
         rng = self.rng
         letters = "abcdefghijklmnopqrstuvwxyz"
         for _ in range(20):
-            i = 0 if first_letter or len(name) < 2 else rng.randrange(1, len(name))
+            if at is not None:
+                i = min(at, len(name) - 1)
+            else:
+                i = 0 if first_letter or len(name) < 2 else rng.randrange(1, len(name))
             op = rng.choice(["sub", "del", "ins", "swap"])
             if op == "sub":
                 out = name[:i] + rng.choice(letters) + name[i + 1 :]

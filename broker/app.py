@@ -30,6 +30,8 @@ def create_app(settings: Settings) -> faust.App:
         processing_guarantee="at_least_once",
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
+        producer_linger=settings.producer_linger_seconds,
+        producer_max_batch_size=settings.producer_batch_bytes,
         web_enabled=settings.worker_web_port > 0,
         web_host=settings.worker_web_host,
         web_bind=settings.worker_web_host,

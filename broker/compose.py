@@ -61,7 +61,7 @@ def build_worker(
     settings: Settings, clock: Clock | None = None, *, wrap_sink: SinkWrapper | None = None
 ) -> Worker:
     clock = clock or clock_from_settings(settings)
-    config = load_config()  # validated before anything connects
+    config = load_config(settings.partnership_file)  # validated before anything connects
     app = create_app(settings)
     codec = codec_from_settings(settings)
     registry = CollectorRegistry()

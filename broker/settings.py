@@ -86,6 +86,14 @@ class Settings(BaseSettings):
     local_kafka_controller_port: int = Field(default=9093, ge=1, le=65535)
     local_kafka_heap: str = "512m"
 
+    # The partnership's configuration (broker/config/partnership.py): thresholds, deadlines,
+    # lawful bases. Unset: the one shipped in broker/data/partnership.json.
+    partnership_file: Path | None = Field(
+        default=None,
+        description="a partnership file (JSON, whole; or TOML, changes to the shipped one) "
+        "that the worker, the MASH page and replay run, and what-if's default baseline",
+    )
+
     # Time: every deadline is local to England.
     timezone: str = "Europe/London"
 
@@ -129,6 +137,22 @@ class Settings(BaseSettings):
         description="how long an agent waits, after a batch's first message, for more to "
         "arrive. 0 (the default): it takes what is ready and goes; under load the next "
         "batch fills while one is processed. More trades latency for fuller batches",
+    )
+
+    producer_linger_seconds: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="how long the producer waits to gather records into one request. With "
+        "0 (faust's default) a batch's records left a few at a time, each request costing "
+        "the worker and Kafka CPU; 5 ms adds at most that to each stage (bench.live)",
+    )
+    producer_batch_bytes: int = Field(
+        default=262_144,
+        ge=16_384,
+        le=1_000_000,
+        description="the most bytes of one partition's records in one produce request "
+        "(faust's default, 16 KiB, holds some fifteen alerts)",
     )
 
     @model_validator(mode="after")

@@ -23,6 +23,7 @@ from broker.cli import (
     status,
     tail,
     web,
+    what_if,
     worker,
 )
 from broker.errors import BrokerError, ConfigurationError
@@ -33,6 +34,7 @@ COMMANDS: dict[str, ModuleType] = {
     "replay": replay,
     "publish": publish,
     "chronology": chronology,
+    "what-if": what_if,
     "worker": worker,
     "web": web,
     "demo": demo,

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, TextIO
 
 from broker.calendar.clock import ManualClock
 from broker.cli.args import instant
+from broker.cli.progress import Bar, lines_with_progress, progress_bar, size_of
+from broker.config.partnership import PartnershipConfig, load_config
 from broker.pipeline.engine import replay_lines
 from broker.pipeline.jsonlines import json_lines
 from broker.pipeline.records import OutRecord
@@ -37,7 +39,8 @@ def add_parser(sub: Subparsers) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    return run_replay(args.file, args.until, internal=args.internal, out=sys.stdout)
+    config = load_config(settings.partnership_file)  # refused before anything runs
+    return run_replay(args.file, args.until, internal=args.internal, out=sys.stdout, config=config)
 
 
 def event_lines(path: Path) -> Iterator[bytes]:
@@ -51,16 +54,34 @@ def event_lines(path: Path) -> Iterator[bytes]:
 
 
 def replay_records(
-    path: Path, until: datetime | None, *, internal: bool = False
+    path: Path,
+    until: datetime | None,
+    *,
+    internal: bool = False,
+    bar: Bar | None = None,
+    config: PartnershipConfig | None = None,
 ) -> Iterator[OutRecord]:
     clock = ManualClock()
-    for record in replay_lines(event_lines(path), clock, until=until):
+    lines = event_lines(path)
+    if bar is not None:
+        lines = lines_with_progress(lines, bar)
+    for record in replay_lines(lines, clock, until=until, config=config):
         if internal or record.topic not in INTERNAL_TOPICS:
             yield record
 
 
-def run_replay(path: Path, until: datetime | None, *, internal: bool, out: TextIO) -> int:
-    for record in replay_records(path, until, internal=internal):
-        out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
+def run_replay(
+    path: Path,
+    until: datetime | None,
+    *,
+    internal: bool,
+    out: TextIO,
+    config: PartnershipConfig | None = None,
+) -> int:
+    """The records as JSON lines on `out`; a progress bar on standard error when it is
+    a terminal."""
+    with progress_bar(size_of(path)) as bar:
+        for record in replay_records(path, until, internal=internal, bar=bar, config=config):
+            out.write(json.dumps(record.to_json(), ensure_ascii=False) + "\n")
     out.flush()
     return 0

@@ -14,9 +14,7 @@ them reads files or the environment, so a replay and the live worker agree.
 
 from __future__ import annotations
 
-import json
 from datetime import date, time
-from importlib import resources
 from pathlib import Path
 from typing import Any, Final, TypeVar
 
@@ -24,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from broker.calendar.worktime import DEFAULT_HOLIDAY_YEARS, WorkCalendar, england_bank_holidays
 from broker.config.minimisation import MinimisationTable
+from broker.config.sources import Source, is_toml, layered, read_source, split_path
 from broker.errors import ConfigurationError
 from broker.language.review import LanguageList, load_language_list
 from broker.models import Agency, Concern
@@ -170,25 +169,39 @@ class _PartnershipFile(_Section):
 def load_config(path: Path | None = None) -> PartnershipConfig:
     """The partnership configuration in `path`, or the defaults shipped with the broker.
 
-    Every problem is a `ConfigurationError` naming the file and the field, raised at
-    start: a broker with half a configuration must not run.
+    A JSON file is a whole configuration; a TOML file holds changes to the shipped
+    defaults (`broker/config/sources.py`). Every problem is a `ConfigurationError`
+    naming the file, the line and the field, raised at start: a broker with half a
+    configuration must not run.
     """
-    origin = str(path) if path is not None else f"broker/data/{DEFAULT_PARTNERSHIP}"
-    raw = _read_json(path, DEFAULT_PARTNERSHIP, origin)
-    settings = _validated(_PartnershipFile, raw, origin)
+    return config_from(partnership_source(path))
+
+
+def partnership_source(path: Path | None = None, base: Source | None = None) -> Source:
+    """The partnership file as data: a JSON file whole, a TOML file's changes layered
+    over `base` (by default the shipped defaults). The lines are the file's own, so a
+    problem that the changes bring in is shown where they are."""
+    source = read_source(path, DEFAULT_PARTNERSHIP)
+    if not is_toml(path):
+        return source
+    under = base if base is not None else read_source(None, DEFAULT_PARTNERSHIP)
+    return Source(layered(under.data, source.data), source.origin, source.lines)
+
+
+def config_from(source: Source) -> PartnershipConfig:
+    """The validated configuration of a partnership file read as data."""
+    origin = source.origin
+    settings = _validated(_PartnershipFile, source.data, source)
     if settings.version != 1:
-        raise ConfigurationError(f"{origin}: version: must be 1")
-    base = path.parent if path is not None else None
-    table_path = _beside(base, settings.minimisation)
-    table_origin = str(table_path) if table_path else f"broker/data/{DEFAULT_MINIMISATION}"
-    table = _validated(
-        MinimisationTable, _read_json(table_path, DEFAULT_MINIMISATION, table_origin), table_origin
-    )
-    language = load_language_list(_beside(base, settings.language_list))
+        raise ConfigurationError(f"{origin}: {_at(source, 'version')}version: must be 1")
+    table_path = _named(settings.minimisation)
+    table_source = read_source(table_path, DEFAULT_MINIMISATION)
+    table = _validated(MinimisationTable, table_source.data, table_source)
+    language = load_language_list(_named(settings.language_list))
     try:
         calendar = settings.calendar.calendar()
     except ConfigurationError as exc:
-        raise ConfigurationError(f"{origin}: calendar: {exc}") from exc
+        raise ConfigurationError(f"{origin}: {_at(source, 'calendar')}calendar: {exc}") from exc
     return _validated(
         PartnershipConfig,
         {
@@ -202,41 +215,41 @@ def load_config(path: Path | None = None) -> PartnershipConfig:
             "minimisation": table,
             "language": language,
         },
-        origin,
+        source,
     )
 
 
-def _beside(base: Path | None, name: str | None) -> Path | None:
-    if name is None:
-        return None
-    candidate = Path(name)
-    if base is not None and not candidate.is_absolute():
-        candidate = base / candidate
-    return candidate
+def _named(name: str | None) -> Path | None:
+    """A file the partnership file names (already made relative to it when read)."""
+    return Path(name) if name is not None else None
 
 
-def _read_json(path: Path | None, default_name: str, origin: str) -> Any:
-    try:
-        if path is None:
-            text = resources.files("broker").joinpath("data", default_name).read_text("utf-8")
-        else:
-            text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigurationError(f"{origin}: cannot read it ({type(exc).__name__})") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ConfigurationError(
-            f"{origin}: not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})"
-        ) from None
+def _at(source: Source, field: str, message: str = "") -> str:
+    """'line 7: ' for the line `field` is set on (or the key a check's message names
+    first: 'encompass_min_age: must not be ...' about the thresholds), else ''."""
+    named = message.split(":", 1)[0] if ":" in message else ""
+    line = None
+    if named.isidentifier():
+        line = source.lines.get((*split_path(field), named))
+    line = line or source.line_of(field)
+    return f"line {line}: " if line else ""
 
 
-def _validated(cls: type[M], raw: Any, origin: str) -> M:
+def _validated(cls: type[M], raw: Any, source: Source) -> M:
+    origin = source.origin
     try:
         return cls.model_validate(raw)
     except ValidationError as exc:
         problems = problems_from(exc)
     except ConfigurationError as exc:
         raise ConfigurationError(f"{origin}: {exc}") from None
-    listed = "; ".join(f"{p.field}: {p.message}" for p in problems)
+    listed = "; ".join(
+        f"{_at(source, p.field, p.message)}{p.field}: {_plain(p.message)}" for p in problems
+    )
     raise ConfigurationError(f"{origin}: {len(problems)} problem(s): {listed}") from None
+
+
+def _plain(message: str) -> str:
+    if message == "Extra inputs are not permitted":
+        return "is not a setting the broker knows (a misspelt name?)"
+    return message

@@ -108,6 +108,14 @@ def _with(aliases: tuple[T, ...], value: T, limit: int) -> tuple[T, ...]:
     return (*aliases, value)
 
 
+def _newest(aliases: tuple[T, ...], value: T, limit: int) -> tuple[T, ...]:
+    """An address history, oldest first: a new address is always kept, the oldest goes."""
+    if value in aliases:
+        return aliases
+    kept = aliases[len(aliases) - limit + 1 :] if len(aliases) >= limit else aliases
+    return (*kept, value)
+
+
 class ChildIdentity:
     """Everything seen of one child. Mutated only by `IdentityIndex`, which re-indexes it."""
 
@@ -167,8 +175,8 @@ class ChildIdentity:
 
     def indexed_as(self, other: ChildIdentity) -> bool:
         """Whether the index files this child under the same keys and name counts as
-        `other` (names, dates of birth and identifiers alike; postcodes and sexes are
-        only compared, never filed)."""
+        `other` (names, dates of birth, identifiers and addresses alike; sexes are only
+        compared, never filed)."""
         return all(getattr(self, a) == getattr(other, a) for a in _INDEXED)
 
     def learn(self, query: Query, interner: Interner, limit: bool = True) -> None:
@@ -181,7 +189,7 @@ class ChildIdentity:
         if query.postcode:
             postcodes = MAX_POSTCODE_ALIASES if limit else sys.maxsize
             pc = interner.postcode(query.postcode)
-            self.postcodes = _with(self.postcodes, pc, postcodes)
+            self.postcodes = _newest(self.postcodes, pc, postcodes)
         if query.sex:
             self.sexes = _with(self.sexes, sys.intern(query.sex), 3)
         for kind, value in query.identifiers:
@@ -240,7 +248,7 @@ class ChildIdentity:
         return child
 
 
-_INDEXED = ("child_id", "given", "family", "dobs", *IDENTIFIER_KINDS)
+_INDEXED = ("child_id", "given", "family", "dobs", "postcodes", *IDENTIFIER_KINDS)
 """What `IdentityIndex._index` files a child under (and counts its names by)."""
 
 

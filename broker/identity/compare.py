@@ -26,6 +26,12 @@ from broker.identity.scoring import (
 
 SIBLING: str = "sibling"
 SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
+BELOW_HOUSEHOLD = frozenset({Level.FUZZY, Level.SECTOR, Level.DISTRICT, Level.DISAGREE})
+"""Postcode levels that the family's move (Level.HOUSEHOLD) outweighs."""
+
+FamilyMoved = Callable[[str, ChildIdentity], bool]
+"""Whether another child of this child's family, who lived at one of its addresses, has
+since been recorded at the record's postcode (the index answers it for one record)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +49,13 @@ def score(
     child_id: str,
     child: ChildIdentity,
     frequency_adjustment: Callable[[str, str], float],
+    family_moved: FamilyMoved | None = None,
 ) -> Scored | str | None:
     """Score one candidate; None or SIBLING when the rules forbid linking it at all.
 
     `frequency_adjustment(field, norm)` is how much more (or less) exact agreement on
     that name weighs than on an average one, from the index's name counts.
+    `family_moved`: see `FamilyMoved`; None when nobody has moved to the record's postcode.
     """
     dob = best_dob(query.dob, child.dobs)
     if dob is Level.DISAGREE:
@@ -60,7 +68,7 @@ def score(
         ("given_name", given),
         ("family_name", family),
         ("date_of_birth", dob),
-        ("postcode", best_postcode(query.postcode, child.postcodes)),
+        ("postcode", postcode_level(query, child_id, child, family_moved)),
         ("sex", best_sex(query.sex, child.sexes)),
     )
     total_score = total(levels)
@@ -71,15 +79,28 @@ def score(
     return Scored(total_score, child_id, levels, conflicts(query, child))
 
 
-def levels_of(query: Query, child: ChildIdentity) -> tuple[tuple[str, Level], ...]:
+def levels_of(
+    query: Query, child: ChildIdentity, family_moved: FamilyMoved | None = None
+) -> tuple[tuple[str, Level], ...]:
     """How well each field of the record agrees with what is known of the child."""
     return (
         ("given_name", best_given(query.given, child.given, sexes(query, child))),
         ("family_name", best_family(query.family, child.family)),
         ("date_of_birth", best_dob(query.dob, child.dobs)),
-        ("postcode", best_postcode(query.postcode, child.postcodes)),
+        ("postcode", postcode_level(query, child.child_id, child, family_moved)),
         ("sex", best_sex(query.sex, child.sexes)),
     )
+
+
+def postcode_level(
+    query: Query, child_id: str, child: ChildIdentity, family_moved: FamilyMoved | None
+) -> Level:
+    """The record's postcode against every address the child has had (its own address
+    history), or HOUSEHOLD when it is not one of them but the family has moved there."""
+    level = best_postcode(query.postcode, child.postcodes)
+    if level in BELOW_HOUSEHOLD and family_moved is not None and family_moved(child_id, child):
+        return Level.HOUSEHOLD
+    return level
 
 
 def conflicts(query: Query, child: ChildIdentity) -> bool:
@@ -97,14 +118,23 @@ def dominates(best: tuple[tuple[str, Level], ...], other: tuple[tuple[str, Level
     Then the other is no real rival: "Millie" fits a known Millie exactly and her twin
     Mollie only as a typing error, and a typo that happens to spell the sister's name
     exactly is far rarer than the level weights alone (which price *any* typo) suggest.
+    So too when the family has moved and only Mollie's new address is known yet: Millie
+    at that address fits Millie (HOUSEHOLD) as well as it fits Mollie (EXACT).
     """
     better = False
-    for (field, mine), (_, theirs) in zip(best, other, strict=True):
+    for (field, level_a), (_, level_b) in zip(best, other, strict=True):
         weights = WEIGHTS[field]
-        if weights[mine] < weights[theirs]:
+        mine, theirs = weights[_as_family(level_a)], weights[_as_family(level_b)]
+        if mine < theirs:
             return False
-        better = better or weights[mine] > weights[theirs]
+        better = better or mine > theirs
     return better
+
+
+def _as_family(level: Level) -> Level:
+    """A postcode where the family has moved tells one child of it from another no
+    better than the postcode they all share: for dominance, HOUSEHOLD counts as EXACT."""
+    return Level.EXACT if level is Level.HOUSEHOLD else level
 
 
 def held_back(best: Scored) -> Reason | None:

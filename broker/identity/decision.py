@@ -63,6 +63,11 @@ _LEVEL_WORDS: dict[Level, tuple[str, str]] = {
     Level.PHONETIC: ("sounds alike", "sound alike"),
     Level.SWAPPED: ("agrees with day and month swapped", "agree with day and month swapped"),
     Level.ONE_DIGIT: ("agrees but for one digit", "agree but for one digit"),
+    Level.HOUSEHOLD: (
+        "is where another child of the family, who lived with this one, has been recorded "
+        "since (the family moved)",
+        "are where the family has been recorded since",
+    ),
     Level.SECTOR: ("is in the same sector", "are in the same sector"),
     Level.DISTRICT: ("is in the same district", "are in the same district"),
     Level.MISSING: ("is not recorded", "are not recorded"),

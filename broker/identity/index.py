@@ -28,6 +28,7 @@ from broker.identity.blocking import Ids, add_ids, ids_of, put_id, remove_id
 from broker.identity.child import ChildIdentity, Interner, JsonState, Query, make_query
 from broker.identity.compare import (
     SIBLING,
+    FamilyMoved,
     Scored,
     conflicts,
     dominates,
@@ -74,6 +75,9 @@ class IdentityIndex:
         self._alias: dict[str, str] = {}  # merged-away id -> surviving id
         self._by_identifier: dict[str, dict[str, Ids]] = {k: {} for k in IDENTIFIER_KINDS}
         self._blocks: dict[int, dict[str, Ids]] = {}
+        # postcode -> children recorded there who have more than one address: the only
+        # ones who can show that a family moved (Level.HOUSEHOLD)
+        self._movers_at: dict[str, Ids] = {}
         self._interner = Interner()
         self._name_counts: dict[str, dict[str, int]] = {"given_name": {}, "family_name": {}}
         self._last_query: tuple[PersonRecord, Query] | None = None
@@ -124,7 +128,7 @@ class IdentityIndex:
             )
         child_id, kinds = next(iter(hits.items()))
         child = self._children[child_id]
-        levels = levels_of(query, child)
+        levels = levels_of(query, child, self._family_moved(query))
         rule = "identifier:" + kinds[0]
         if dict(levels)["date_of_birth"] is Level.DISAGREE:
             reason = Reason.DOB_CONTRADICTS
@@ -148,8 +152,10 @@ class IdentityIndex:
         limits = self.thresholds
         siblings: list[str] = []
         scored: list[Scored] = []
+        family_moved = self._family_moved(query)
         for child_id in self._candidates(query):
-            result = score(query, child_id, self._children[child_id], self._frequency_adjustment)
+            child = self._children[child_id]
+            result = score(query, child_id, child, self._frequency_adjustment, family_moved)
             if isinstance(result, Scored):
                 scored.append(result)
             elif result is SIBLING:
@@ -221,6 +227,30 @@ class IdentityIndex:
                 for key in query.name_keys:
                     add_ids(found, block.get(key))
         return found
+
+    def _family_moved(self, query: Query) -> FamilyMoved | None:
+        """For this record: has another child of a candidate's family, who lived at one of
+        the candidate's addresses, since been recorded at the record's postcode? None when
+        no child who has moved was ever recorded there (nearly always: nothing to ask)."""
+        if query.postcode is None:
+            return None
+        ids = ids_of(self._movers_at.get(query.postcode))
+        if not ids:
+            return None
+        movers = [self._children[i] for i in ids if i in self._children]
+
+        def moved_with(child_id: str, child: ChildIdentity) -> bool:
+            families = {f.norm for f in child.family}
+            for mover in movers:
+                if (
+                    mover.child_id != child_id
+                    and not families.isdisjoint(f.norm for f in mover.family)
+                    and not set(child.postcodes).isdisjoint(mover.postcodes)
+                ):
+                    return True
+            return False
+
+        return moved_with
 
     def _frequency_adjustment(self, field: str, norm: str) -> float:
         """How much more (or less) exact agreement on this name weighs than on an average one."""
@@ -351,6 +381,9 @@ class IdentityIndex:
             if block is None:
                 block = self._blocks[dob] = {}
             put_id(block, key, cid)
+        if len(child.postcodes) > 1:
+            for postcode in child.postcodes:
+                put_id(self._movers_at, postcode, cid)
 
     def _unindex(self, child: ChildIdentity) -> None:
         cid = child.child_id
@@ -363,3 +396,6 @@ class IdentityIndex:
                 remove_id(block, key, cid)
                 if not block:
                     del self._blocks[dob]
+        if len(child.postcodes) > 1:
+            for postcode in child.postcodes:
+                remove_id(self._movers_at, postcode, cid)

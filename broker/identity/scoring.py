@@ -52,6 +52,9 @@ class Level(StrEnum):
     PHONETIC = "phonetic"  # sounds alike (metaphone)
     SWAPPED = "swapped"  # date of birth with day and month swapped
     ONE_DIGIT = "one_digit"  # date of birth with one wrong digit
+    # postcode: where another child of the family, who lived with this one, has been
+    # recorded since: the family moved, and the record is of its new address
+    HOUSEHOLD = "household"
     SECTOR = "sector"  # same postcode sector (PL1 8..)
     DISTRICT = "district"  # same postcode district (PL1)
     MISSING = "missing"  # absent on one side: evidence of nothing
@@ -60,7 +63,7 @@ class Level(StrEnum):
 
 AGREEING: frozenset[Level] = frozenset(
     {Level.EXACT, Level.VARIANT, Level.PART, Level.FUZZY, Level.PHONETIC}
-    | {Level.SWAPPED, Level.ONE_DIGIT, Level.SECTOR, Level.DISTRICT}
+    | {Level.SWAPPED, Level.ONE_DIGIT, Level.HOUSEHOLD, Level.SECTOR, Level.DISTRICT}
 )
 
 JARO_WINKLER_MIN = 0.92
@@ -91,6 +94,8 @@ M_U: dict[str, dict[Level, tuple[float, float]]] = {
     },
     "postcode": {
         Level.EXACT: (0.78, 0.0005),
+        Level.HOUSEHOLD: (0.05, 0.0005),
+        Level.FUZZY: (0.02, 0.003),
         Level.SECTOR: (0.03, 0.01),
         Level.DISTRICT: (0.03, 0.06),
         Level.DISAGREE: (0.16, 0.93),
@@ -307,11 +312,14 @@ def compare_dob(a: int, b: int) -> Level:
 
 
 def compare_postcode(a: str | None, b: str | None) -> Level:
-    """Postcode: exact, same sector, same district, or different; missing is neutral."""
+    """Postcode: exact, one character keyed wrong, same sector, same district, or
+    different; missing is neutral."""
     if a is None or b is None:
         return Level.MISSING
     if a == b:
         return Level.EXACT
+    if len(a) == len(b) and OSA.distance(a, b, score_cutoff=1) <= 1:
+        return Level.FUZZY  # PL1 8UU as PL1 8UY, PL7 8UU or PL1 8YU
     if a[:-2] == b[:-2]:
         return Level.SECTOR
     if a[:-3] == b[:-3]:

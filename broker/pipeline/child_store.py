@@ -8,6 +8,14 @@ Three mappings, all keyed by child id (so all partitioned like broker.linked.v1)
 - `timers`: only for children with a running deadline, when the earliest falls due and
   on which partition the child lives, so the ticker can find what is due without
   reading every picture, and only on the partitions this worker owns.
+
+The ticker looks every few seconds, and the deadline gauges at every scrape; reading the
+whole `timers` table each time (a RocksDB scan, a JSON value per child) grew with the
+number of children. So the store keeps the table's dues in memory too (`_dues`), read
+from the table once and then kept in step by `save`. Only `save` writes the table on
+the partitions this worker owns; a rebalance (another worker's writes recovered from the
+changelog, a standby made active) calls `forget_dues`, and the next look reads the table
+again.
 """
 
 from __future__ import annotations
@@ -29,6 +37,14 @@ class Due:
     partition: int
 
 
+@dataclass(frozen=True)
+class _Dues:
+    """One child's running deadlines, as its `timers` entry holds them."""
+
+    all: tuple[datetime, ...]
+    partition: int
+
+
 class ChildStore:
     def __init__(
         self,
@@ -39,6 +55,22 @@ class ChildStore:
         self.pictures = pictures
         self.inbox = inbox
         self.timers = timers
+        self._known: dict[str, _Dues] | None = None
+
+    def forget_dues(self) -> None:
+        """The table may have changed under us (a rebalance): read it again when next asked."""
+        self._known = None
+
+    def _dues(self) -> dict[str, _Dues]:
+        if self._known is None:
+            self._known = {
+                child_id: _Dues(
+                    tuple(datetime.fromisoformat(t) for t in value.get("all", [value["due"]])),
+                    value["partition"],
+                )
+                for child_id, value in list(self.timers.items())
+            }
+        return self._known
 
     def load(self, child_id: str) -> ChildSlot:
         raw = self.pictures.get(child_id)
@@ -65,16 +97,19 @@ class ChildStore:
                 self.inbox[child_id] = {"awaiting": list(after.awaiting), "pending": pending}
             else:
                 self.inbox.pop(child_id, None)
-        dues = _dues(after)
-        if dues != _dues(before) or (dues and child_id not in self.timers):
+        dues = _running(after)
+        if dues != _running(before) or (dues and child_id not in self.timers):
+            known = self._known if self._known is not None else {}  # none read yet: the table
             if not dues:
                 self.timers.pop(child_id, None)
+                known.pop(child_id, None)
             else:
                 self.timers[child_id] = {
                     "due": dues[0].isoformat(),
                     "all": [d.isoformat() for d in dues],
                     "partition": partition,
                 }
+                known[child_id] = _Dues(tuple(dues), partition)
 
     def deadline_counts(self, now: datetime, partitions: Iterable[int]) -> tuple[int, int]:
         """(due within the hour, overdue): every running deadline of the children on
@@ -83,11 +118,10 @@ class ChildStore:
         owned = set(partitions)
         soon = late = 0
         hour = now + timedelta(hours=1)
-        for value in list(self.timers.values()):
-            if value["partition"] not in owned:
+        for dues in self._dues().values():
+            if dues.partition not in owned:
                 continue
-            for text in value.get("all", [value["due"]]):
-                when = datetime.fromisoformat(text)
+            for when in dues.all:
                 late += when < now
                 soon += now <= when < hour
         return soon, late
@@ -96,12 +130,12 @@ class ChildStore:
         """Children whose earliest deadline is due, on the given partitions, earliest first."""
         owned = set(partitions)
         found = []
-        for child_id, value in list(self.timers.items()):
-            when = datetime.fromisoformat(value["due"])
-            if value["partition"] in owned and (when < before or (inclusive and when == before)):
-                found.append(Due(child_id, when, value["partition"]))
+        for child_id, dues in self._dues().items():
+            when = dues.all[0]
+            if dues.partition in owned and (when < before or (inclusive and when == before)):
+                found.append(Due(child_id, when, dues.partition))
         return sorted(found, key=lambda d: (d.due, d.child_id))
 
 
-def _dues(slot: ChildSlot) -> list[datetime]:
+def _running(slot: ChildSlot) -> list[datetime]:
     return sorted(t.due for t in slot.picture.timers) if slot.picture is not None else []

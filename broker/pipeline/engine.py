@@ -66,29 +66,46 @@ class Engine:
 
     def submit_json(self, raw: bytes) -> list[OutRecord]:
         """One JSON line: the broker's clock moves to its `recorded_at` first."""
-        result = ingest_json(raw)
+        return self.submit_at_its_time(ingest_json(raw))
+
+    def submit_at_its_time(self, result: IngestResult) -> list[OutRecord]:
+        """An ingested input (a JSON line, or a record read from Kafka), with the clock
+        moved to its `recorded_at` first."""
+        self.advance_for(result)
+        return self.submit(result)
+
+    def advance_for(self, result: IngestResult) -> None:
+        """The clock to the input's `recorded_at` (a refused one's, when readable)."""
         if isinstance(result, Accepted):
             self.clock.advance_to(result.event.recorded_at)
-        elif (instant := _readable_recorded_at(raw)) is not None:
+        elif (instant := _readable_recorded_at(result.raw)) is not None:
             self.clock.advance_to(instant)  # a refused event is refused at its own time
-        return self.submit(result)
 
     def submit(self, result: IngestResult) -> list[OutRecord]:
         if not isinstance(result, Accepted):
             return ingest_step(result, self.clock.now()).records
-        now = self.clock.now()
-        records = self.fire_timers(before=now)
+        records = self.fire_timers(before=self.clock.now())
+        return records + self.follow(self.link(result))
+
+    def link(self, accepted: Accepted) -> list[OutRecord]:
+        """The link stage on this engine's identity state: what it publishes (messages
+        for children on broker.linked.v1, held events, identity reviews)."""
         step = link_step(
-            result.event,
-            result.raw,
+            accepted.event,
+            accepted.raw,
             self.state.seen,
-            now,
+            self.clock.now(),
             index=self.state.index,
             held=self.state.held,
         )
         if step.mark_seen:
-            dedupe.mark_seen(self.state.seen, result.event, step.seen_at or now)
-        for record in step.records:
+            dedupe.mark_seen(self.state.seen, accepted.event, step.seen_at or self.clock.now())
+        return step.records
+
+    def follow(self, linked: list[OutRecord]) -> list[OutRecord]:
+        """The link stage's records, each message for a child delivered straight after."""
+        records: list[OutRecord] = []
+        for record in linked:
             records.append(record)
             if record.topic == LINKED.name and isinstance(record.value, ChildMessage):
                 records += self.deliver(record.value)

@@ -8,7 +8,9 @@ collector is told to leave its long-lived objects alone (`gc.freeze`, docs/ident
 
 After each step the children the step touched are written back, with everything a
 change to them changes: the children a survivor absorbed (their alias now points at
-it) and the children it is kept apart from.
+it) and the children it is kept apart from. A child whose state is what the table
+already holds is not written again: most records of a known child teach the index
+nothing new, and each write is a changelog record sent to Kafka.
 """
 
 from __future__ import annotations
@@ -63,4 +65,6 @@ class IdentityStore:
                     touched.update(str(v) for v in value)
         for child_id in sorted(touched):
             if child_id in index or index.resolve(child_id) != child_id:
-                self.table[child_id] = index.to_state(child_id)
+                state = index.to_state(child_id)
+                if self.table.get(child_id) != state:  # most records of a known child
+                    self.table[child_id] = state  # a write is a changelog record

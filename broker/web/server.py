@@ -51,7 +51,7 @@ def build_app(settings: Settings) -> Starlette:
         publisher=publisher,
         codec=codec,
         users=users,
-        config=load_config(),
+        config=load_config(settings.partnership_file),
         clock=now,
         stream_seconds=settings.web_stream_seconds,
         is_ready=lambda: feed.ready,

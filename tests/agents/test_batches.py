@@ -284,3 +284,41 @@ async def test_a_failing_stream_fails_the_agent() -> None:
     with pytest.raises(RuntimeError, match="consumer crashed"):
         async for _ in batches(Broken([]), 10, 0.01):
             pass
+
+
+class CountingTable(dict[str, Any]):
+    """A table that counts its writes: each write is a changelog record in the worker."""
+
+    writes = 0
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.writes += 1
+        super().__setitem__(key, value)
+
+
+@pytest.mark.asyncio
+async def test_a_record_that_teaches_the_index_nothing_writes_no_identity_state() -> None:
+    table = CountingTable()
+    identity = IdentityStore(table)
+    events = {b"1": police("pol-first"), b"2": police("pol-again"), b"3": police("pol-moved")}
+    events[b"3"] = police("pol-moved", postcode="PL4 6AB")
+    for raw in (b"1", b"2", b"3"):
+        before = table.writes
+        await handle_accepted_batch(
+            [raw],
+            events.__getitem__,
+            seen={},
+            identity=identity,
+            held={},
+            sink=MemorySink(),
+            clock=CLOCK,
+        )
+        if raw == b"1":
+            assert table.writes == before + 1  # a new child
+        elif raw == b"2":
+            assert table.writes == before  # the same child, described as before
+        else:
+            assert table.writes == before + 1  # a new postcode is news
+    [(child_id, state)] = table.items()
+    rebuilt = IdentityStore(dict(table))  # what a restarted worker recovers: all of it
+    assert rebuilt.index.to_state(child_id) == state

@@ -89,3 +89,48 @@ def test_a_fired_deadline_leaves_the_timers_table() -> None:
     assert result.records  # DECISION_OVERDUE
     s.save("c", slot, result.slot, partition=0)
     assert "c" not in s.timers
+
+
+class ReadCountingTable(dict[str, object]):
+    """A table that counts how often it is read through: each is a RocksDB scan live."""
+
+    scans = 0
+
+    def items(self):  # type: ignore[no-untyped-def, override]
+        self.scans += 1
+        return super().items()
+
+    def values(self):  # type: ignore[no-untyped-def, override]
+        self.scans += 1
+        return super().values()
+
+
+def test_the_ticker_and_the_gauges_read_the_table_once_then_look_in_memory() -> None:
+    slot = a_picture_with_a_deadline()
+    assert slot.picture is not None
+    due = min(t.due for t in slot.picture.timers)
+    timers = ReadCountingTable()
+    s = ChildStore({}, {}, timers)
+    s.save("mine", EMPTY, slot, partition=0)
+    for _ in range(5):
+        assert [d.child_id for d in s.due(due, inclusive=True, partitions={0})] == ["mine"]
+        assert s.deadline_counts(due + timedelta(minutes=1), {0}) == (0, len(slot.picture.timers))
+    assert timers.scans <= 1
+    s.save("mine", slot, EMPTY, partition=0)  # the child merged away: no deadline left
+    assert s.due(due, inclusive=True, partitions={0}) == []
+    assert timers.scans <= 1
+
+
+def test_after_a_rebalance_the_ticker_reads_what_the_table_recovered() -> None:
+    slot = a_picture_with_a_deadline()
+    assert slot.picture is not None
+    due = min(t.due for t in slot.picture.timers)
+    s = store()
+    assert s.due(due, inclusive=True, partitions={0, 3}) == []
+    other = store()  # another worker's write, recovered here from the changelog
+    other.save("theirs-now-mine", EMPTY, slot, partition=3)
+    s.timers.update(other.timers)
+    assert s.due(due, inclusive=True, partitions={3}) == []  # not looked at again yet
+    s.forget_dues()
+    [found] = s.due(due, inclusive=True, partitions={3})
+    assert (found.child_id, found.partition) == ("theirs-now-mine", 3)

@@ -1,0 +1,23 @@
+"""The faust app is built from the settings alone, and connects to nothing when built."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from broker.app import create_app
+from broker.settings import Settings
+
+
+def test_the_producer_gathers_records_as_the_settings_say(tmp_path: Path) -> None:
+    app = create_app(
+        Settings(state_dir=tmp_path, producer_linger_seconds=0.01, producer_batch_bytes=65_536)
+    )
+    assert app.conf.producer_linger == 0.01
+    assert app.conf.producer_max_batch_size == 65_536
+    assert app.conf.producer_acks == -1  # every replica has it before a batch counts as sent
+
+
+def test_by_default_a_request_waits_a_few_milliseconds_for_company(tmp_path: Path) -> None:
+    conf = create_app(Settings(state_dir=tmp_path)).conf
+    assert 0 < conf.producer_linger <= 0.01
+    assert conf.producer_max_batch_size > 16_384  # faust's default: some fifteen alerts
