@@ -46,6 +46,7 @@ from broker.kafka.admin import create_topics
 from broker.kafka.jars import ensure_jars
 from broker.kafka.local import LocalKafka
 from broker.kafka.publish import partition_key
+from broker.models import to_json_dict
 from broker.models.events import parse_event
 from broker.settings import PROJECT_ROOT
 from broker.topics import ACCEPTED, INBOUND_TOPICS, all_topics, topic_for_event_type
@@ -64,6 +65,8 @@ class Plan:
     """Records a second from the producer."""
     pause: bool = True
     kafka_restart: bool = True
+    keep: Path | None = None
+    """Where to leave the outputs, replay's records and the workers' logs."""
 
 
 @dataclass
@@ -260,7 +263,10 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         outputs = _drain(kafka.bootstrap, stream, floor, until)
         inbound = asyncio.run(read_all(kafka.bootstrap, list(INBOUND_TOPICS)))
         accepted = asyncio.run(read_all(kafka.bootstrap, [ACCEPTED.name]))
-        verdict = compare(outputs, expected(inbound, accepted, CODEC, until), CODEC)
+        want = expected(inbound, accepted, CODEC, until)
+        verdict = compare(outputs, want, CODEC)
+        if plan.keep is not None:
+            keep(plan.keep, outputs, want, accepted, group)
         outcomes = Counter(
             (kind, expected_outcome(Hostile(kind, topic, key, value), CODEC))
             for topic, key, value, kind in stream.items[: stream.sent]
@@ -338,6 +344,29 @@ def _faults(
     return recoveries
 
 
+def keep(where: Path, outputs: list[Any], want: Any, accepted: list[Any], group: Group) -> None:
+    """The evidence of a run, for a reader of a difference: live and replay as sorted
+    JSON lines, the accepted events in the link stage's order, the workers' logs."""
+    where.mkdir(parents=True, exist_ok=True)
+    live = sorted(
+        json.dumps(
+            {
+                "topic": w.topic,
+                "key": w.key.decode() if w.key else None,
+                "value": CODEC.decode(w.value).model_dump(mode="json"),
+            },
+            sort_keys=True,
+        )
+        for w in outputs
+    )
+    (where / "live.jsonl").write_text("\n".join(live) + "\n")
+    (where / "replay.jsonl").write_text("\n".join(sorted(want.records.elements())) + "\n")
+    events = [json.dumps(to_json_dict(CODEC.decode(w.value))) for w in accepted]
+    (where / "accepted.jsonl").write_text("\n".join(events) + "\n")
+    for n, worker in enumerate(group.workers):
+        (where / f"worker-{n}.log").write_bytes(worker.log.read_bytes())
+
+
 def _lags(group: Group) -> str:
     """Each worker's consumer lag by topic, for a note on a recovery that did not come."""
     shown = []
@@ -405,8 +434,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--hostile", type=int, default=500)
     parser.add_argument("--rate", type=float, default=8.0)
+    parser.add_argument("--keep", type=Path, help="leave the run's evidence in this folder")
     args = parser.parse_args(argv)
-    plan = Plan(args.seed, args.kills, args.events, args.hostile, args.rate)
+    plan = Plan(args.seed, args.kills, args.events, args.hostile, args.rate, keep=args.keep)
     with TemporaryDirectory(prefix="mash-chaos-") as tmp:
         report = run(plan, Path(tmp))
     print("\n".join(report.lines()))
