@@ -435,8 +435,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hostile", type=int, default=500)
     parser.add_argument("--rate", type=float, default=8.0)
     parser.add_argument("--keep", type=Path, help="leave the run's evidence in this folder")
+    parser.add_argument("--no-pause", action="store_true", help="no worker paused (SIGSTOP)")
     args = parser.parse_args(argv)
-    plan = Plan(args.seed, args.kills, args.events, args.hostile, args.rate, keep=args.keep)
+    plan = Plan(
+        args.seed,
+        args.kills,
+        args.events,
+        args.hostile,
+        args.rate,
+        pause=not args.no_pause,
+        keep=args.keep,
+    )
     with TemporaryDirectory(prefix="mash-chaos-") as tmp:
         report = run(plan, Path(tmp))
     print("\n".join(report.lines()))
