@@ -52,11 +52,16 @@ def create_app(settings: Settings) -> faust.App:
 def group_instance_id(settings: Settings) -> str:
     """The worker's static member id: the configured one, else one derived from what a
     worker keeps across restarts and never shares with another (its host and its state
-    directory: two workers cannot open one RocksDB store)."""
+    directory: two workers cannot open one RocksDB store), and always with the web
+    address it advertises. faust's assignor checks that an assignment names this
+    worker's URL, and a static member gets its previous assignment back: a worker
+    restarted on another port under the same id would fail that check and never become
+    ready (tests/integration/test_deadline_while_down.py found it)."""
+    address = f"{settings.worker_web_host}:{settings.worker_web_port}"
     if settings.worker_instance_id:
-        return settings.worker_instance_id
+        return f"{settings.worker_instance_id}@{address}"
     where = f"{socket.gethostname()}:{settings.state_dir.resolve()}"
-    return f"{settings.app_id}-{hashlib.sha256(where.encode()).hexdigest()[:16]}"
+    return f"{settings.app_id}-{hashlib.sha256(where.encode()).hexdigest()[:16]}@{address}"
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:

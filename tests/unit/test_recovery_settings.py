@@ -22,7 +22,17 @@ def test_the_derived_instance_id_follows_the_state_directory(tmp_path: Path) -> 
     one, other = Settings(state_dir=tmp_path / "a"), Settings(state_dir=tmp_path / "b")
     assert group_instance_id(one) == group_instance_id(Settings(state_dir=tmp_path / "a"))
     assert group_instance_id(one) != group_instance_id(other)
-    assert group_instance_id(Settings(worker_instance_id="worker-1")) == "worker-1"
+    named = Settings(worker_instance_id="worker-1", worker_web_port=6066)
+    assert group_instance_id(named) == "worker-1@127.0.0.1:6066"
+
+
+def test_a_worker_on_another_web_port_is_another_member(tmp_path: Path) -> None:
+    """faust's assignor insists an assignment names the worker's own URL: a static member
+    given its old assignment on a new port would never become ready."""
+    one = Settings(state_dir=tmp_path, worker_web_port=6066)
+    assert group_instance_id(one) != group_instance_id(
+        Settings(state_dir=tmp_path, worker_web_port=6067)
+    )
 
 
 def test_heartbeats_must_be_at_most_a_third_of_the_session() -> None:
