@@ -54,7 +54,7 @@ class _Pending:
         self.steps.append((position, event, step))
         self.outgoing += [(record, event.recorded_at) for record in step.records]
         if step.mark_seen:
-            dedupe.mark_seen(self.marked, event)
+            dedupe.mark_seen(self.marked, event, step.seen_at or event.recorded_at)
 
     async def flush(self, sink: Sink, identity: IdentityStore, enter: Enter) -> None:
         try:
@@ -83,6 +83,7 @@ async def handle_accepted_batch(
     clock: Clock,
     enter: Enter = no_context,
     observer: StageObserver = NO_OBSERVER,
+    sweeper: dedupe.Sweeper | None = None,
 ) -> list[str]:
     """Link a batch of accepted events, in order; returns each one's outcome.
 
@@ -90,6 +91,7 @@ async def handle_accepted_batch(
     a message's context (its partition is the changelog's)."""
     pending = _Pending(seen)
     outcomes: list[str] = []
+    dedupe.restore_event_time(seen, clock)  # tests' event clock: where it was before a crash
     for position, raw in enumerate(raws):
         enter(position)
         try:
@@ -110,6 +112,9 @@ async def handle_accepted_batch(
         pending.add(position, event, step)
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
+    dedupe.keep_event_time(seen, clock)
+    if sweeper is not None and raws:  # ids past the horizon, in the last message's context
+        sweeper.maybe(seen, clock.now())
     report(observer, "link", outcomes)
     return outcomes
 
@@ -158,6 +163,8 @@ def register(
 
     app.on_partitions_revoked.connect(forget_index)  # type: ignore[arg-type]
 
+    sweeper = dedupe.Sweeper()
+
     @app.agent(channel, name="link", concurrency=1)
     async def link(stream: Any) -> None:
         async for events in batches(stream, batch_max, batch_within):
@@ -171,6 +178,7 @@ def register(
                 sink=sink,
                 clock=clock,
                 observer=observer,
+                sweeper=sweeper,
             )
 
     return link

@@ -7,6 +7,9 @@ Tables will hold social care data, so faust's web views of tables are switched o
 
 from __future__ import annotations
 
+import hashlib
+import socket
+
 import faust
 
 from broker.kafka.admin import client_options
@@ -38,8 +41,27 @@ def create_app(settings: Settings) -> faust.App:
         web_stats_enabled=False,
         web_in_thread=False,
         table_standby_replicas=1,
+        # a killed worker restarted rejoins as itself: no wait for its old session to expire
+        consumer_group_instance_id=group_instance_id(settings),
+        broker_session_timeout=settings.session_timeout_seconds,
+        broker_heartbeat_interval=settings.heartbeat_seconds,
         stream_wait_empty=True,
     )
+
+
+def group_instance_id(settings: Settings) -> str:
+    """The worker's static member id: the configured one, else one derived from what a
+    worker keeps across restarts and never shares with another (its host and its state
+    directory: two workers cannot open one RocksDB store), and always with the web
+    address it advertises. faust's assignor checks that an assignment names this
+    worker's URL, and a static member gets its previous assignment back: a worker
+    restarted on another port under the same id would fail that check and never become
+    ready (tests/integration/test_deadline_while_down.py found it)."""
+    address = f"{settings.worker_web_host}:{settings.worker_web_port}"
+    if settings.worker_instance_id:
+        return f"{settings.worker_instance_id}@{address}"
+    where = f"{socket.gethostname()}:{settings.state_dir.resolve()}"
+    return f"{settings.app_id}-{hashlib.sha256(where.encode()).hexdigest()[:16]}@{address}"
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:

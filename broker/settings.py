@@ -8,9 +8,9 @@ drift, and secrets are `SecretStr` so they never print in a log or a traceback.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +38,33 @@ class Settings(BaseSettings):
     worker_web_host: str = "127.0.0.1"
     state_dir: Path = PROJECT_ROOT / ".state"
     store: Literal["memory", "rocksdb"] = "rocksdb"
+    # Recovery after a crash (docs/operations.md, "Recovery after a crash"): a worker
+    # killed and restarted rejoins its consumer group as the *same* member (static
+    # membership, KIP-345), so the group does not wait for the dead member's session to
+    # expire before anyone processes again (about a minute with faust's defaults).
+    worker_instance_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="the worker's group.instance.id: unique in the group and the same across "
+        "its restarts (a pod's stable name). Unset: derived from the host name and the state "
+        "directory, which a worker keeps across restarts and never shares",
+    )
+    session_timeout_seconds: float = Field(
+        default=10.0,
+        ge=6,
+        le=90,
+        description="how long a worker may be silent before Kafka gives its partitions to the "
+        "others (faust's default is 60): a worker that does not come back stalls its "
+        "partitions this long; one that comes back sooner keeps them, with no rebalance",
+    )
+    heartbeat_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=30,
+        description="how often a worker tells Kafka it is alive and learns of a rebalance; "
+        "at most a third of the session timeout",
+    )
 
     # Operations: health checks, the /ops page and `mash-broker status` (docs/operations.md)
     health_kafka_timeout: float = Field(
@@ -127,6 +154,12 @@ class Settings(BaseSettings):
         description="the most bytes of one partition's records in one produce request "
         "(faust's default, 16 KiB, holds some fifteen alerts)",
     )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> Self:
+        if self.heartbeat_seconds * 3 > self.session_timeout_seconds:
+            raise ValueError("heartbeat_seconds must be at most a third of session_timeout_seconds")
+        return self
 
     @property
     def bootstrap_servers(self) -> list[str]:

@@ -20,6 +20,7 @@ from broker.cli.args import instant
 from broker.cli.progress import Bar, lines_with_progress, progress_bar, size_of
 from broker.config.partnership import PartnershipConfig, load_config
 from broker.pipeline.engine import replay_lines
+from broker.pipeline.jsonlines import json_lines
 from broker.pipeline.records import OutRecord
 from broker.settings import Settings
 
@@ -43,12 +44,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def event_lines(path: Path) -> Iterator[bytes]:
-    """The file's lines as bytes ('-': standard input)."""
+    """The file's non-blank lines as bytes ('-': standard input), read safely
+    (broker.pipeline.jsonlines: an over-long line never stops the rest)."""
     if str(path) == "-":
-        yield from sys.stdin.buffer
+        yield from (line for _, line in json_lines(sys.stdin.buffer))
         return
     with path.open("rb") as handle:
-        yield from handle
+        yield from (line for _, line in json_lines(handle))
 
 
 def replay_records(

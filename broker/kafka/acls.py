@@ -43,6 +43,7 @@ from typing import Final
 from broker.errors import ConfigurationError
 from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models.common import Agency
+from broker.models.events import SENDERS
 from broker.topics import (
     ALERTS,
     AUDIT_ACCESS,
@@ -88,22 +89,8 @@ class AclBinding:
     host: str = "*"
 
 
-ANY_AGENCY: Final = frozenset(Agency)
-
 PUBLISHERS: Final[Mapping[str, frozenset[Agency]]] = {
-    "police.vist": frozenset({Agency.police}),
-    "yot.referral": frozenset({Agency.yot}),
-    "school.transition": frozenset({Agency.school}),
-    # events.md: "health (acute, CAMHS, school nursing, liaison and diversion)". CAMHS is
-    # also an agency of its own (it is told things on agency.camhs.*), and its referrals
-    # and discharges are health updates, so its system publishes them here too.
-    "health.update": frozenset({Agency.health, Agency.camhs}),
-    "agency.involvement": ANY_AGENCY,
-    "socialcare.record": frozenset({Agency.socialcare}),
-    "mash.info_request": frozenset({Agency.mash}),
-    "mash.decision": frozenset({Agency.mash}),
-    "mash.screening": frozenset({Agency.mash, Agency.socialcare}),
-    "socialcare.strategy_meeting": frozenset({Agency.socialcare}),
+    **SENDERS,  # events.md's "who publishes", as ingest checks `source.agency` against it
     # Our addition to the contract (docs/contract.md): a MASH *manager* decides who is
     # who, and the page is where that role is checked (docs/web.md). No agency system
     # writes it, so no system can merge two children's records around that check.

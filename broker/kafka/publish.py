@@ -8,7 +8,6 @@ raw bytes otherwise), to exercise the broker's own rejection path end to end.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any, TextIO
@@ -21,6 +20,7 @@ from broker.kafka.admin import client_options, refusals_as_not_authorized
 from broker.models.events import Event
 from broker.models.ids import stable_id
 from broker.pipeline.ingest import Accepted, ingest_json
+from broker.pipeline.jsonlines import json_lines, read_json
 from broker.settings import Settings
 from broker.topics import topic_for_event_type
 
@@ -57,10 +57,8 @@ async def publish_file(
         with refusals_as_not_authorized("connecting to Kafka"):
             await producer.start()
         with path.open("rb") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
-                    continue
-                result = ingest_json(line.rstrip(b"\r\n"))
+            for number, line in json_lines(handle):
+                result = ingest_json(line)
                 if isinstance(result, Accepted):
                     topic = topic_for_event_type(result.event.event_type)
                     assert topic is not None  # an accepted event has a known type
@@ -86,8 +84,8 @@ async def publish_file(
 def _invalid_payload(codec: Any, line: bytes) -> tuple[str, bytes] | None:
     """The topic and bytes to send for a line the broker should reject."""
     try:
-        data = json.loads(line)
-    except (UnicodeDecodeError, json.JSONDecodeError):
+        data = read_json(line)
+    except InvalidInput:
         return None
     if not isinstance(data, dict):
         return None
@@ -97,4 +95,4 @@ def _invalid_payload(codec: Any, line: bytes) -> tuple[str, bytes] | None:
     try:
         return topic, codec.encode_dict(str(data["event_type"]), data, topic=topic)
     except InvalidInput:
-        return topic, line.rstrip(b"\r\n")
+        return topic, line

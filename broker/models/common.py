@@ -12,7 +12,7 @@ These models know nothing of Avro: the codec (broker.codec) owns the wire format
 from __future__ import annotations
 
 import enum
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -20,12 +20,25 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     PlainSerializer,
+    StringConstraints,
     field_validator,
 )
 
 from broker.models.identifiers import nhs_number_problem, upn_problem
+from broker.models.text import (
+    Identifier,
+    Label,
+    Line,
+    LongText,
+    MaybeBlankId,
+    Name,
+    StrictDate,
+    not_blank,
+    strict_instant,
+)
 
 
 class Agency(enum.StrEnum):
@@ -185,18 +198,15 @@ def _iso(value: datetime) -> str:
     return value.isoformat()
 
 
-def _not_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be empty")
-    return value
-
-
 Timestamp = Annotated[
-    AwareDatetime, AfterValidator(_to_millis), PlainSerializer(_iso, when_used="json")
+    AwareDatetime,
+    BeforeValidator(strict_instant),
+    AfterValidator(_to_millis),
+    PlainSerializer(_iso, when_used="json"),
 ]
 """An instant with its UTC offset, to the millisecond; ISO 8601 with the offset in JSON."""
 
-Text = Annotated[str, AfterValidator(_not_blank)]
+Text = Annotated[str, AfterValidator(not_blank)]
 """A string that must say something: identifiers, names, required wording."""
 
 
@@ -212,8 +222,12 @@ class Model(BaseModel):
 
 class Source(Model):
     agency: Agency
-    system: Text
-    org_code: str | None = None
+    system: Label
+    org_code: Line | None = None
+
+
+Handwritten = Annotated[str, StringConstraints(max_length=32)]
+"""An identifier as keyed (an NHS number with spaces): its check validates the rest."""
 
 
 class Subject(Model):
@@ -224,15 +238,15 @@ class Subject(Model):
     paper and keyed; the check itself is strict.
     """
 
-    given_name: Text
-    family_name: Text
-    date_of_birth: date
-    nhs_number: str | None = None
-    upn: str | None = None
-    socialcare_id: str | None = None
-    police_person_id: str | None = None
-    postcode: str | None = None
-    sex: str | None = None
+    given_name: Name
+    family_name: Name
+    date_of_birth: StrictDate
+    nhs_number: Handwritten | None = None
+    upn: Handwritten | None = None
+    socialcare_id: MaybeBlankId | None = None
+    police_person_id: MaybeBlankId | None = None
+    postcode: Line | None = None
+    sex: Line | None = None
 
     @field_validator("nhs_number")
     @classmethod
@@ -257,27 +271,27 @@ class Subject(Model):
 
 class Consent(Model):
     status: ConsentStatus = ConsentStatus.not_sought
-    rationale: str | None = None
+    rationale: LongText | None = None
 
 
 class School(Model):
-    urn: Text
-    name: Text
+    urn: Identifier
+    name: Label
 
 
 class Officer(Model):
-    collar_number: Text
-    name: str | None = None
+    collar_number: Identifier
+    name: Line | None = None
 
 
 class CaseManager(Model):
-    name: Text
-    team: Text
+    name: Label
+    team: Label
 
 
 class AllocatedWorker(Model):
-    name: Text
-    team: Text
+    name: Label
+    team: Label
 
 
 def to_json_dict(model: BaseModel) -> dict[str, Any]:

@@ -43,10 +43,29 @@ from broker.models.common import (
     SocialCareStatus,
     Source,
     Subject,
-    Text,
     Timestamp,
 )
 from broker.models.problems import problems_from, raise_domain
+from broker.models.text import (
+    MAX_DATES,
+    MAX_ID_LIST,
+    MAX_IDENTIFIER,
+    MAX_LIST,
+    Flag,
+    Identifier,
+    Label,
+    Line,
+    LongText,
+    MaybeBlankId,
+    Statement,
+    StrictDate,
+    bounded,
+    unsafe_character_problem,
+)
+
+Concerns = Annotated[list[Concern], bounded(MAX_LIST)]
+Agencies = Annotated[list[Agency], bounded(MAX_LIST)]
+"""Lists of the contract's values: a few of them, never thousands."""
 
 LOCAL_TZ: Final = ZoneInfo("Europe/London")
 MAX_AGE: Final = 25
@@ -67,10 +86,43 @@ def date_of_birth_problems(date_of_birth: date, recorded_at: datetime) -> list[P
     return []
 
 
+SENDERS: Final[dict[str, frozenset[Agency]]] = {
+    "police.vist": frozenset({Agency.police}),
+    "yot.referral": frozenset({Agency.yot}),
+    "school.transition": frozenset({Agency.school}),
+    # events.md: "health (acute, CAMHS, school nursing, liaison and diversion)"
+    "health.update": frozenset({Agency.health, Agency.camhs}),
+    "agency.involvement": frozenset(Agency),
+    "socialcare.record": frozenset({Agency.socialcare}),
+    "mash.info_request": frozenset({Agency.mash}),
+    "mash.decision": frozenset({Agency.mash}),
+    "mash.screening": frozenset({Agency.mash, Agency.socialcare}),
+    "socialcare.strategy_meeting": frozenset({Agency.socialcare}),
+    "mash.identity_decision": frozenset({Agency.mash}),
+}
+"""Event type -> the agencies that may send it (`source.agency`), events.md's "who
+publishes". A body's sender is not taken on trust: a `police.vist` whose source is a
+school is refused as impersonation, and live each inbound topic holds one event type,
+so the topic's owner, the event type and `source.agency` must all agree."""
+
+
+def sender_problems(event_type: str, agency: Agency) -> list[Problem]:
+    """A problem when `agency` may not send `event_type` events."""
+    allowed = SENDERS.get(event_type)
+    if allowed is None or agency in allowed:
+        return []  # an unknown event type is a problem of its own
+    names = ", ".join(sorted(a.value for a in allowed)) or "no agency"
+    message = (
+        f"may not be {agency.value} on a {event_type} event (sent only by {names}): "
+        "an event may not speak for another agency"
+    )
+    return [Problem("source.agency", message)]
+
+
 class EventBase(Model):
     """The envelope every inbound event carries."""
 
-    event_id: Text
+    event_id: Identifier
     event_type: str
     source: Source
     occurred_at: Timestamp
@@ -80,7 +132,10 @@ class EventBase(Model):
 
     def domain_problems(self) -> list[Problem]:
         """Cross-field problems; subclasses add theirs to the envelope's."""
-        return date_of_birth_problems(self.subject.date_of_birth, self.recorded_at)
+        return [
+            *sender_problems(self.event_type, self.source.agency),
+            *date_of_birth_problems(self.subject.date_of_birth, self.recorded_at),
+        ]
 
     @model_validator(mode="after")
     def _check_domain(self) -> Self:
@@ -92,11 +147,11 @@ class PoliceVist(EventBase):
     """A vulnerability identification screening tool notice."""
 
     event_type: Literal["police.vist"] = "police.vist"
-    vist_id: Text
+    vist_id: Identifier
     rag: Rag
-    concerns: Annotated[list[Concern], Field(min_length=1)]
-    narrative: str
-    out_of_hours: bool
+    concerns: Annotated[Concerns, Field(min_length=1)]
+    narrative: LongText
+    out_of_hours: Flag
     officer: Officer | None = None
 
 
@@ -104,43 +159,43 @@ class YotReferral(EventBase):
     """A referral to the MASH; its quality fields are optional for REFERRAL_INCOMPLETE."""
 
     event_type: Literal["yot.referral"] = "yot.referral"
-    referral_id: Text
-    template_version: str | None = None
-    concerns: list[Concern]
-    concern_summary: str | None = None
-    impact_on_child: str | None = None
-    mental_health_impact: str | None = None
+    referral_id: Identifier
+    template_version: Line | None = None
+    concerns: Concerns
+    concern_summary: LongText | None = None
+    impact_on_child: LongText | None = None
+    mental_health_impact: LongText | None = None
     risk_level: RiskLevel
     case_manager: CaseManager
 
 
 class SchoolTransition(EventBase):
     event_type: Literal["school.transition"] = "school.transition"
-    transition_id: Text
+    transition_id: Identifier
     from_school: School
     to_school: School
-    leave_date: date
-    start_date: date | None = None
-    cp_file_exists: bool
+    leave_date: StrictDate
+    start_date: StrictDate | None = None
+    cp_file_exists: Flag
     cp_file_transferred_at: Timestamp | None = None
     receipt_confirmed_at: Timestamp | None = None
 
 
 class HealthUpdate(EventBase):
     event_type: Literal["health.update"] = "health.update"
-    update_id: Text
+    update_id: Identifier
     kind: HealthKind
-    setting: Text
-    concerns: list[Concern] = Field(default_factory=list)
-    narrative: str
+    setting: Label
+    concerns: Concerns = Field(default_factory=list)
+    narrative: LongText
 
 
 class AgencyInvolvement(EventBase):
     event_type: Literal["agency.involvement"] = "agency.involvement"
     agency: Agency
     status: InvolvementStatus
-    team: Text
-    contact: str | None = None
+    team: Label
+    contact: Line | None = None
     school: School | None = None
 
     def domain_problems(self) -> list[Problem]:
@@ -157,9 +212,11 @@ class SocialCareRecord(EventBase):
 
     event_type: Literal["socialcare.record"] = "socialcare.record"
     status: SocialCareStatus
-    status_since: date
+    status_since: StrictDate
     allocated_worker: AllocatedWorker | None = None
-    previous_referrals: list[date] = Field(default_factory=list)
+    previous_referrals: Annotated[list[StrictDate], bounded(MAX_DATES)] = Field(
+        default_factory=list
+    )
 
     def domain_problems(self) -> list[Problem]:
         problems = super().domain_problems()
@@ -170,19 +227,19 @@ class SocialCareRecord(EventBase):
 
 class MashInfoRequest(EventBase):
     event_type: Literal["mash.info_request"] = "mash.info_request"
-    request_id: Text
-    agencies_contacted: list[Agency]
-    reason: str
+    request_id: Identifier
+    agencies_contacted: Agencies
+    reason: LongText
 
 
 class MashDecision(EventBase):
     event_type: Literal["mash.decision"] = "mash.decision"
-    decision_id: Text
-    refers_to: Text
+    decision_id: Identifier
+    refers_to: Identifier
     decision: DecisionKind
-    share_with: list[Agency] = Field(default_factory=list)
-    rationale: str
-    decided_by: Text
+    share_with: Agencies = Field(default_factory=list)
+    rationale: LongText
+    decided_by: Label
 
     def domain_problems(self) -> list[Problem]:
         problems = super().domain_problems()
@@ -195,18 +252,18 @@ class MashDecision(EventBase):
 
 class MashScreening(EventBase):
     event_type: Literal["mash.screening"] = "mash.screening"
-    screening_id: Text
+    screening_id: Identifier
     tool: ScreeningTool
     outcome: ScreeningOutcome
-    refers_to: str | None = None
+    refers_to: MaybeBlankId | None = None
 
 
 class StrategyMeeting(EventBase):
     event_type: Literal["socialcare.strategy_meeting"] = "socialcare.strategy_meeting"
-    meeting_id: Text
+    meeting_id: Identifier
     held_at: Timestamp
-    attendees: list[Agency]
-    refers_to: str | None = None
+    attendees: Agencies
+    refers_to: MaybeBlankId | None = None
 
 
 class IdentityDecision(EventBase):
@@ -221,13 +278,13 @@ class IdentityDecision(EventBase):
     """
 
     event_type: Literal["mash.identity_decision"] = "mash.identity_decision"
-    decision_id: Text
+    decision_id: Identifier
     decision: IdentityDecisionKind
-    child_ids: list[str] = Field(default_factory=list)
-    event_ids: list[str] = Field(default_factory=list)
-    review_alert_id: str | None = None
-    rationale: Text
-    decided_by: Text
+    child_ids: Annotated[list[MaybeBlankId], bounded(MAX_ID_LIST)] = Field(default_factory=list)
+    event_ids: Annotated[list[MaybeBlankId], bounded(MAX_ID_LIST)] = Field(default_factory=list)
+    review_alert_id: MaybeBlankId | None = None
+    rationale: Statement
+    decided_by: Label
 
     def domain_problems(self) -> list[Problem]:
         problems = super().domain_problems()
@@ -347,10 +404,18 @@ def readable_envelope(data: Any) -> tuple[str | None, str | None]:
     if not isinstance(data, Mapping):
         return None, None
     event_id = data.get("event_id")
-    if not isinstance(event_id, str) or not event_id.strip():
-        event_id = None
+    if not isinstance(event_id, str) or not _readable_id(event_id):
+        event_id = None  # a key and a feedback's reference: never a hostile one
     source = data.get("source")
     agency = source.get("agency") if isinstance(source, Mapping) else None
     if not isinstance(agency, str) or agency not in _AGENCY_VALUES:
         agency = None
     return event_id, agency
+
+
+def _readable_id(value: str) -> bool:
+    return (
+        bool(value.strip())
+        and len(value) <= MAX_IDENTIFIER
+        and unsafe_character_problem(value, one_line=True) is None
+    )

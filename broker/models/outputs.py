@@ -169,8 +169,13 @@ class Feedback(Model):
 
 
 class Rejected(Model):
-    """An input that could not be accepted, kept whole with every reason: nothing is
-    ever dropped, and a fixed publisher or an operator can replay `original`."""
+    """An input that could not be accepted, kept with every reason: nothing is ever
+    dropped, and a fixed publisher or an operator can replay `original`.
+
+    An input over the event size limit (broker.models.text.MAX_EVENT_BYTES) is kept by
+    reference: `original` holds its first bytes, `original_size` and `original_sha256`
+    say what it was. Whole, it would make this record too big for Kafka to carry.
+    Records written before these two fields existed read them as null."""
 
     rejection_id: Text
     event_id: str | None = None
@@ -179,6 +184,12 @@ class Rejected(Model):
     reasons: list[ProblemOut]
     original: Base64Bytes
     rejected_at: Timestamp
+    original_size: int | None = None
+    original_sha256: str | None = None
+
+    @property
+    def original_is_whole(self) -> bool:
+        return self.original_size is None or self.original_size == len(self.original)
 
 
 class AuditDisclosure(Model):

@@ -79,6 +79,8 @@ def _message(error: ErrorDetails) -> str:
         n = ctx.get("min_length" if kind == "too_short" else "max_length", 0)
         least = "at least" if kind == "too_short" else "at most"
         message = f"must have {least} {n} item{'s' if n != 1 else ''}"
+    elif kind == "string_too_long":
+        message = f"must be at most {ctx.get('max_length', 0)} characters long"
     elif kind == "value_error":
         # our validators' own words (broker.models.identifiers and the models): safe and plain
         message = str(ctx.get("error", "is not valid"))

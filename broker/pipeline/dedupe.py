@@ -8,14 +8,28 @@ refused with a reason, never silently dropped and never processed twice.
 The worker marks an event seen only after its outputs are sent, so a crash in between
 re-processes it (at-least-once); the outputs' ids are deterministic, so consumers can
 drop what they have already had.
+
+**Bounded.** An id is remembered for HORIZON after the broker first processed it (the
+broker's clock, never the sender's `recorded_at`, which a sender could set to anything),
+then forgotten: `sighting` no longer counts it, and `forget_expired` deletes it (in the
+worker, a tombstone on the table's compacted changelog), so the table holds one
+horizon's ids, not every id ever sent. HORIZON is four times the inbound topics' seven
+days of retention (Kafka's default): a redelivery from Kafka, after a crash or a
+rebalance, always falls inside it, and so does a publisher re-sending a recent export.
+An id re-sent after the horizon is processed again (its outputs have the ids they had).
+A value is `fingerprint@instant`; one written before the horizon existed (a bare
+fingerprint) counts as seen until the next sweep stamps it with the sweep's time.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, MutableMapping
+from datetime import datetime, timedelta
 from enum import Enum
+from typing import Final
 
+from broker.calendar.clock import Clock, EventClock, observe
 from broker.errors import Problem
 from broker.models.events import Event
 
@@ -31,18 +45,103 @@ def fingerprint(event: Event) -> str:
     return hashlib.sha256(event.model_dump_json().encode("utf-8")).hexdigest()[:32]
 
 
-def sighting(seen: Mapping[str, str], event: Event) -> Sighting:
+HORIZON: Final = timedelta(days=28)
+"""How long an event id is remembered after it was first processed."""
+
+SWEEP_EVERY: Final = timedelta(hours=1)
+"""How often (on the broker's clock) the worker deletes the ids past the horizon."""
+
+
+def sighting(
+    seen: Mapping[str, str], event: Event, now: datetime | None = None, horizon: timedelta = HORIZON
+) -> Sighting:
+    """FIRST, DUPLICATE or CONFLICT; an id seen more than `horizon` before `now` is
+    forgotten (FIRST), whether or not a sweep has deleted it yet."""
     known = seen.get(event.event_id)
     if known is None:
         return Sighting.FIRST
-    return Sighting.DUPLICATE if known == fingerprint(event) else Sighting.CONFLICT
+    content, at = _parse(known)
+    if now is not None and at is not None and now - at > horizon:
+        return Sighting.FIRST
+    return Sighting.DUPLICATE if content == fingerprint(event) else Sighting.CONFLICT
 
 
-def mark_seen(seen: MutableMapping[str, str], event: Event) -> None:
-    seen[event.event_id] = fingerprint(event)
+def mark_seen(seen: MutableMapping[str, str], event: Event, at: datetime) -> None:
+    seen[event.event_id] = f"{fingerprint(event)}@{at.isoformat()}"
+
+
+EVENT_TIME_KEY: Final = "\x00event-clock"
+"""The one key of seen-events that is not an event id (no event id may hold a control
+character): on the event clock (tests, demos; never production), the time the link
+stage had reached when it last made a batch durable. A restarted worker starts its
+clock there, as replay's clock never goes back: without it the clock began again at the
+first event after the restart, and a worker killed mid-stream linked later events at
+another time than replay does (bench/chaos.py found it)."""
+
+
+def keep_event_time(seen: MutableMapping[str, str], clock: Clock) -> None:
+    """After a durable batch: remember how far the event clock has come."""
+    if isinstance(clock, EventClock):
+        seen[EVENT_TIME_KEY] = clock.now().isoformat()
+
+
+def restore_event_time(seen: Mapping[str, str], clock: Clock) -> None:
+    """Before a batch: the event clock at least where the last durable batch left it."""
+    kept = seen.get(EVENT_TIME_KEY)
+    if kept is not None:
+        observe(clock, datetime.fromisoformat(kept))
+
+
+def forget_expired(
+    seen: MutableMapping[str, str], now: datetime, horizon: timedelta = HORIZON
+) -> int:
+    """Delete every id seen more than `horizon` before `now`; stamp unstamped ones with
+    `now`. Returns how many were deleted."""
+    expired, unstamped = [], []
+    for event_id, value in list(seen.items()):
+        if event_id == EVENT_TIME_KEY:
+            continue
+        at = _parse(value)[1]
+        if at is None:
+            unstamped.append((event_id, value))
+        elif now - at > horizon:
+            expired.append(event_id)
+    for event_id in expired:
+        del seen[event_id]
+    for event_id, value in unstamped:
+        seen[event_id] = f"{value}@{now.isoformat()}"
+    return len(expired)
+
+
+def _parse(value: str) -> tuple[str, datetime | None]:
+    content, _, at = value.partition("@")
+    try:
+        return content, datetime.fromisoformat(at) if at else None
+    except ValueError:
+        return content, None
 
 
 CONFLICT_PROBLEM = Problem(
     "event_id",
     "was already used for a different event; a correction or update needs a new event_id",
 )
+
+
+class Sweeper:
+    """Runs `forget_expired` at most once every SWEEP_EVERY of the broker's clock.
+
+    The worker calls `maybe` after each batch, inside a message's context of the
+    table's partition (faust writes a table only there): a sweep reads every id, so it
+    runs rarely, and costs a batch its duration about once an hour."""
+
+    def __init__(self, every: timedelta = SWEEP_EVERY, horizon: timedelta = HORIZON) -> None:
+        self.every = every
+        self.horizon = horizon
+        self.next_at: datetime | None = None
+
+    def maybe(self, seen: MutableMapping[str, str], now: datetime) -> int | None:
+        """How many ids were forgotten, or None when no sweep was due."""
+        if self.next_at is not None and now < self.next_at:
+            return None
+        self.next_at = now + self.every
+        return forget_expired(seen, now, self.horizon)

@@ -11,7 +11,6 @@ child to `broker.pipeline.child.child_step`, exactly as the worker's child agent
 from __future__ import annotations
 
 import heapq
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,12 +18,14 @@ from datetime import datetime
 
 from broker.calendar.clock import ManualClock
 from broker.config.partnership import PartnershipConfig, load_config
+from broker.errors import InvalidInput
 from broker.identity import IdentityIndex
 from broker.models.internal import ChildMessage
 from broker.picture import ChildPicture
 from broker.pipeline import dedupe
 from broker.pipeline.child import EMPTY, ChildSlot, child_step, tick
 from broker.pipeline.ingest import Accepted, IngestResult, ingest_json
+from broker.pipeline.jsonlines import read_json
 from broker.pipeline.records import OutRecord
 from broker.pipeline.steps import ingest_step, link_step
 from broker.topics import LINKED
@@ -98,7 +99,7 @@ class Engine:
             held=self.state.held,
         )
         if step.mark_seen:
-            dedupe.mark_seen(self.state.seen, accepted.event)
+            dedupe.mark_seen(self.state.seen, accepted.event, step.seen_at or self.clock.now())
         return step.records
 
     def follow(self, linked: list[OutRecord]) -> list[OutRecord]:
@@ -159,10 +160,10 @@ class Engine:
 def _readable_recorded_at(raw: bytes) -> datetime | None:
     """The `recorded_at` of a refused line, when it can be read as an aware instant."""
     try:
-        data = json.loads(raw)
+        data = read_json(raw)
         text = data.get("recorded_at") if isinstance(data, dict) else None
         instant = datetime.fromisoformat(text) if isinstance(text, str) else None
-    except (ValueError, RecursionError):
+    except (ValueError, InvalidInput):
         return None
     return instant if instant is not None and instant.utcoffset() is not None else None
 

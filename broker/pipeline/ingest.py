@@ -9,12 +9,13 @@ or kill a worker. Only bugs raise.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from broker.errors import InvalidInput, Problem
 from broker.models.events import Event, parse_event, readable_envelope
+from broker.models.text import MAX_EVENT_BYTES
+from broker.pipeline.jsonlines import read_json
 from broker.topics import EVENT_TYPE_BY_TOPIC, INBOUND
 
 
@@ -47,12 +48,10 @@ class Decoder(Protocol):
 def ingest_json(raw: bytes, topic: str | None = None) -> IngestResult:
     """An event in events.md's JSON form (one line of a replay or publish file)."""
     try:
-        data = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        where = f" (line position {exc.pos})" if isinstance(exc, json.JSONDecodeError) else ""
-        problem = Problem("payload", f"is not valid JSON{where}")
-        return Refused((problem,), raw, topic)
-    return validate(data, raw, topic)
+        data = read_json(raw)
+    except InvalidInput as exc:
+        return Refused((*exc.problems, *_size_problems(raw)), raw, topic)
+    return _within_size(validate(data, raw, topic), topic)
 
 
 def ingest_wire(raw: bytes, topic: str, decoder: Decoder) -> IngestResult:
@@ -60,8 +59,27 @@ def ingest_wire(raw: bytes, topic: str, decoder: Decoder) -> IngestResult:
     try:
         data = decoder.decode_dict(raw)
     except InvalidInput as exc:
-        return Refused(exc.problems, raw, topic)
-    return validate(data, raw, topic)
+        return Refused((*exc.problems, *_size_problems(raw)), raw, topic)
+    return _within_size(validate(data, raw, topic), topic)
+
+
+def _size_problems(raw: bytes) -> list[Problem]:
+    if len(raw) <= MAX_EVENT_BYTES:
+        return []
+    message = f"is {len(raw)} bytes; an event may be at most {MAX_EVENT_BYTES} bytes"
+    return [Problem("payload", message)]
+
+
+def _within_size(result: IngestResult, topic: str | None) -> IngestResult:
+    """An event over the size limit is refused whatever else is right or wrong with it:
+    everything accepted travels on in records that Kafka must be able to carry."""
+    too_big = _size_problems(result.raw)
+    if not too_big:
+        return result
+    if isinstance(result, Refused):
+        return replace(result, problems=(*result.problems, *too_big))
+    event = result.event
+    return Refused(tuple(too_big), result.raw, topic, event.event_id, event.source.agency.value)
 
 
 def validate(data: Any, raw: bytes, topic: str | None) -> IngestResult:

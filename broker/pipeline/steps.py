@@ -45,6 +45,8 @@ class Step:
     records: list[OutRecord] = field(default_factory=list)
     outcome: str = ""
     mark_seen: bool = False
+    seen_at: datetime | None = None
+    """When the event was processed (mark_seen: the instant its id is remembered from)."""
     linked: list[Linked] = field(default_factory=list)
     """One per event passed on to a child, in the order of `records`."""
     merged: list[tuple[str, str]] = field(default_factory=list)
@@ -74,7 +76,7 @@ def link_step(
     IDENTITY_REVIEW is raised; a person's identity decision merges or keeps children
     apart and releases the held events it names.
     """
-    sighting = dedupe.sighting(seen, event)
+    sighting = dedupe.sighting(seen, event, now)
     if sighting is dedupe.Sighting.DUPLICATE:
         return Step(outcome="duplicate")
     if sighting is dedupe.Sighting.CONFLICT:
@@ -95,7 +97,7 @@ def link_step(
             candidates=identified.decision.candidates,
             now=now,
         )
-        return Step(records_for([alert]), "review", mark_seen=True)
+        return Step(records_for([alert]), "review", mark_seen=True, seen_at=now)
     return _linked([Linked(identified.child_id, event, identified.note)], "linked", now)
 
 
@@ -145,7 +147,8 @@ def _linked(
         records.append(
             _message(ChildMessageKind.event, item.child_id, now, note=item.note, event=item.event)
         )
-    return Step(records, outcome, mark_seen=True, linked=linked, merged=list(merged or []))
+    merges = list(merged or [])
+    return Step(records, outcome, mark_seen=True, seen_at=now, linked=linked, merged=merges)
 
 
 def _message(

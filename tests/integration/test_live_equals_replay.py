@@ -24,9 +24,8 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.council import Council
+from bench.chaos import council_events
 from broker.calendar.clock import ManualClock
-from broker.errors import InvalidInput
 from broker.kafka.local import LocalKafka
 from broker.kafka.publish import partition_key
 from broker.models.events import parse_event
@@ -187,14 +186,7 @@ def _council(events: int) -> list[dict[str, Any]]:
     """The benchmark's council (bench/council.py), less the lines it spoils on purpose
     (ingest's business, tested elsewhere): many children, every event type, records that
     link without identifiers, re-sends of the same event, deadlines met and missed."""
-    found = []
-    for line in Council(seed=5, events=events).lines():
-        try:
-            event = json.loads(line)
-            parse_event(event)
-        except (ValueError, InvalidInput):
-            continue
-        found.append(event)
+    found = council_events(5, events)
     assert len(found) > 0.95 * events
     return found
 

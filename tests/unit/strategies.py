@@ -61,18 +61,36 @@ from broker.models import (
     Subject,
     YotReferral,
 )
-from broker.models.events import LOCAL_TZ
+from broker.models.events import LOCAL_TZ, SENDERS
 from broker.models.identifiers import UPN_ALPHABET, nhs_check_digit, upn_check_letter
 
 E = TypeVar("E", bound=EventBase)
 
 # --- building blocks ------------------------------------------------------------------
 
-text = st.text(st.characters(codec="utf-8"), max_size=60)
-"""Any text Avro can carry (UTF-8: no lone surrogates), possibly empty."""
+_BIDI_CONTROLS = "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+_LINE = st.characters(
+    codec="utf-8",
+    exclude_categories=("Cc", "Cs"),
+    exclude_characters=_BIDI_CONTROLS + "\u2028\u2029",
+)
 
-words = st.text(st.characters(codec="utf-8"), min_size=1, max_size=30).filter(str.strip)
-"""Text that says something: identifiers, names."""
+text_characters = _LINE | st.sampled_from("\n\t")
+"""A character the contract accepts in a narrative."""
+
+text = st.text(text_characters, max_size=60)
+"""Any text the contract accepts in a narrative (UTF-8, no control characters but line
+breaks and tabs, no bidirectional overrides: broker.models.text), possibly empty."""
+
+words = st.text(_LINE, min_size=1, max_size=30).filter(str.strip)
+"""One line that says something: identifiers, labels."""
+
+names = st.text(
+    st.characters(codec="utf-8", categories=("L", "M")) | st.sampled_from(" -'.\u2019"),
+    min_size=1,
+    max_size=30,
+).filter(str.strip)
+"""A child's name: letters and marks of any script, spaces, hyphens, apostrophes."""
 
 ids = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,23}", fullmatch=True)
 
@@ -118,8 +136,8 @@ def subjects(
     always gives a social care id (a socialcare.record needs one)."""
     return st.builds(
         Subject,
-        given_name=words,
-        family_name=words,
+        given_name=names,
+        family_name=names,
         date_of_birth=st.dates(
             min_value=born_after or date(1990, 1, 1), max_value=born_by or date(2045, 12, 31)
         ),
@@ -132,7 +150,12 @@ def subjects(
     )
 
 
-sources = st.builds(Source, agency=st.sampled_from(Agency), system=words, org_code=optional(ids))
+def sources(event_type: str) -> st.SearchStrategy[Source]:
+    """A source that may send `event_type` (an agency may not speak for another)."""
+    senders = sorted(SENDERS[event_type])
+    return st.builds(Source, agency=st.sampled_from(senders), system=words, org_code=optional(ids))
+
+
 consents = st.builds(Consent, status=st.sampled_from(ConsentStatus), rationale=optional(text))
 schools = st.builds(School, urn=st.from_regex(r"[0-9]{6}", fullmatch=True), name=words)
 concerns = st.lists(st.sampled_from(Concern), max_size=4)
@@ -140,7 +163,7 @@ agencies = st.lists(st.sampled_from(Agency), max_size=5)
 
 
 @st.composite
-def envelopes(draw: st.DrawFn, socialcare: bool | None = None) -> dict[str, Any]:
+def envelopes(draw: st.DrawFn, event_type: str, socialcare: bool | None = None) -> dict[str, Any]:
     """The envelope's fields, consistent: the child is under 25 and born by the day the
     event was recorded (in England)."""
     recorded_at = draw(instants)
@@ -150,7 +173,7 @@ def envelopes(draw: st.DrawFn, socialcare: bool | None = None) -> dict[str, Any]
     )
     return {
         "event_id": draw(ids),
-        "source": draw(sources),
+        "source": draw(sources(event_type)),
         "occurred_at": draw(instants),
         "recorded_at": recorded_at,
         "subject": subject,
@@ -164,7 +187,7 @@ def envelopes(draw: st.DrawFn, socialcare: bool | None = None) -> dict[str, Any]
 @st.composite
 def _police_vist(draw: st.DrawFn) -> PoliceVist:
     return PoliceVist(
-        **draw(envelopes()),
+        **draw(envelopes("police.vist")),
         vist_id=draw(ids),
         rag=draw(st.sampled_from(Rag)),
         concerns=draw(st.lists(st.sampled_from(Concern), min_size=1, max_size=4)),
@@ -177,7 +200,7 @@ def _police_vist(draw: st.DrawFn) -> PoliceVist:
 @st.composite
 def _yot_referral(draw: st.DrawFn) -> YotReferral:
     return YotReferral(
-        **draw(envelopes()),
+        **draw(envelopes("yot.referral")),
         referral_id=draw(ids),
         template_version=draw(optional(st.sampled_from(["1", "2", "3"]))),
         concerns=draw(concerns),
@@ -192,7 +215,7 @@ def _yot_referral(draw: st.DrawFn) -> YotReferral:
 @st.composite
 def _school_transition(draw: st.DrawFn) -> SchoolTransition:
     return SchoolTransition(
-        **draw(envelopes()),
+        **draw(envelopes("school.transition")),
         transition_id=draw(ids),
         from_school=draw(schools),
         to_school=draw(schools),
@@ -207,7 +230,7 @@ def _school_transition(draw: st.DrawFn) -> SchoolTransition:
 @st.composite
 def _health_update(draw: st.DrawFn) -> HealthUpdate:
     return HealthUpdate(
-        **draw(envelopes()),
+        **draw(envelopes("health.update")),
         update_id=draw(ids),
         kind=draw(st.sampled_from(HealthKind)),
         setting=draw(words),
@@ -221,7 +244,7 @@ def _agency_involvement(draw: st.DrawFn) -> AgencyInvolvement:
     agency = draw(st.sampled_from(Agency))
     school = draw(schools) if agency == Agency.school else draw(optional(schools))
     return AgencyInvolvement(
-        **draw(envelopes()),
+        **draw(envelopes("agency.involvement")),
         agency=agency,
         status=draw(st.sampled_from(InvolvementStatus)),
         team=draw(words),
@@ -233,7 +256,7 @@ def _agency_involvement(draw: st.DrawFn) -> AgencyInvolvement:
 @st.composite
 def _socialcare_record(draw: st.DrawFn) -> SocialCareRecord:
     return SocialCareRecord(
-        **draw(envelopes(socialcare=True)),
+        **draw(envelopes("socialcare.record", socialcare=True)),
         status=draw(st.sampled_from(SocialCareStatus)),
         status_since=draw(st.dates(date(2000, 1, 1), date(2045, 12, 31))),
         allocated_worker=draw(optional(st.builds(AllocatedWorker, name=words, team=words))),
@@ -244,7 +267,7 @@ def _socialcare_record(draw: st.DrawFn) -> SocialCareRecord:
 @st.composite
 def _info_request(draw: st.DrawFn) -> MashInfoRequest:
     return MashInfoRequest(
-        **draw(envelopes()),
+        **draw(envelopes("mash.info_request")),
         request_id=draw(ids),
         agencies_contacted=draw(agencies),
         reason=draw(text),
@@ -256,7 +279,7 @@ def _decision(draw: st.DrawFn) -> MashDecision:
     decision = draw(st.sampled_from(DecisionKind))
     minimum = 1 if decision == DecisionKind.share else 0
     return MashDecision(
-        **draw(envelopes()),
+        **draw(envelopes("mash.decision")),
         decision_id=draw(ids),
         refers_to=draw(ids),
         decision=decision,
@@ -269,7 +292,7 @@ def _decision(draw: st.DrawFn) -> MashDecision:
 @st.composite
 def _screening(draw: st.DrawFn) -> MashScreening:
     return MashScreening(
-        **draw(envelopes()),
+        **draw(envelopes("mash.screening")),
         screening_id=draw(ids),
         tool=draw(st.sampled_from(ScreeningTool)),
         outcome=draw(st.sampled_from(ScreeningOutcome)),
@@ -280,7 +303,7 @@ def _screening(draw: st.DrawFn) -> MashScreening:
 @st.composite
 def _strategy_meeting(draw: st.DrawFn) -> StrategyMeeting:
     return StrategyMeeting(
-        **draw(envelopes()),
+        **draw(envelopes("socialcare.strategy_meeting")),
         meeting_id=draw(ids),
         held_at=draw(instants),
         attendees=draw(agencies),
@@ -293,7 +316,7 @@ def _identity_decision(draw: st.DrawFn) -> IdentityDecision:
     child_ids = draw(st.lists(ids, unique=True, max_size=3))
     event_ids = draw(st.lists(ids, unique=True, min_size=max(0, 2 - len(child_ids)), max_size=3))
     return IdentityDecision(
-        **draw(envelopes()),
+        **draw(envelopes("mash.identity_decision")),
         decision_id=draw(ids),
         decision=draw(st.sampled_from(IdentityDecisionKind)),
         child_ids=child_ids,
@@ -373,8 +396,8 @@ alerts = st.builds(
     child=st.builds(
         ChildRef,
         child_id=ids,
-        given_name=words,
-        family_name=words,
+        given_name=names,
+        family_name=names,
         date_of_birth=born,
         socialcare_id=optional(ids),
         status=optional(st.sampled_from(SocialCareStatus)),
@@ -397,8 +420,8 @@ notifications = st.builds(
     to_agency=st.sampled_from(Agency),
     child=st.builds(
         NotifiedChild,
-        given_name=words,
-        family_name=words,
+        given_name=names,
+        family_name=names,
         date_of_birth=born,
         identifiers=st.dictionaries(st.sampled_from(["nhs_number", "upn", "socialcare_id"]), ids),
     ),

@@ -151,7 +151,7 @@ def test_dedupe_first_duplicate_and_conflict() -> None:
     assert isinstance(result, Accepted)
     seen: dict[str, str] = {}
     assert dedupe.sighting(seen, result.event) is dedupe.Sighting.FIRST
-    dedupe.mark_seen(seen, result.event)
+    dedupe.mark_seen(seen, result.event, NOW)
     assert dedupe.sighting(seen, result.event) is dedupe.Sighting.DUPLICATE
     changed = deepcopy(GOOD)
     changed["rag"] = "RED"
