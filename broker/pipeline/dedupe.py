@@ -13,10 +13,11 @@ drop what they have already had.
 broker's clock, never the sender's `recorded_at`, which a sender could set to anything),
 then forgotten: `sighting` no longer counts it, and `forget_expired` deletes it (in the
 worker, a tombstone on the table's compacted changelog), so the table holds one
-horizon's ids, not every id ever sent. HORIZON is four times the inbound topics' seven
-days of retention (Kafka's default): a redelivery from Kafka, after a crash or a
-rebalance, always falls inside it, and so does a publisher re-sending a recent export.
-An id re-sent after the horizon is processed again (its outputs have the ids they had).
+horizon's ids, not every id ever sent. HORIZON is the inbound topics' retention
+(`broker.topics.INBOUND_RETENTION_DAYS`, 400 days): whatever Kafka can still deliver
+again (after a crash, a rebalance, or a consumer group reset to the start of the
+topics) falls inside it, and so does a publisher re-sending last year's export. An id
+re-sent after the horizon is processed again (its outputs have the ids they had).
 A value is `fingerprint@instant`; one written before the horizon existed (a bare
 fingerprint) counts as seen until the next sweep stamps it with the sweep's time.
 """
@@ -32,6 +33,7 @@ from typing import Final
 from broker.calendar.clock import Clock, EventClock, observe
 from broker.errors import Problem
 from broker.models.events import Event
+from broker.topics import INBOUND_RETENTION_DAYS
 
 
 class Sighting(Enum):
@@ -45,8 +47,9 @@ def fingerprint(event: Event) -> str:
     return hashlib.sha256(event.model_dump_json().encode("utf-8")).hexdigest()[:32]
 
 
-HORIZON: Final = timedelta(days=28)
-"""How long an event id is remembered after it was first processed."""
+HORIZON: Final = timedelta(days=INBOUND_RETENTION_DAYS)
+"""How long an event id is remembered after it was first processed: as long as an
+inbound topic keeps the event, so no redelivery from Kafka is ever processed twice."""
 
 SWEEP_EVERY: Final = timedelta(hours=1)
 """How often (on the broker's clock) the worker deletes the ids past the horizon."""
