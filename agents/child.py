@@ -31,7 +31,15 @@ from typing import Any
 
 import faust
 
-from agents.guard import Enter, batches, failure, message_context, no_context, report
+from agents.guard import (
+    Enter,
+    StopTheWorker,
+    batches,
+    failure,
+    message_context,
+    no_context,
+    report,
+)
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage
@@ -157,7 +165,7 @@ def register(
         signal.connect(forget_dues)  # type: ignore[arg-type]
     app.on_rebalance_complete.connect(forget_dues)  # type: ignore[arg-type]
 
-    @app.agent(channel, name="child", concurrency=1)
+    @app.agent(channel, name="child", concurrency=1, supervisor_strategy=StopTheWorker)
     async def child(stream: Any) -> None:
         def decode(raw: bytes) -> ChildMessage:
             return codec.decode_as(raw, ChildMessage)  # type: ignore[no-any-return]

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any
 
 from faust.streams import _current_event
+from mode import ServiceT
+from mode.supervisors import OneForOneSupervisor
 
 from broker.calendar.clock import Clock
 from broker.ops.metrics import StageObserver
@@ -32,6 +35,43 @@ Enter = Callable[[int], None]
 writes a table only from within a message's context (its partition is the changelog's),
 and its RocksDB store reads a key from the current message's partition only, so a read
 in another message's context finds nothing (the child would look new)."""
+
+
+FAULT_EXIT_CODE = 70
+"""The worker's exit status when an agent failed outside the per-message guard
+(EX_SOFTWARE): its supervisor (Kubernetes, systemd, `./dev run`) starts it again."""
+
+
+class StopTheWorker(OneForOneSupervisor):
+    """The agents' supervisor: a fault that escapes an agent stops the whole worker.
+
+    faust's default restarts the crashed agent in the same process, on the same stream,
+    without the messages of the batch it was handling: they are never processed and,
+    never acknowledged, their partition's offset is never committed again. The
+    partition stalls while the worker reports itself ready, and the records already
+    sent have no state written behind them. Exiting instead (at once, like a SIGKILL:
+    nothing is committed on the way out) hands the partitions back at their committed
+    offsets, so the restarted worker, or another, processes the batch again from its
+    start: the case tests/integration/test_batch_killed_half_sent.py proves exact.
+
+    A cancellation is not a fault: faust cancels and restarts an agent on a
+    rebalance, and that restart is kept.
+    """
+
+    async def restart_service(self, service: ServiceT) -> None:
+        reason = service.crash_reason
+        if reason is None or isinstance(reason, asyncio.CancelledError):
+            await super().restart_service(service)
+            return
+        log.critical(
+            "an agent failed outside its per-message guard; stopping the worker so that "
+            "it restarts from its committed offsets",
+            exc_info=reason,
+            extra={"error": type(reason).__name__, "exit_code": FAULT_EXIT_CODE},
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(FAULT_EXIT_CODE)
 
 
 def no_context(position: int) -> None:

@@ -22,7 +22,7 @@ from typing import Any
 
 import faust
 
-from agents.guard import batches, failure, report
+from agents.guard import StopTheWorker, batches, failure, report
 from broker.calendar.clock import Clock
 from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.ingest import Accepted, Decoder, Refused, ingest_wire
@@ -105,7 +105,7 @@ def register(
 ) -> Any:
     channel = app.topic(*INBOUND_TOPICS, key_serializer="raw", value_serializer="raw")
 
-    @app.agent(channel, name="ingest", concurrency=1)
+    @app.agent(channel, name="ingest", concurrency=1, supervisor_strategy=StopTheWorker)
     async def ingest(stream: Any) -> None:
         async for events in batches(stream, batch_max, batch_within):
             messages = [(e.message.value or b"", e.message.topic) for e in events]

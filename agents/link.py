@@ -25,7 +25,15 @@ from typing import Any
 
 import faust
 
-from agents.guard import Enter, batches, failure, message_context, no_context, report
+from agents.guard import (
+    Enter,
+    StopTheWorker,
+    batches,
+    failure,
+    message_context,
+    no_context,
+    report,
+)
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
@@ -165,7 +173,7 @@ def register(
 
     sweeper = dedupe.Sweeper()
 
-    @app.agent(channel, name="link", concurrency=1)
+    @app.agent(channel, name="link", concurrency=1, supervisor_strategy=StopTheWorker)
     async def link(stream: Any) -> None:
         async for events in batches(stream, batch_max, batch_within):
             await handle_accepted_batch(

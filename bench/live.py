@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     wires = to_wire(council_events(args.events, args.seed), codec_from_settings(settings))
     results: dict[str, Any] = {"events": len(wires), "partitions": args.partitions}
     with tempfile.TemporaryDirectory(prefix="mash-bench-live-") as tmp:
-        root = Path(tmp)
+        root = args.keep.resolve() if args.keep else Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         jars = ensure_jars(settings.local_kafka_dir / "jars")
         with LocalKafka(root / "kafka", jars, free_port(), free_port()) as kafka:
             for phase in args.phases:
@@ -162,6 +163,9 @@ def main(argv: list[str] | None = None) -> int:
         "--profile", type=Path, help="run the workers' first under cProfile, its stats here"
     )
     parser.add_argument("--json", action="store_true", help="one JSON object, not a table")
+    parser.add_argument(
+        "--keep", type=Path, help="run in this directory and leave it: Kafka's and workers' logs"
+    )
     args = parser.parse_args(argv)
     results = run(args)
     print(json.dumps(results, indent=2) if args.json else "\n".join(printed(results)))

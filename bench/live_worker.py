@@ -56,6 +56,7 @@ class Workers:
     def __init__(
         self, count: int, bootstrap: str, root: Path, partitions: int, profile: Path | None = None
     ) -> None:
+        self.root = root
         self.app_id = f"bench-{uuid.uuid4().hex[:6]}"
         self.ports = [free_port() for _ in range(count)]
         self.procs: list[subprocess.Popen[bytes]] = []
@@ -132,8 +133,24 @@ class Workers:
             elif link >= linked and lag == 0:
                 return final_at, now, out
             if time.monotonic() > deadline:
-                raise TimeoutError(f"the workers had not caught up in {timeout:.0f}s")
+                self.dump_lag()
+                raise TimeoutError(
+                    f"the workers had not caught up in {timeout:.0f}s: {linked} events sent, "
+                    f"outcomes ingest {ingest:.0f}, link {link:.0f}, child {child:.0f}, "
+                    f"consumer lag {lag:.0f}"
+                )
             time.sleep(POLL[link >= linked])
+
+    def dump_lag(self) -> None:
+        """Each worker's lag by partition, beside its log: where a stalled run stopped."""
+        for n, port in enumerate(self.ports):
+            lines = sorted(
+                f"{dict(labels)} {value:.0f}"
+                for (name, labels), value in scrape(port).items()
+                if name == "mash_consumer_lag" and value
+            )
+            path = self.root / f"{self.app_id}-worker-{n}.lag"
+            path.write_text("\n".join(lines) + "\n")
 
     def mean_batches(self) -> str:
         """Messages per batch, by stage (ingest/link/child), over every worker."""

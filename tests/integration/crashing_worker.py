@@ -6,6 +6,12 @@ not a patch of internals): the first batch of at least `CRASH_AT_BATCH` records
 that carries an alert is handed over half, acknowledged, and then the process SIGKILLs
 itself: no clean shutdown, no flush, no offset commit, state not written. What a power
 cut or the kernel's OOM killer would do at the worst moment.
+
+With `CRASH_HOW=raise` the sink raises instead (`RuntimeError`) once the half is
+acknowledged: a fault of the broker's own code escaping an agent's batch. faust would
+restart the agent in the same process without the batch's messages (never processed,
+never committed: the partition stalls while the worker says it is ready); the worker
+must instead stop, and be restarted from its committed offsets (agents/guard.py).
 """
 
 from __future__ import annotations
@@ -23,31 +29,39 @@ from broker.settings import Settings
 from broker.topics import ALERTS
 
 MARKER = "killed half-way through a batch"
+RAISED = "a fault of our own half-way through a batch"
 TOLD = (".notification.v1", "audit.disclosure.v1")
 
 
 class HalfThenKill:
-    def __init__(self, inner: Sink, at_least: int) -> None:
+    def __init__(self, inner: Sink, at_least: int, how: str = "kill") -> None:
         self.inner = inner
         self.at_least = at_least
+        self.how = how
+        self.raised = False
 
     async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
         await self.inner.send(record, recorded_at=recorded_at)
 
     async def send_all(self, records: Sequence[Outgoing]) -> None:
         told = sum(r.topic == ALERTS.name or r.topic.endswith(TOLD) for r, _ in records)
-        if told < self.at_least:
+        if told < self.at_least or self.raised:
             await self.inner.send_all(records)
             return
         half = len(records) // 2
         await self.inner.send_all(records[:half])  # acknowledged by Kafka
+        if self.how == "raise":
+            self.raised = True  # once: what faust's restarted agent would get is normal
+            print(f"{RAISED}: {half} of {len(records)} records sent", flush=True)
+            raise RuntimeError("a fault of the broker's own code")
         print(f"{MARKER}: {half} of {len(records)} records sent", flush=True)
         os.kill(os.getpid(), signal.SIGKILL)
 
 
 def main() -> int:
     at_least = int(os.environ.get("CRASH_AT_BATCH", "20"))
-    return run_worker(Settings(), wrap_sink=lambda inner: HalfThenKill(inner, at_least))
+    how = os.environ.get("CRASH_HOW", "kill")
+    return run_worker(Settings(), wrap_sink=lambda inner: HalfThenKill(inner, at_least, how))
 
 
 if __name__ == "__main__":
