@@ -33,12 +33,15 @@ import faust
 
 from agents.guard import (
     Enter,
+    FaultListener,
     StopTheWorker,
     batches,
     failure,
+    ignore_fault,
     message_context,
     no_context,
     report,
+    telling,
 )
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
@@ -154,7 +157,10 @@ def register(
     batch_max: int = 1,
     batch_within: float = 0.01,
     observer: StageObserver = NO_OBSERVER,
+    on_fault: FaultListener = ignore_fault,
 ) -> Any:
+    """`on_fault` hears of an exception that escapes the agent (a storage fault stops
+    the worker: broker/ops/state_dir.py) before faust restarts it."""
     channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
     ticker = Ticker(store, sink, clock)
 
@@ -170,18 +176,19 @@ def register(
         def decode(raw: bytes) -> ChildMessage:
             return codec.decode_as(raw, ChildMessage)  # type: ignore[no-any-return]
 
-        async for events in batches(stream, batch_max, batch_within):
-            items = [(e.message.value or b"", e.message.partition) for e in events]
-            await handle_child_batch(
-                items,
-                decode,
-                store,
-                sink,
-                config=config,
-                clock=clock,
-                enter=message_context(events),
-                observer=observer,
-            )
+        with telling(on_fault):
+            async for events in batches(stream, batch_max, batch_within):
+                items = [(e.message.value or b"", e.message.partition) for e in events]
+                await handle_child_batch(
+                    items,
+                    decode,
+                    store,
+                    sink,
+                    config=config,
+                    clock=clock,
+                    enter=message_context(events),
+                    observer=observer,
+                )
 
     async def look_for_deadlines() -> None:
         owned = owned_partitions(app)
@@ -190,6 +197,7 @@ def register(
         try:
             await ticker.run_once(owned)
         except Exception as exc:  # an exception in a faust timer stops the whole worker
+            on_fault(exc)  # unless it is the disk's: then the worker must stop
             log.exception("deadline look failed", extra={"error": type(exc).__name__})
 
     app.timer(interval=tick_seconds, name="ticker")(look_for_deadlines)

@@ -5,6 +5,9 @@ fault of the broker's own: the message is put on `broker.rejected.v1` with its b
 and the fault's class, and the agent goes on with the next message. Transport failures
 never get here either: the sink retries them until Kafka is back.
 
+The disk is not the message: a table write that fails because the state directory
+cannot be written is raised, not kept (`failure`), and stops the worker.
+
 Two forms: `guarded` wraps one message's whole handling (decode, step, send), and
 `failure` gives the records for one message of a batch whose step raised, so the rest
 of the batch goes on and its records are sent with the others.
@@ -13,10 +16,11 @@ of the batch goes on and its records are sent with the others.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 from faust.streams import _current_event
@@ -25,6 +29,7 @@ from mode.supervisors import OneForOneSupervisor
 
 from broker.calendar.clock import Clock
 from broker.ops.metrics import StageObserver
+from broker.ops.state_dir import fault_error, is_storage_fault
 from broker.pipeline.rejection import failure_records
 from broker.pipeline.sink import Outgoing, Sink
 
@@ -137,6 +142,24 @@ async def _fill(batch: list[Any], ready: asyncio.Queue[Any], most: int, within: 
             return
 
 
+FaultListener = Callable[[BaseException], object]
+"""Hears of an exception escaping an agent (compose: a storage fault stops the worker)."""
+
+
+def ignore_fault(exc: BaseException) -> None:
+    """No listener: the agent's supervisor (`StopTheWorker`) stops the worker."""
+
+
+@contextlib.contextmanager
+def telling(listener: FaultListener) -> Iterator[None]:
+    """Tell `listener` of an exception escaping the block, then let it go on."""
+    try:
+        yield
+    except Exception as exc:
+        listener(exc)
+        raise
+
+
 def report(observer: StageObserver, stage: str, outcomes: Sequence[str]) -> None:
     """One batch's size and each of its messages' outcomes, to the metrics."""
     observer.batch(stage, len(outcomes))
@@ -162,7 +185,14 @@ def message_context(events: Sequence[Any]) -> Enter:
 
 
 def failure(exc: Exception, raw: bytes, topic: str, clock: Clock) -> list[Outgoing]:
-    """Log a broker fault (its class, never the message) and keep the message."""
+    """Log a broker fault (its class, never the message) and keep the message.
+
+    A table that cannot be written (a full or read-only disk) is not a fault of this
+    message: kept as one, the message would be acknowledged and so lost. It raises
+    `StateUnwritable` instead, out of the agent, which stops the worker
+    (broker/ops/state_dir.py); the batch is never acknowledged."""
+    if is_storage_fault(exc):
+        raise fault_error(exc) from exc
     error = type(exc).__name__
     log.error(
         "message failed; kept on the rejected topic",

@@ -27,12 +27,15 @@ import faust
 
 from agents.guard import (
     Enter,
+    FaultListener,
     StopTheWorker,
     batches,
     failure,
+    ignore_fault,
     message_context,
     no_context,
     report,
+    telling,
 )
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
@@ -160,7 +163,10 @@ def register(
     batch_max: int = 1,
     batch_within: float = 0.01,
     observer: StageObserver = NO_OBSERVER,
+    on_fault: FaultListener = ignore_fault,
 ) -> Any:
+    """`on_fault` hears of an exception that escapes the agent (a storage fault stops
+    the worker: broker/ops/state_dir.py) before faust restarts it."""
     channel = app.topic(
         ACCEPTED.name, key_serializer="raw", value_serializer="raw", partitions=ACCEPTED.partitions
     )
@@ -175,18 +181,19 @@ def register(
 
     @app.agent(channel, name="link", concurrency=1, supervisor_strategy=StopTheWorker)
     async def link(stream: Any) -> None:
-        async for events in batches(stream, batch_max, batch_within):
-            await handle_accepted_batch(
-                [e.message.value or b"" for e in events],
-                codec.decode,
-                enter=message_context(events),
-                seen=tables.seen_events,
-                identity=identity,
-                held=tables.held_events,
-                sink=sink,
-                clock=clock,
-                observer=observer,
-                sweeper=sweeper,
-            )
+        with telling(on_fault):
+            async for events in batches(stream, batch_max, batch_within):
+                await handle_accepted_batch(
+                    [e.message.value or b"" for e in events],
+                    codec.decode,
+                    enter=message_context(events),
+                    seen=tables.seen_events,
+                    identity=identity,
+                    held=tables.held_events,
+                    sink=sink,
+                    clock=clock,
+                    observer=observer,
+                    sweeper=sweeper,
+                )
 
     return link

@@ -6,15 +6,16 @@ and a producer sending the synthetic council's events (bench/council.py), with h
 records mixed in (bench/chaos_fuzz.py), at a steady rate. Meanwhile a seeded schedule of
 faults: `--kills` SIGKILLs of a random worker at random moments, each restarted after a
 random pause, recovery measured after each (probes: bench/chaos_group.py); one restart
-of Kafka half-way; and one worker paused (SIGSTOP) past the session timeout so the group
-rebalances around it. At the end the outputs are compared with replay of exactly the
-events Kafka accepted (bench/chaos_compare.py) and the figures printed.
+of Kafka half-way; one worker paused (SIGSTOP) past the session timeout so the group
+rebalances around it; and one worker's state directory made unwritable
+(bench/chaos_disk.py: it must stop, exit 75, and come back once it can write). At the
+end the outputs are compared with replay of exactly the events Kafka accepted
+(bench/chaos_compare.py) and the figures printed.
 
 One Kafka broker, not three: `broker.kafka.local.LocalKafka` runs a single KRaft node,
 and the machine this was written on has two cores shared with other work; three brokers
 and two workers would measure the machine's contention more than the broker. The
 topics have replication factor 1 here; production's 3 and min ISR 2 are in deploy/.
-Not done yet: a full disk or a read-only state directory for one worker.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 
 from bench.chaos_compare import Verdict, compare, expected, read_all, settled_outputs
+from bench.chaos_disk import DiskFault, unwritable_state
 from bench.chaos_fuzz import Hostile, expected_outcome, hostile_records
 from bench.chaos_group import CODEC, AlertWatch, Group, Probes, publish, recovery_after, wait
 from bench.council import Council
@@ -65,6 +67,8 @@ class Plan:
     """Records a second from the producer."""
     pause: bool = True
     kafka_restart: bool = True
+    disk: bool = True
+    """One worker's state directory made unwritable (bench/chaos_disk.py)."""
     keep: Path | None = None
     """Where to leave the outputs, replay's records and the workers' logs."""
 
@@ -188,6 +192,7 @@ class Report:
     readiness: tuple[int, int]
     """(looks at the workers' readiness outside faults, looks that found one not ready)"""
     notes: list[str]
+    disk_faults: list[DiskFault] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         measured = [r for r in self.recoveries if r is not None]
@@ -214,6 +219,7 @@ class Report:
         out.append(f"  personal data in worker logs: {self.personal_data_in_logs} line(s)")
         looks, not_ready = self.readiness
         out.append(f"  readiness outside faults: not ready at {not_ready} of {looks} looks")
+        out += [f"  {fault.line()}" for fault in self.disk_faults]
         out.append("  hostile records by kind and outcome:")
         out += [
             f"    {kind}: {outcome} {n}" for (kind, outcome), n in sorted(self.outcomes.items())
@@ -255,7 +261,10 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         readiness = Readiness(group)
         producer.start()
         readiness.start()
-        recoveries = _faults(plan, rng, group, kafka, probes, watch, stream, notes, readiness)
+        disk_faults: list[DiskFault] = []
+        recoveries = _faults(
+            plan, rng, group, kafka, probes, watch, stream, notes, readiness, disk_faults
+        )
         producer.join()
         readiness.stopping.set()
         readiness.join()
@@ -290,6 +299,7 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         leaks,
         (readiness.looks, readiness.not_ready),
         notes,
+        disk_faults,
     )
 
 
@@ -303,9 +313,13 @@ def _faults(
     stream: Stream,
     notes: list[str],
     readiness: Readiness,
+    disk_faults: list[DiskFault] | None = None,
 ) -> list[float | None]:
-    """The seeded schedule: kills (each measured), one Kafka restart, one long pause."""
+    """The seeded schedule: kills (each measured), one Kafka restart, one long pause,
+    one unwritable state directory (its own generator: the rest of the schedule is the
+    same with or without it)."""
     recoveries: list[float | None] = []
+    disk_at = plan.kills // 4 if plan.disk and disk_faults is not None else -1
     restart_at = plan.kills // 2 if plan.kafka_restart else -1
     pause_at = plan.kills // 3 if plan.pause else -1
     for n in range(plan.kills):
@@ -324,6 +338,12 @@ def _faults(
             time.sleep(SESSION_TIMEOUT + 3)
             paused.signal(signal.SIGCONT)
             notes.append(f"a worker paused {SESSION_TIMEOUT + 3:.0f} s before kill {n + 1}")
+            wait(lambda: all(w.ready() for w in group.workers), 120)
+        if n == disk_at and disk_faults is not None:
+            which = random.Random(f"disk-{plan.seed}").randrange(len(group.workers))
+            at = stream.last_time or stream.times[0]
+            disk_faults.append(unwritable_state(group, which, probes, watch, at))
+            notes.append(f"worker {which}'s state directory unwritable before kill {n + 1}")
             wait(lambda: all(w.ready() for w in group.workers), 120)
         worker = rng.choice(group.workers)
         notes += [
@@ -436,6 +456,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=8.0)
     parser.add_argument("--keep", type=Path, help="leave the run's evidence in this folder")
     parser.add_argument("--no-pause", action="store_true", help="no worker paused (SIGSTOP)")
+    parser.add_argument(
+        "--no-disk", action="store_true", help="no worker's state directory made unwritable"
+    )
     args = parser.parse_args(argv)
     plan = Plan(
         args.seed,
@@ -444,12 +467,14 @@ def main(argv: list[str] | None = None) -> int:
         args.hostile,
         args.rate,
         pause=not args.no_pause,
+        disk=not args.no_disk,
         keep=args.keep,
     )
     with TemporaryDirectory(prefix="mash-chaos-") as tmp:
         report = run(plan, Path(tmp))
     print("\n".join(report.lines()))
-    return 0 if report.verdict.clean else 1
+    disks_right = all(fault.as_it_should for fault in report.disk_faults)
+    return 0 if report.verdict.clean and disks_right else 1
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from broker.ops import faust_state
 from broker.ops.health import KafkaProbe
 from broker.ops.logs import configure_logging
 from broker.ops.metrics import DeadlineCounts, MeteredSink, Metrics
+from broker.ops.state_dir import EXIT_STATE_UNWRITABLE, StateWatch, problem, unwritable
 from broker.ops.views import Operations, register_views
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.sink import Sink
@@ -50,6 +51,7 @@ class Worker:
     agents: dict[str, Any]
     metrics: Metrics
     operations: Operations
+    state_watch: StateWatch
 
 
 SinkWrapper = Callable[[Sink], Sink]
@@ -80,6 +82,9 @@ def build_worker(
         return DeadlineCounts(due_within_hour=soon, overdue=late)
 
     metrics.watch_deadlines(deadlines)
+    watch = StateWatch(settings.state_dir)  # a disk that refuses writes stops the worker
+    if settings.store == "rocksdb":
+        app.timer(interval=settings.state_check_seconds, name="state-dir")(watch.look)
     batch_max, within = settings.batch_max, settings.batch_within_seconds
     agents = {
         "ingest": ingest.register(
@@ -94,6 +99,7 @@ def build_worker(
             batch_max=batch_max,
             batch_within=within,
             observer=metrics,
+            on_fault=watch.fault,  # the disk's fault stops the worker
         ),
         "child": child.register(
             app,
@@ -106,6 +112,7 @@ def build_worker(
             batch_max=batch_max,
             batch_within=within,
             observer=metrics,
+            on_fault=watch.fault,  # the disk's fault stops the worker
         ),
     }
     probe = KafkaProbe(
@@ -116,8 +123,9 @@ def build_worker(
         ttl=settings.health_cache_seconds,
     )
     operations = Operations(registry, metrics, state, probe, settings.ops_refresh_seconds)
+    operations.state_writable = lambda: watch.writable
     register_views(app, operations)
-    return Worker(app, tables, agents, metrics, operations)
+    return Worker(app, tables, agents, metrics, operations, watch)
 
 
 def clock_from_settings(settings: Settings) -> Clock:
@@ -128,6 +136,9 @@ def clock_from_settings(settings: Settings) -> Clock:
 
 def run_worker(settings: Settings, *, wrap_sink: SinkWrapper | None = None) -> int:
     configure_logging()
+    if settings.store == "rocksdb" and (found := problem(settings.state_dir)) is not None:
+        unwritable(settings.state_dir, found)  # before joining the group: others take over
+        return EXIT_STATE_UNWRITABLE
     asyncio.run(
         create_topics(
             settings.kafka_bootstrap,

@@ -34,6 +34,12 @@ class InfrastructureError(BrokerError):
     retriable = True
 
 
+class StateUnwritable(InfrastructureError):
+    """The worker's state directory (its RocksDB tables) cannot be written: a full disk,
+    a read-only filesystem. Never the message's fault, so never a rejection: the worker
+    stops and its supervisor starts it again (broker/ops/state_dir.py)."""
+
+
 class NotAuthorized(BrokerError):
     """Kafka refused this process: wrong credentials, or no ACL for a topic or group.
 

@@ -38,6 +38,13 @@ class Settings(BaseSettings):
     worker_web_host: str = "127.0.0.1"
     state_dir: Path = PROJECT_ROOT / ".state"
     store: Literal["memory", "rocksdb"] = "rocksdb"
+    state_check_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=300,
+        description="rocksdb: how often the worker checks that its state directory can be "
+        "written; when it cannot, the worker stops with exit status 75 (docs/operations.md)",
+    )
     # Recovery after a crash (docs/operations.md, "Recovery after a crash"): a worker
     # killed and restarted rejoins its consumer group as the *same* member (static
     # membership, KIP-345), so the group does not wait for the dead member's session to

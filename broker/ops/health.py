@@ -3,9 +3,10 @@
 Liveness answers "should this process be restarted?": if the event loop can answer the
 request at all, and no service of the worker has crashed, it is alive. Readiness
 answers "is the worker processing?": Kafka answers a metadata request, the worker has
-partitions assigned, and its tables are recovered. A worker that is alive but not ready
-(Kafka away, a rebalance, a long recovery) must be left alone, not restarted: it
-catches up by itself, and the partition waits for it (visible as lag).
+partitions assigned, its tables are recovered, and its state directory can be written
+(a worker that finds it cannot stops at once: broker/ops/state_dir.py). A worker that
+is alive but not ready (Kafka away, a rebalance, a long recovery) must be left alone,
+not restarted: it catches up by itself, and the partition waits for it (visible as lag).
 
 The Kafka check is a real metadata request with a short timeout, cached for a few
 seconds, so that a probe every second cannot flood a struggling cluster; concurrent
@@ -82,10 +83,17 @@ class Readiness:
     kafka_reachable: bool
     partitions_assigned: bool
     recovery_complete: bool
+    state_writable: bool = True
+    """The state directory can be written (broker/ops/state_dir.py)."""
 
     @property
     def ready(self) -> bool:
-        return self.kafka_reachable and self.partitions_assigned and self.recovery_complete
+        return (
+            self.kafka_reachable
+            and self.partitions_assigned
+            and self.recovery_complete
+            and self.state_writable
+        )
 
     def to_json(self) -> dict[str, bool]:
         return {
@@ -93,15 +101,19 @@ class Readiness:
             "kafka_reachable": self.kafka_reachable,
             "partitions_assigned": self.partitions_assigned,
             "recovery_complete": self.recovery_complete,
+            "state_writable": self.state_writable,
         }
 
 
-async def readiness(probe: KafkaProbe, worker: WorkerProgress) -> Readiness:
+async def readiness(
+    probe: KafkaProbe, worker: WorkerProgress, *, state_writable: bool = True
+) -> Readiness:
     assigned = worker.assigned_partitions()
     return Readiness(
         kafka_reachable=await probe.reachable(),
         partitions_assigned=bool(assigned) and not worker.rebalancing(),
         recovery_complete=worker.recovery_complete(),
+        state_writable=state_writable,
     )
 
 

@@ -53,6 +53,7 @@ SAFE_FIELDS: Final = frozenset(
         "stage",
         "payload_suppressed",
         "repeated",
+        "state_dir",
     }
 )
 

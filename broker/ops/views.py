@@ -40,9 +40,11 @@ class Operations:
     clock: Callable[[], datetime] = lambda: datetime.now(UTC)
     started_at: float = field(default_factory=time.monotonic)
     rates: RateWindow = field(default_factory=RateWindow)
+    state_writable: Callable[[], bool] = lambda: True
+    """Whether the state directory can be written (broker.ops.state_dir.StateWatch)."""
 
     async def readiness(self) -> Readiness:
-        state = await readiness(self.probe, self.worker)
+        state = await readiness(self.probe, self.worker, state_writable=self.state_writable())
         self.metrics.kafka_reachable.set(int(state.kafka_reachable))
         self.metrics.ready.set(int(state.ready))
         return state

@@ -117,12 +117,16 @@ async def test_ready_needs_kafka_partitions_and_recovered_tables() -> None:
     worker.assigned, worker.is_rebalancing = 3, True
     assert not (await readiness(probe, worker)).ready
     worker.is_rebalancing, check.fail = False, True
+    check.fail = False
+    assert not (await readiness(probe, worker, state_writable=False)).ready
+    check.fail = True
     state = await readiness(probe, worker)
     assert state.to_json() == {
         "ready": False,
         "kafka_reachable": False,
         "partitions_assigned": True,
         "recovery_complete": True,
+        "state_writable": True,
     }
 
 

@@ -58,6 +58,7 @@ async def test_alive_but_not_ready_without_kafka(client: TestClient) -> None:
         "kafka_reachable": False,
         "partitions_assigned": False,
         "recovery_complete": False,
+        "state_writable": True,
     }
     assert ready.headers["Cache-Control"] == "no-store"
 
