@@ -49,6 +49,9 @@ class Level(StrEnum):
     # differ at the first letter (Tia/Mia), one is three letters or fewer, or the typo
     # is as near to another recognised name (Leom: Leo or Leon?). Never links alone.
     UNSURE = "unsure"
+    # an UNSURE given name that no child of a large index bears, and no nearer to any
+    # name a child does bear: a typing error of this child's name (given_names.py)
+    TYPO = "typo"
     PHONETIC = "phonetic"  # sounds alike (metaphone)
     SWAPPED = "swapped"  # date of birth with day and month swapped
     ONE_DIGIT = "one_digit"  # date of birth with one wrong digit
@@ -62,7 +65,7 @@ class Level(StrEnum):
 
 
 AGREEING: frozenset[Level] = frozenset(
-    {Level.EXACT, Level.VARIANT, Level.PART, Level.FUZZY, Level.PHONETIC}
+    {Level.EXACT, Level.VARIANT, Level.PART, Level.FUZZY, Level.TYPO, Level.PHONETIC}
     | {Level.SWAPPED, Level.ONE_DIGIT, Level.HOUSEHOLD, Level.SECTOR, Level.DISTRICT}
 )
 
@@ -76,6 +79,7 @@ M_U: dict[str, dict[Level, tuple[float, float]]] = {
         Level.VARIANT: (0.05, 0.001),
         Level.FUZZY: (0.045, 0.0015),
         Level.UNSURE: (0.015, 0.005),
+        Level.TYPO: (0.012, 0.0006),
         Level.PHONETIC: (0.015, 0.002),
         Level.DISAGREE: (0.015, 0.99),
     },
@@ -169,7 +173,7 @@ def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Leve
     """
     if a.norm == b.norm:
         return Level.EXACT
-    if a.first == b.first or _variants(a.first, b.first, sexes):
+    if a.first == b.first or variants(a.first, b.first, sexes):
         return Level.VARIANT
     known_a, known_b = a.first in KNOWN_GIVEN_NAMES, b.first in KNOWN_GIVEN_NAMES
     if known_a and known_b:
@@ -184,7 +188,9 @@ def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Leve
     return _unrecognised_given(a, b, as_near)
 
 
-def _variants(a: str, b: str, sexes: tuple[str, ...] = ()) -> bool:
+def variants(a: str, b: str, sexes: tuple[str, ...] = ()) -> bool:
+    """Whether two given names are forms of one name in `names.py` (a short form, a
+    spelling variant), for the sexes recorded."""
     groups_a = NAME_GROUP_IDS.get(a)
     groups_b = NAME_GROUP_IDS.get(b) if groups_a is not None else None
     if groups_a is None or groups_b is None:
@@ -222,7 +228,7 @@ def _other_name(unknown: str, known: str, sexes: tuple[str, ...]) -> str | None:
     the others as near are its variants).
     """
     distance, nearest = _nearest_known(unknown)
-    others = [n for n in nearest if n != known and not _variants(n, known, sexes)]
+    others = [n for n in nearest if n != known and not variants(n, known, sexes)]
     if not others:
         return None
     if known in nearest:
