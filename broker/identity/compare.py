@@ -22,6 +22,7 @@ from broker.identity.scoring import (
     best_given,
     best_postcode,
     best_sex,
+    compare_family,
     total,
 )
 
@@ -101,8 +102,15 @@ def score(
     total_score = total(levels)
     if given is Level.EXACT:
         total_score += frequency_adjustment("given_name", query.given.norm)
+
     if family is Level.EXACT:
         total_score += frequency_adjustment("family_name", query.family.norm)
+    elif family is Level.FUZZY:
+        total_score += min(
+            frequency_adjustment("family_name", alias.norm)
+            for alias in child.family
+            if compare_family(query.family, alias) is Level.FUZZY
+        )
     return Scored(total_score, child_id, levels, conflicts(query, child), twin_names)
 
 

@@ -35,7 +35,7 @@ from rapidfuzz.distance import OSA
 
 from broker.identity.names import KNOWN_GIVEN_NAMES
 from broker.identity.records import NameInfo
-from broker.identity.scoring import Level, compare_given, variants
+from broker.identity.scoring import Level, compare_given, sound, variants
 
 OWN_NAME_SHARE = 1 / 20_000
 """A form at least this share of children are first known by is a name in its own right."""
@@ -83,31 +83,47 @@ class GivenNameEvidence:
         for alias in aliases:
             if compare_given(record, alias, sexes) is not Level.UNSURE:
                 continue
-            if not self._nearer_or_as_near(name, alias.first, sexes):
+            if not self._nearer_or_as_near(name, alias.first, sexes, record_sex):
                 return True
         return False
 
-    def _nearer_or_as_near(self, name: str, alias: str, sexes: tuple[str, ...]) -> bool:
+    def _nearer_or_as_near(
+        self, name: str, alias: str, sexes: tuple[str, ...], record_sex: str | None
+    ) -> bool:
         """Whether a name some child bears, other than `alias` and its variants, is at
-        most as many edits from `name` as `alias` is ("Xia": Mia, or Tia, Lia, Ria?)."""
+        most as many edits from `name` as `alias` is ("Xia": Mia, or Tia, Lia, Ria?).
+        With the record's sex known, only names borne by children of that sex (or of no
+        recorded sex) count: the record's child, whoever it is, is of that sex."""
         distance = OSA.distance(name, alias)
         found = process.extract(
             name, self._borne.keys(), scorer=OSA.distance, score_cutoff=distance, limit=None
         )
         return any(
-            other != alias and not variants(other.split()[0], alias, sexes) for other, _, _ in found
+            other != alias
+            and not variants(other.split()[0], alias, sexes)
+            and self._borne_by(other, record_sex)
+            for other, _, _ in found
         )
+
+    def _borne_by(self, name: str, sex: str | None) -> bool:
+        """Whether children of this sex (any, when None) bear the name."""
+        if sex is None:
+            return True
+        return self._by_sex.get((name, sex), 0) > 0 or self._by_sex.get((name, ""), 0) > 0
 
     def two_names(
         self, record: NameInfo, aliases: tuple[NameInfo, ...], sexes: tuple[str, ...]
     ) -> bool:
         """Whether the record's given name and a child's name it agrees with as a variant
-        are different forms that children are each first known by (Harrison, Harry)."""
+        are different forms that children are each first known by (Harrison, Harry).
+        Two spellings that sound the same (Lily, Lilly; Mohammed, Muhammad) are one name
+        written two ways: nobody calls twins alike."""
         if not self._own_name(record.first):
             return False
         return any(
             alias.first != record.first
             and variants(record.first, alias.first, sexes)
+            and sound(record.first) != sound(alias.first)
             and self._own_name(alias.first)
             for alias in aliases
         )

@@ -280,11 +280,12 @@ def _could_be_two_names(a: str, b: str) -> bool:
     """
     if min(len(a), len(b)) <= SHORT_NAME:
         return True
-    return a[0] != b[0] and _sound(a) != _sound(b)
+    return a[0] != b[0] and sound(a) != sound(b)
 
 
 @lru_cache(maxsize=16384)
-def _sound(name: str) -> str:
+def sound(name: str) -> str:
+    """The name's metaphone code: two spellings with one code are one name spelt two ways."""
     return jellyfish.metaphone(name)
 
 
