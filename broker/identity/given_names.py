@@ -35,7 +35,7 @@ from rapidfuzz.distance import OSA
 
 from broker.identity.names import KNOWN_GIVEN_NAMES
 from broker.identity.records import NameInfo
-from broker.identity.scoring import Level, compare_given, sound, variants
+from broker.identity.scoring import Level, compare_given, learnt_typo, sound, variants
 
 OWN_NAME_SHARE = 1 / 20_000
 """A form at least this share of children are first known by is a name in its own right."""
@@ -80,7 +80,9 @@ class GivenNameEvidence:
             or self._borne.get(name, 0) > 0
         ):
             return False
-        for alias in aliases:
+        for i, alias in enumerate(aliases):
+            if i and learnt_typo(alias, aliases[0]):
+                continue  # a typo of a typo is no evidence (scoring.best_given)
             if compare_given(record, alias, sexes) is not Level.UNSURE:
                 continue
             if not self._nearer_or_as_near(name, alias.first, sexes, record_sex):

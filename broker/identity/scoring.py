@@ -344,15 +344,28 @@ def compare_sex(a: str | None, b: str | None) -> Level:
 def best_given(
     record: NameInfo, aliases: tuple[NameInfo, ...], sexes: tuple[str, ...] = ()
 ) -> Level:
-    """The best level of the record's given name against any of a child's given names."""
+    """The best level of the record's given name against any of a child's given names.
+
+    A later alias that is a typing error of the child's first name ("Hacper", learnt
+    from a record of Kacper linked on his NHS number) matches only exactly: a spelling
+    one letter from *it* is a typo of a typo, or a sister's name ("Harper")."""
     best = Level.DISAGREE
-    for alias in aliases:
+    for i, alias in enumerate(aliases):
+        if i and learnt_typo(alias, aliases[0]):
+            if record.norm == alias.norm:
+                return Level.EXACT
+            continue
         level = compare_given(record, alias, sexes)
         if level is Level.EXACT:
             return level
         if _GIVEN_RANK[level] > _GIVEN_RANK[best]:
             best = level
     return best
+
+
+def learnt_typo(alias: NameInfo, first: NameInfo) -> bool:
+    """Whether a child's later given name is an unrecognised misspelling of its first."""
+    return alias.first not in KNOWN_GIVEN_NAMES and _typo(alias.first, first.first)
 
 
 def best_family(record: NameInfo, aliases: tuple[NameInfo, ...]) -> Level:

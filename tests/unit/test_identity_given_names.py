@@ -150,3 +150,19 @@ def test_a_typing_error_in_a_rare_family_name_weighs_more_than_in_a_common_one()
     assert rare_typo.score is not None
     assert common_typo.score is not None
     assert rare_typo.score > common_typo.score + 2
+
+
+# -- a typing error learnt as an alias ----------------------------------------------------------
+
+
+def test_a_sisters_name_one_letter_from_a_learnt_misspelling_is_not_linked() -> None:
+    """Kacper's record "Hacper" (linked on his NHS number) taught the index that
+    spelling; his twin sister Harper is one letter from it, but a typo of a typo is no
+    evidence: she is a different child (bench.linkage --learn, seed 7, merged them)."""
+    kacper = PersonRecord("Kacper", "Turner", date(2010, 6, 23), postcode="PL11 9LD", sex="M")
+    index = IdentityIndex()
+    index.add("kacper", replace(kacper, nhs_number="9434765919"))
+    index.add("kacper", replace(kacper, given_name="Hacper", nhs_number="9434765919"))
+    assert index.link(replace(kacper, given_name="Hacper")).child_id == "kacper"  # exactly
+    decision = index.link(replace(kacper, given_name="Harper", sex="F"))
+    assert decision.outcome is not Outcome.LINKED, decision.explain()
