@@ -178,7 +178,9 @@ def held_back(best: Scored) -> Reason | None:
     An identifier of the same kind that differs contradicts the match. A given name
     one letter from the child's where a typing error and a sibling's name look alike
     (Level.UNSURE: Tia for Mia, Jax for Max) is no proof either way: linking would merge
-    twins if it is the other child, and the other twin is often not yet known.
+    twins if it is the other child, and the other twin is often not yet known. Nor are
+    two forms of one name that are each a child's name, with family name, date of birth
+    and postcode agreeing as twins' do (Scored.twin_names: Harrison for a known Harry).
     """
     if best.conflict:
         return Reason.IDENTIFIER_CONTRADICTS

@@ -15,8 +15,12 @@ contradicts it (rules.md, "Identity").
 
 Without an identifier, a candidate that scores enough to link is still held back for
 IDENTITY_REVIEW when its given name is only UNSURE (scoring.py: "Tia" for "Mia", a
-typing error or a twin?): merging two children is the worst error the index can make,
-and the other twin is often not known yet.
+typing error or a twin?), or when its given name is another form of the child's that
+children are each first known by, where twins would live (Harrison for a known Harry:
+given_names.py): merging two children is the worst error the index can make, and the
+other twin is often not known yet. The index's own counts of given names (by sex, and
+by the name each child was first known by) are that evidence, and tell a typing error
+no child's name explains (Level.TYPO), which links, from a name.
 """
 
 from __future__ import annotations
