@@ -8,20 +8,22 @@ Their names, counted by the index, are the evidence a fixed list lacks:
   three letters, scoring._could_be_two_names), because a twin could be named one letter
   apart. But a twin's name is a name: other children bear it. A spelling that not one of
   the index's children bears, one letter from this child's name and no nearer to (nor as
-  near as) any name they do bear, is a typing error of this child's name (Level.TYPO) and
-  may link. The Bayes of it: a specific typing error of "Mia" comes with some 1 in 10,000
-  records of Mia; a twin of Mia named with a spelling no other child of 10,000 or more
-  bears is far rarer than that. The index must be that large before its silence counts
-  (`Thresholds.names_from`); a smaller one keeps the fixed rules.
+  near as) any name that children of the record's sex bear, is a typing error of this
+  child's name (Level.TYPO) and may link. The Bayes of it: a specific typing error of
+  "Mia" comes with some 1 in 10,000 records of Mia; a twin of Mia named with a spelling
+  no other child of 10,000 or more bears is far rarer than that. The index must be that
+  large before its silence counts (`Thresholds.names_from`); a smaller one keeps the
+  fixed rules.
 
 - **Two forms of one name that are also two children's names.** `names.py` groups
-  Harrison and Harry, Henry and Harry, Lewis and Louis, Sophie and Sofia as one name,
-  which they are when an agency shortens a child's name. But parents name twins Harrison
+  Harrison and Harry, Henry and Harry, Jacob and Jake as one name, which they are when
+  an agency shortens a child's name. But parents name twins Harrison
   and Harry too. A form that many children are first known by (1 in 20,000 of them, and
   at least one) is a name in its own right; when both forms are, and the family name,
   date of birth and postcode agree as twins' do, the index asks a person
   (compare.held_back: Reason.TWIN_NAMES) rather than merge them. A short form that
-  children are rarely first known by ("Will", "Alf") is an agency's shortening and links.
+  children are rarely first known by ("Will", "Alf") is an agency's shortening and links,
+  and two spellings that sound alike (Lily, Lilly) are one name: nobody calls twins alike.
 
 Pure over the index's counts (held by reference: they change as the index learns).
 """
