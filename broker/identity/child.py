@@ -175,8 +175,8 @@ class ChildIdentity:
 
     def indexed_as(self, other: ChildIdentity) -> bool:
         """Whether the index files this child under the same keys and name counts as
-        `other` (names, dates of birth, identifiers and addresses alike; sexes are only
-        compared, never filed)."""
+        `other` (names, dates of birth, identifiers, addresses and sexes alike: given
+        names are counted by sex, for given_names.py)."""
         return all(getattr(self, a) == getattr(other, a) for a in _INDEXED)
 
     def learn(self, query: Query, interner: Interner, limit: bool = True) -> None:
@@ -248,7 +248,7 @@ class ChildIdentity:
         return child
 
 
-_INDEXED = ("child_id", "given", "family", "dobs", "postcodes", *IDENTIFIER_KINDS)
+_INDEXED = ("child_id", "given", "family", "dobs", "postcodes", "sexes", *IDENTIFIER_KINDS)
 """What `IdentityIndex._index` files a child under (and counts its names by)."""
 
 

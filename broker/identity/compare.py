@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from broker.identity.child import ChildIdentity, Query
 from broker.identity.decision import Reason
+from broker.identity.given_names import GivenNameEvidence
 from broker.identity.scoring import (
     WEIGHTS,
     Level,
@@ -21,6 +22,7 @@ from broker.identity.scoring import (
     best_given,
     best_postcode,
     best_sex,
+    compare_family,
     total,
 )
 
@@ -28,6 +30,8 @@ SIBLING: str = "sibling"
 SIBLING_FAMILY = frozenset({Level.EXACT, Level.PART, Level.FUZZY, Level.PHONETIC})
 BELOW_HOUSEHOLD = frozenset({Level.FUZZY, Level.SECTOR, Level.DISTRICT, Level.DISAGREE})
 """Postcode levels that the family's move (Level.HOUSEHOLD) outweighs."""
+TWINS_POSTCODE = frozenset({Level.EXACT, Level.HOUSEHOLD})
+"""Postcode levels at which a record and a child live where twins would (held_back)."""
 
 FamilyMoved = Callable[[str, ChildIdentity], bool]
 """Whether another child of this child's family, who lived at one of its addresses, has
@@ -42,6 +46,9 @@ class Scored:
     child_id: str
     levels: tuple[tuple[str, Level], ...]
     conflict: bool  # an identifier of the same kind differs
+    # the given names are two forms of one name that are each a child's name (Harrison,
+    # Harry), and family name, date of birth and postcode agree as twins' do
+    twin_names: bool = False
 
 
 def score(
@@ -49,34 +56,62 @@ def score(
     child_id: str,
     child: ChildIdentity,
     frequency_adjustment: Callable[[str, str], float],
+    *,
     family_moved: FamilyMoved | None = None,
+    names: GivenNameEvidence | None = None,
 ) -> Scored | str | None:
     """Score one candidate; None or SIBLING when the rules forbid linking it at all.
 
     `frequency_adjustment(field, norm)` is how much more (or less) exact agreement on
     that name weighs than on an average one, from the index's name counts.
     `family_moved`: see `FamilyMoved`; None when nobody has moved to the record's postcode.
+    `names`: what the index's children tell of given names (given_names.py): an UNSURE
+    spelling no child bears is a typing error (Level.TYPO), and two forms of one name
+    that are each a child's name are held back where twins would be.
     """
     dob = best_dob(query.dob, child.dobs)
     if dob is Level.DISAGREE:
         return None  # beyond a keying error: never the same child
-    given = best_given(query.given, child.given, sexes(query, child))
+    both = sexes(query, child)
+    given = best_given(query.given, child.given, both)
     family = best_family(query.family, child.family)
     if given is Level.DISAGREE and family in SIBLING_FAMILY:
         return SIBLING  # a sibling or twin: a different child, and no review
+    if (
+        given is Level.UNSURE
+        and names is not None
+        and names.typing_error(query.given, child.given, both, query.sex)
+    ):
+        given = Level.TYPO
+    postcode = postcode_level(query, child_id, child, family_moved)
     levels = (
         ("given_name", given),
         ("family_name", family),
         ("date_of_birth", dob),
-        ("postcode", postcode_level(query, child_id, child, family_moved)),
+        ("postcode", postcode),
         ("sex", best_sex(query.sex, child.sexes)),
+    )
+    twin_names = (
+        given is Level.VARIANT
+        and family in SIBLING_FAMILY
+        and dob is Level.EXACT
+        and postcode in TWINS_POSTCODE
+        and names is not None
+        and names.two_names(query.given, child.given, both)
     )
     total_score = total(levels)
     if given is Level.EXACT:
         total_score += frequency_adjustment("given_name", query.given.norm)
+
     if family is Level.EXACT:
         total_score += frequency_adjustment("family_name", query.family.norm)
-    return Scored(total_score, child_id, levels, conflicts(query, child))
+    elif family is Level.FUZZY:
+        total_score += min(
+            frequency_adjustment("family_name", alias.norm)
+            for alias in child.family
+            if compare_family(query.family, alias) is Level.FUZZY
+        )
+    return Scored(total_score, child_id, levels, conflicts(query, child), twin_names)
 
 
 def levels_of(
@@ -143,12 +178,16 @@ def held_back(best: Scored) -> Reason | None:
     An identifier of the same kind that differs contradicts the match. A given name
     one letter from the child's where a typing error and a sibling's name look alike
     (Level.UNSURE: Tia for Mia, Jax for Max) is no proof either way: linking would merge
-    twins if it is the other child, and the other twin is often not yet known.
+    twins if it is the other child, and the other twin is often not yet known. Nor are
+    two forms of one name that are each a child's name, with family name, date of birth
+    and postcode agreeing as twins' do (Scored.twin_names: Harrison for a known Harry).
     """
     if best.conflict:
         return Reason.IDENTIFIER_CONTRADICTS
     if dict(best.levels)["given_name"] is Level.UNSURE:
         return Reason.GIVEN_NAME_UNSURE
+    if best.twin_names:
+        return Reason.TWIN_NAMES
     return None
 
 

@@ -36,6 +36,7 @@ class Reason(StrEnum):
     IDENTIFIER_CONTRADICTS = "identifier_contradicts"  # an identifier of the same kind differs
     IDENTIFIERS_SPLIT = "identifiers_split"  # identifiers point at different children
     GIVEN_NAME_UNSURE = "given_name_unsure"  # would link, but the given names may be twins'
+    TWIN_NAMES = "twin_names"  # would link, but two forms of one name, each a child's name
 
 
 FIELD_WORDS: dict[str, str] = {
@@ -59,6 +60,11 @@ _LEVEL_WORDS: dict[Level, tuple[str, str]] = {
     Level.UNSURE: (
         "is one letter from the other, as a typing error or a sibling's name may be",
         "are one letter from the others, as typing errors or siblings' names may be",
+    ),
+    Level.TYPO: (
+        "agrees allowing for a typing error: a spelling no known child bears, one letter "
+        "from this child's name",
+        "agree allowing for typing errors no known child's name explains",
     ),
     Level.PHONETIC: ("sounds alike", "sound alike"),
     Level.SWAPPED: ("agrees with day and month swapped", "agree with day and month swapped"),
@@ -162,6 +168,11 @@ _HEADLINES: dict[Reason, str] = {
         "names differ by one letter where a typing error and a twin's name look alike "
         "(the first letter, a name of three letters or fewer, or a spelling as near to "
         "another known name)"
+    ),
+    Reason.TWIN_NAMES: (
+        "Needs identity review: the match weight {score} is enough to link, but the given "
+        "names are two forms of one name that children are each known by, and the family "
+        "name, date of birth and postcode agree, as twins' do"
     ),
 }
 

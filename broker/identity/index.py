@@ -15,14 +15,19 @@ contradicts it (rules.md, "Identity").
 
 Without an identifier, a candidate that scores enough to link is still held back for
 IDENTITY_REVIEW when its given name is only UNSURE (scoring.py: "Tia" for "Mia", a
-typing error or a twin?): merging two children is the worst error the index can make,
-and the other twin is often not known yet.
+typing error or a twin?), or when its given name is another form of the child's that
+children are each first known by, where twins would live (Harrison for a known Harry:
+given_names.py): merging two children is the worst error the index can make, and the
+other twin is often not known yet. The index's own counts of given names (by sex, and
+by the name each child was first known by) are that evidence, and tell a typing error
+no child's name explains (Level.TYPO), which links, from a name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Hashable, Iterator, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from broker.identity.blocking import Ids, add_ids, ids_of, put_id, remove_id
 from broker.identity.child import ChildIdentity, Interner, JsonState, Query, make_query
@@ -37,8 +42,11 @@ from broker.identity.compare import (
     score,
 )
 from broker.identity.decision import LinkDecision, Outcome, Reason
+from broker.identity.given_names import GivenNameEvidence
 from broker.identity.records import IDENTIFIER_KINDS, PersonRecord, one_digit_variants, swapped
 from broker.identity.scoring import WEIGHTS, Level, frequency_weight, total
+
+K = TypeVar("K", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +57,18 @@ class Thresholds:
     it and `link`, IDENTITY_REVIEW. `margin`: a second candidate above `link` makes the
     decision ambiguous unless the best beats it by this many bits (2^margin times likelier),
     or a person has kept the two apart (then only an exact tie is ambiguous: the record
-    fits both children equally and no rule can choose).
+    fits both children equally and no rule can choose). `names_from`: children the
+    index must hold before a given-name spelling none of them bears counts as a typing
+    error rather than, perhaps, a twin's name (given_names.py).
     """
 
     link: float = 22.0
     review: float = 16.0
     margin: float = 6.0
+    names_from: int = 10_000
 
     def __post_init__(self) -> None:
-        if not self.review <= self.link or self.margin < 0:
+        if not self.review <= self.link or self.margin < 0 or self.names_from < 0:
             raise ValueError("identity thresholds: need review <= link and margin >= 0")
 
 
@@ -80,6 +91,15 @@ class IdentityIndex:
         self._movers_at: dict[str, Ids] = {}
         self._interner = Interner()
         self._name_counts: dict[str, dict[str, int]] = {"given_name": {}, "family_name": {}}
+        self._first_given: dict[str, int] = {}  # first word of the name a child was first known by
+        self._given_by_sex: dict[tuple[str, str], int] = {}  # (given name, sex or "") -> count
+        self._given_names = GivenNameEvidence(
+            self._name_counts["given_name"],
+            self._given_by_sex,
+            self._first_given,
+            self.__len__,
+            self.thresholds.names_from,
+        )
         self._last_query: tuple[PersonRecord, Query] | None = None
 
     # -- looking up -----------------------------------------------------------------
@@ -155,7 +175,14 @@ class IdentityIndex:
         family_moved = self._family_moved(query)
         for child_id in self._candidates(query):
             child = self._children[child_id]
-            result = score(query, child_id, child, self._frequency_adjustment, family_moved)
+            result = score(
+                query,
+                child_id,
+                child,
+                self._frequency_adjustment,
+                family_moved=family_moved,
+                names=self._given_names,
+            )
             if isinstance(result, Scored):
                 scored.append(result)
             elif result is SIBLING:
@@ -362,14 +389,15 @@ class IdentityIndex:
     # -- blocking structures ----------------------------------------------------------
 
     def _count_names(self, child: ChildIdentity, delta: int) -> None:
+        if child.given:
+            _count(self._first_given, child.given[0].first, delta)
+        for name in child.given:
+            for sex in child.sexes or ("",):
+                _count(self._given_by_sex, (name.norm, sex), delta)
         for field, names in (("given_name", child.given), ("family_name", child.family)):
             counts = self._name_counts[field]
             for name in names:
-                left = counts.get(name.norm, 0) + delta
-                if left > 0:
-                    counts[name.norm] = left
-                else:
-                    counts.pop(name.norm, None)
+                _count(counts, name.norm, delta)
 
     def _index(self, child: ChildIdentity) -> None:
         cid = child.child_id
@@ -399,3 +427,12 @@ class IdentityIndex:
         if len(child.postcodes) > 1:
             for postcode in child.postcodes:
                 remove_id(self._movers_at, postcode, cid)
+
+
+def _count(counts: dict[K, int], key: K, delta: int) -> None:
+    """Add `delta` to a count, dropping it at zero (the index holds no empty counts)."""
+    left = counts.get(key, 0) + delta
+    if left > 0:
+        counts[key] = left
+    else:
+        counts.pop(key, None)

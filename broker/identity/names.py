@@ -27,7 +27,10 @@ NAME_GROUPS: tuple[tuple[str, ...], ...] = (
     ("alexander", "alex", "alec", "xander", "sandy", "alexandre"),
     ("alexandra", "alex", "lexi", "lexie", "sasha", "alexa"),
     ("abigail", "abbie", "abby", "abi", "abbi"),
+    ("alfred", "alf", "alfie", "alfy"),
     ("amelia", "millie", "milly"),
+    ("anna", "annie"),
+    ("annabelle", "annabel", "annie"),
     ("andrew", "andy", "drew"),
     ("anthony", "tony", "antony"),
     ("benjamin", "ben", "benji", "benny"),
@@ -43,6 +46,7 @@ NAME_GROUPS: tuple[tuple[str, ...], ...] = (
     ("elizabeth", "liz", "lizzie", "beth", "eliza", "libby", "betsy"),
     ("frederick", "fred", "freddie", "freddy"),
     ("gabriel", "gabe"),
+    ("gabriella", "gabriela", "gabby", "gabbie", "gabi"),
     ("georgina", "georgie", "gina"),
     ("harrison", "harry"),
     ("henry", "harry", "hal", "hank"),
@@ -117,13 +121,13 @@ travis victor wilfred xavier yasmin zachary zak zoe
 
 # Groups whose forms are used for one sex only. "Charlie" is short for Charles and for
 # Charlotte: a boy recorded as Charlie is no Charlotte, and twins are named like that.
-_MALE = """alexander andrew anthony benjamin callum charles christopher daniel david edward
+_MALE = """alfred alexander andrew anthony benjamin callum charles christopher daniel david edward
 frederick gabriel harrison henry jack jacob james jayden john jonathan joseph joshua lewis
 matthew michael mohammed nathan nicholas oliver patrick richard robert ronald samuel
 sebastian stephen theodore thomas timothy william zachary"""
-_FEMALE = """alexandra abigail amelia catherine charlotte eleanor elizabeth georgina isabel
-jessica katie kayleigh leah lily madison margaret natalie olivia rebecca samantha sophie
-susan victoria zoe"""
+_FEMALE = """alexandra abigail amelia anna annabelle gabriella catherine charlotte eleanor
+elizabeth georgina isabel jessica katie kayleigh leah lily madison margaret natalie olivia
+rebecca samantha sophie susan victoria zoe"""
 GROUP_SEX: dict[int, str] = {}
 """Group index -> "m" or "f" for the groups above; absent when the forms are unisex."""
 

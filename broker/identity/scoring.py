@@ -49,6 +49,9 @@ class Level(StrEnum):
     # differ at the first letter (Tia/Mia), one is three letters or fewer, or the typo
     # is as near to another recognised name (Leom: Leo or Leon?). Never links alone.
     UNSURE = "unsure"
+    # an UNSURE given name that no child of a large index bears, and no nearer to any
+    # name a child does bear: a typing error of this child's name (given_names.py)
+    TYPO = "typo"
     PHONETIC = "phonetic"  # sounds alike (metaphone)
     SWAPPED = "swapped"  # date of birth with day and month swapped
     ONE_DIGIT = "one_digit"  # date of birth with one wrong digit
@@ -62,7 +65,7 @@ class Level(StrEnum):
 
 
 AGREEING: frozenset[Level] = frozenset(
-    {Level.EXACT, Level.VARIANT, Level.PART, Level.FUZZY, Level.PHONETIC}
+    {Level.EXACT, Level.VARIANT, Level.PART, Level.FUZZY, Level.TYPO, Level.PHONETIC}
     | {Level.SWAPPED, Level.ONE_DIGIT, Level.HOUSEHOLD, Level.SECTOR, Level.DISTRICT}
 )
 
@@ -76,6 +79,7 @@ M_U: dict[str, dict[Level, tuple[float, float]]] = {
         Level.VARIANT: (0.05, 0.001),
         Level.FUZZY: (0.045, 0.0015),
         Level.UNSURE: (0.015, 0.005),
+        Level.TYPO: (0.012, 0.0006),
         Level.PHONETIC: (0.015, 0.002),
         Level.DISAGREE: (0.015, 0.99),
     },
@@ -169,7 +173,7 @@ def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Leve
     """
     if a.norm == b.norm:
         return Level.EXACT
-    if a.first == b.first or _variants(a.first, b.first, sexes):
+    if a.first == b.first or variants(a.first, b.first, sexes):
         return Level.VARIANT
     known_a, known_b = a.first in KNOWN_GIVEN_NAMES, b.first in KNOWN_GIVEN_NAMES
     if known_a and known_b:
@@ -184,7 +188,9 @@ def compare_given(a: NameInfo, b: NameInfo, sexes: tuple[str, ...] = ()) -> Leve
     return _unrecognised_given(a, b, as_near)
 
 
-def _variants(a: str, b: str, sexes: tuple[str, ...] = ()) -> bool:
+def variants(a: str, b: str, sexes: tuple[str, ...] = ()) -> bool:
+    """Whether two given names are forms of one name in `names.py` (a short form, a
+    spelling variant), for the sexes recorded."""
     groups_a = NAME_GROUP_IDS.get(a)
     groups_b = NAME_GROUP_IDS.get(b) if groups_a is not None else None
     if groups_a is None or groups_b is None:
@@ -222,7 +228,7 @@ def _other_name(unknown: str, known: str, sexes: tuple[str, ...]) -> str | None:
     the others as near are its variants).
     """
     distance, nearest = _nearest_known(unknown)
-    others = [n for n in nearest if n != known and not _variants(n, known, sexes)]
+    others = [n for n in nearest if n != known and not variants(n, known, sexes)]
     if not others:
         return None
     if known in nearest:
@@ -274,11 +280,12 @@ def _could_be_two_names(a: str, b: str) -> bool:
     """
     if min(len(a), len(b)) <= SHORT_NAME:
         return True
-    return a[0] != b[0] and _sound(a) != _sound(b)
+    return a[0] != b[0] and sound(a) != sound(b)
 
 
 @lru_cache(maxsize=16384)
-def _sound(name: str) -> str:
+def sound(name: str) -> str:
+    """The name's metaphone code: two spellings with one code are one name spelt two ways."""
     return jellyfish.metaphone(name)
 
 
@@ -337,15 +344,28 @@ def compare_sex(a: str | None, b: str | None) -> Level:
 def best_given(
     record: NameInfo, aliases: tuple[NameInfo, ...], sexes: tuple[str, ...] = ()
 ) -> Level:
-    """The best level of the record's given name against any of a child's given names."""
+    """The best level of the record's given name against any of a child's given names.
+
+    A later alias that is a typing error of the child's first name ("Hacper", learnt
+    from a record of Kacper linked on his NHS number) matches only exactly: a spelling
+    one letter from *it* is a typo of a typo, or a sister's name ("Harper")."""
     best = Level.DISAGREE
-    for alias in aliases:
+    for i, alias in enumerate(aliases):
+        if i and learnt_typo(alias, aliases[0]):
+            if record.norm == alias.norm:
+                return Level.EXACT
+            continue
         level = compare_given(record, alias, sexes)
         if level is Level.EXACT:
             return level
         if _GIVEN_RANK[level] > _GIVEN_RANK[best]:
             best = level
     return best
+
+
+def learnt_typo(alias: NameInfo, first: NameInfo) -> bool:
+    """Whether a child's later given name is an unrecognised misspelling of its first."""
+    return alias.first not in KNOWN_GIVEN_NAMES and _typo(alias.first, first.first)
 
 
 def best_family(record: NameInfo, aliases: tuple[NameInfo, ...]) -> Level:

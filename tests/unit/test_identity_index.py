@@ -422,6 +422,8 @@ def _filed(index: IdentityIndex) -> tuple[object, ...]:
         {dob: sets(block) for dob, block in index._blocks.items()},
         {kind: sets(table) for kind, table in index._by_identifier.items()},
         index._name_counts,
+        index._first_given,
+        index._given_by_sex,  # given names by sex: re-filed when a record shows a new sex
     )
 
 
