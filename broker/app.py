@@ -48,7 +48,21 @@ def create_app(settings: Settings) -> faust.App:
         broker_session_timeout=settings.session_timeout_seconds,
         broker_heartbeat_interval=settings.heartbeat_seconds,
         stream_wait_empty=True,
+        consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
+
+
+METADATA_MAX_AGE_MS = 10_000
+"""How often the consumer refreshes its topic metadata (Kafka's default: 5 minutes).
+
+The group leader assigns only the topics its metadata knows: a topic created a moment
+before the worker subscribed (faust declares the tables' changelogs at start; an
+operator adds an agency's topic) is "not found in cluster metadata", ignored by the
+assignor, and its partitions belong to no one until the next refresh shows it and the
+leader starts a rebalance. With the default that was up to five minutes of a topic
+unread while the worker answered ready (bench.live's latency phase: 173 of 185
+partitions assigned, 2,998 of 3,000 notices never read). A metadata request every 10 s
+is nothing to a cluster."""
 
 
 def group_instance_id(settings: Settings) -> str:

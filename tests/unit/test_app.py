@@ -21,3 +21,10 @@ def test_by_default_a_request_waits_a_few_milliseconds_for_company(tmp_path: Pat
     conf = create_app(Settings(state_dir=tmp_path)).conf
     assert 0 < conf.producer_linger <= 0.01
     assert conf.producer_max_batch_size > 16_384  # faust's default: some fifteen alerts
+
+
+def test_a_topic_missed_at_assignment_is_found_within_seconds(tmp_path: Path) -> None:
+    """The leader assigns only the topics its metadata knows; a refresh showing a new one
+    starts the rebalance that assigns it (Kafka's default waits 5 minutes)."""
+    conf = create_app(Settings(state_dir=tmp_path)).conf
+    assert conf.consumer_metadata_max_age_ms <= 10_000
