@@ -164,6 +164,8 @@ def run_latency(
         asyncio.run(blast(bootstrap, setup))
         workers.settle(len(setup), time.time(), 120)
         figures = asyncio.run(measure(bootstrap, rate, seconds, children))
+        if figures["unmatched"]:
+            workers.dump_lag()  # where the worker stood: beside its log, for --keep
     finally:
         workers.stop()
     return {"rate": rate, "seconds": seconds, "children": children, **figures}

@@ -142,12 +142,13 @@ class Workers:
             time.sleep(POLL[link >= linked])
 
     def dump_lag(self) -> None:
-        """Each worker's lag by partition, beside its log: where a stalled run stopped."""
+        """Each worker's lag by partition and stage outcomes, beside its log: where a
+        stalled run stopped."""
         for n, port in enumerate(self.ports):
             lines = sorted(
-                f"{dict(labels)} {value:.0f}"
+                f"{name} {dict(labels)} {value:.0f}"
                 for (name, labels), value in scrape(port).items()
-                if name == "mash_consumer_lag" and value
+                if (name == "mash_consumer_lag" and value) or name == "mash_stage_outcomes_total"
             )
             path = self.root / f"{self.app_id}-worker-{n}.lag"
             path.write_text("\n".join(lines) + "\n")
