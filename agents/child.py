@@ -165,7 +165,7 @@ def register(
     ticker = Ticker(store, sink, clock)
 
     async def forget_dues(sender: Any, *args: Any, **kwargs: Any) -> None:
-        store.forget_dues()  # the timers table is recovered anew: read it again
+        store.forget()  # the tables are recovered anew: read them again
 
     for signal in (app.on_partitions_revoked, app.on_partitions_assigned):
         signal.connect(forget_dues)  # type: ignore[arg-type]

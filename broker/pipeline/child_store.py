@@ -14,12 +14,20 @@ whole `timers` table each time (a RocksDB scan, a JSON value per child) grew wit
 number of children. So the store keeps the table's dues in memory too (`_dues`), read
 from the table once and then kept in step by `save`. Only `save` writes the table on
 the partitions this worker owns; a rebalance (another worker's writes recovered from the
-changelog, a standby made active) calls `forget_dues`, and the next look reads the table
+changelog, a standby made active) calls `forget`, and the next look reads the table
 again.
+
+Pictures too: parsing a picture's JSON at every message was a fifth of the child
+agent's time in a profile of the live worker (`python -m bench.live --phases worker1
+--profile F`: `load` 4.4 s of `handle_child_batch`'s 18.5 s). The store keeps the last
+`PARSED_MAX` pictures it loaded or saved, as the objects; a step never changes the
+picture it is given (broker/picture/clone.py), so the kept object stays what the table
+holds until `save` replaces both. `forget` drops them with the dues.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +36,10 @@ from typing import Any
 from broker.models.internal import ChildMessage
 from broker.picture import ChildPicture
 from broker.pipeline.child import ChildSlot
+
+PARSED_MAX = 4096
+"""Pictures kept parsed in memory: the most recently used children's (a few MiB each
+at worst, for children with years of chronology)."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +68,31 @@ class ChildStore:
         self.inbox = inbox
         self.timers = timers
         self._known: dict[str, _Dues] | None = None
+        self._parsed: OrderedDict[str, ChildPicture] = OrderedDict()
 
-    def forget_dues(self) -> None:
-        """The table may have changed under us (a rebalance): read it again when next asked."""
+    def forget(self) -> None:
+        """The tables may have changed under us (a rebalance): read them again when next
+        asked."""
         self._known = None
+        self._parsed.clear()
+
+    def _picture(self, child_id: str) -> ChildPicture | None:
+        picture = self._parsed.get(child_id)
+        if picture is not None:
+            self._parsed.move_to_end(child_id)
+            return picture
+        raw = self.pictures.get(child_id)
+        if not raw:
+            return None
+        picture = ChildPicture.model_validate_json(raw)
+        self._keep(child_id, picture)
+        return picture
+
+    def _keep(self, child_id: str, picture: ChildPicture) -> None:
+        self._parsed[child_id] = picture
+        self._parsed.move_to_end(child_id)
+        if len(self._parsed) > PARSED_MAX:
+            self._parsed.popitem(last=False)
 
     def _dues(self) -> dict[str, _Dues]:
         if self._known is None:
@@ -73,8 +106,7 @@ class ChildStore:
         return self._known
 
     def load(self, child_id: str) -> ChildSlot:
-        raw = self.pictures.get(child_id)
-        picture = ChildPicture.model_validate_json(raw) if raw else None
+        picture = self._picture(child_id)
         waiting = self.inbox.get(child_id)
         if not waiting:
             return ChildSlot(picture)
@@ -89,8 +121,10 @@ class ChildStore:
         if after.picture != before.picture:
             if after.picture is None:
                 self.pictures.pop(child_id, None)
+                self._parsed.pop(child_id, None)
             else:
                 self.pictures[child_id] = after.picture.model_dump_json().encode("utf-8")
+                self._keep(child_id, after.picture)
         if (after.awaiting, after.pending) != (before.awaiting, before.pending):
             if after.awaiting or after.pending:
                 pending = [m.model_dump_json() for m in after.pending]

@@ -131,6 +131,35 @@ def test_after_a_rebalance_the_ticker_reads_what_the_table_recovered() -> None:
     other.save("theirs-now-mine", EMPTY, slot, partition=3)
     s.timers.update(other.timers)
     assert s.due(due, inclusive=True, partitions={3}) == []  # not looked at again yet
-    s.forget_dues()
+    s.forget()
     [found] = s.due(due, inclusive=True, partitions={3})
     assert (found.child_id, found.partition) == ("theirs-now-mine", 3)
+
+
+def test_a_picture_is_parsed_once_and_kept_in_step_with_the_table() -> None:
+    slot = a_picture_with_a_deadline()
+    s = store()
+    s.save("child-1", EMPTY, slot, partition=2)
+    assert s.load("child-1").picture is slot.picture  # kept as saved: not parsed again
+    s.pictures["child-1"] = b"not JSON: the table is read only when the picture is not kept"
+    assert s.load("child-1") == slot
+
+
+def test_after_a_rebalance_the_table_is_read_again() -> None:
+    slot, other = a_picture_with_a_deadline(), a_picture_with_a_deadline()
+    s = store()
+    s.save("child-1", EMPTY, slot, partition=2)
+    assert other.picture is not None
+    s.pictures["child-1"] = other.picture.model_dump_json().encode()  # another worker's
+    s.forget()
+    loaded = s.load("child-1").picture
+    assert loaded == other.picture
+    assert loaded is not slot.picture
+
+
+def test_a_child_merged_away_is_not_kept() -> None:
+    slot = a_picture_with_a_deadline()
+    s = store()
+    s.save("child-1", EMPTY, slot, partition=0)
+    s.save("child-1", slot, EMPTY, partition=0)
+    assert s.load("child-1").picture is None
