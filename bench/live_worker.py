@@ -28,6 +28,7 @@ import os
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 from typing import Any
@@ -152,6 +153,11 @@ class Workers:
             )
             path = self.root / f"{self.app_id}-worker-{n}.lag"
             path.write_text("\n".join(lines) + "\n")
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/debug/tasks", timeout=5) as r:
+                    (self.root / f"{self.app_id}-worker-{n}.tasks.json").write_bytes(r.read())
+            except OSError:
+                pass
 
     def mean_batches(self) -> str:
         """Messages per batch, by stage (ingest/link/child), over every worker."""

@@ -1,6 +1,7 @@
 """The worker's operations endpoints, served by faust's own web server.
 
-`/health/live`, `/health/ready`, `/ops` (HTML) and `/ops.json`, beside `/metrics` (faust's
+`/health/live`, `/health/ready`, `/ops` (HTML), `/ops.json` and `/debug/tasks`
+(broker.ops.tasks: where a stuck worker's coroutines wait), beside `/metrics` (faust's
 Prometheus sensor, broker.compose): one port per worker to scrape, probe and look at,
 on the web server faust already runs, rather than a second HTTP server to configure,
 secure and keep alive. The views only read: counts, states and labels, never a table or
@@ -23,6 +24,7 @@ from broker.ops.figures import RateWindow, figures
 from broker.ops.health import KafkaProbe, Readiness, WorkerProgress, liveness, readiness
 from broker.ops.metrics import Metrics
 from broker.ops.page import render
+from broker.ops.tasks import task_stacks
 
 #: Response headers of every view: never cached by a proxy, never framed.
 HEADERS = {"Cache-Control": "no-store", "X-Frame-Options": "DENY"}
@@ -68,6 +70,10 @@ def register_views(app: faust.App, ops: Operations) -> None:
     async def health_ready(self: View, request: Request) -> Response:
         state = await ops.readiness()
         return self.json(state.to_json(), status=200 if state.ready else 503, headers=dict(HEADERS))
+
+    @app.page("/debug/tasks")
+    async def debug_tasks(self: View, request: Request) -> Response:
+        return self.json({"tasks": task_stacks()}, headers=dict(HEADERS))
 
     @app.page("/ops.json")
     async def ops_json(self: View, request: Request) -> Response:
