@@ -16,7 +16,6 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import faust
@@ -29,7 +28,6 @@ from broker.calendar.clock import Clock, EventClock, SystemClock
 from broker.codec import codec_from_settings
 from broker.config.partnership import load_config
 from broker.kafka.admin import client_options, create_topics, metadata_check
-from broker.kafka.clean_stop import discard_unless_stopped_cleanly, mark_stopped_cleanly
 from broker.kafka.sink import KafkaSink
 from broker.kafka.tables import Tables, declare_tables
 from broker.ops import faust_state
@@ -140,16 +138,8 @@ def run_worker(settings: Settings, *, wrap_sink: SinkWrapper | None = None) -> i
         )
     )
     worker = build_worker(settings, wrap_sink=wrap_sink)
-    on_disk = settings.store == "rocksdb"
-    if on_disk:  # killed last time: the disk may hold what the changelogs never got
-        discard_unless_stopped_cleanly(settings.state_dir, Path(worker.app.conf.tabledir))
     log.info("worker starting", extra={"count": len(worker.agents)})
     runner = faust.Worker(worker.app, loglevel="INFO", override_logging=False, quiet=True)
     runner.spinner = None  # a terminal spinner would write non-JSON bytes to the log
-    try:
-        runner.execute_from_commandline()
-    except SystemExit as stop:
-        if on_disk and stop.code in (0, None):
-            mark_stopped_cleanly(settings.state_dir)
-        raise
+    runner.execute_from_commandline()
     return 0
