@@ -95,14 +95,17 @@ async def handle_accepted_batch(
     enter: Enter = no_context,
     observer: StageObserver = NO_OBSERVER,
     sweeper: dedupe.Sweeper | None = None,
+    first_offset: int | None = None,
 ) -> list[str]:
     """Link a batch of accepted events, in order; returns each one's outcome.
 
     `enter(i)` makes message i the current one: faust writes a table only from within
-    a message's context (its partition is the changelog's)."""
+    a message's context (its partition is the changelog's). `first_offset` is the
+    batch's first message's offset (the event clock of tests: dedupe.EVENT_TIME_KEY)."""
     pending = _Pending(seen)
     outcomes: list[str] = []
-    dedupe.restore_event_time(seen, clock)  # tests' event clock: where it was before a crash
+    dedupe.restore_event_time(seen, clock, first_offset)  # tests' event clock, after a crash
+    before = clock.now()
     for position, raw in enumerate(raws):
         enter(position)
         try:
@@ -123,7 +126,7 @@ async def handle_accepted_batch(
         pending.add(position, event, step)
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
-    dedupe.keep_event_time(seen, clock)
+    dedupe.keep_event_time(seen, clock, first_offset, before)
     if sweeper is not None and raws:  # ids past the horizon, in the last message's context
         sweeper.maybe(seen, clock.now())
     report(observer, "link", outcomes)
@@ -194,6 +197,7 @@ def register(
                     clock=clock,
                     observer=observer,
                     sweeper=sweeper,
+                    first_offset=events[0].message.offset,
                 )
 
     return link

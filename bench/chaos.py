@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import json
 import random
+import shutil
 import signal
 import statistics
 import threading
@@ -35,7 +36,7 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from bench.chaos_compare import Verdict, compare, expected, read_all, settled_outputs
 from bench.chaos_disk import DiskFault, unwritable_state
@@ -48,10 +49,11 @@ from broker.kafka.admin import create_topics
 from broker.kafka.jars import ensure_jars
 from broker.kafka.local import LocalKafka
 from broker.kafka.publish import partition_key
+from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models import to_json_dict
 from broker.models.events import parse_event
 from broker.settings import PROJECT_ROOT
-from broker.topics import ACCEPTED, INBOUND_TOPICS, all_topics, topic_for_event_type
+from broker.topics import ACCEPTED, INBOUND_TOPICS, LINKED, all_topics, topic_for_event_type
 
 PARTITIONS = 4
 SESSION_TIMEOUT = 10.0
@@ -276,6 +278,7 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         verdict = compare(outputs, want, CODEC)
         if plan.keep is not None:
             keep(plan.keep, outputs, want, accepted, group)
+            asyncio.run(keep_topics(plan.keep, kafka.bootstrap, group.app_id))
         outcomes = Counter(
             (kind, expected_outcome(Hostile(kind, topic, key, value), CODEC))
             for topic, key, value, kind in stream.items[: stream.sent]
@@ -387,6 +390,35 @@ def keep(where: Path, outputs: list[Any], want: Any, accepted: list[Any], group:
         (where / f"worker-{n}.log").write_bytes(worker.log.read_bytes())
 
 
+async def keep_topics(where: Path, bootstrap: str, app_id: str) -> None:
+    """broker.linked.v1 and the tables' changelogs as Kafka holds them, each record with
+    its partition, offset and timestamp (wall clock, to set beside the workers' logs):
+    what each child partition was told, in its order, and every state write."""
+    tables = ["seen-events", "identity", "held-events", PICTURES, "child-inbox", "child-timers"]
+    topics = [LINKED.name, *(changelog_topic(app_id, t) for t in tables)]
+    consumer = AIOKafkaConsumer(
+        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
+    await consumer.start()
+    lines = []
+    try:
+        while batch := await consumer.getmany(timeout_ms=1500, max_records=5000):
+            for messages in batch.values():
+                for m in messages:
+                    value: Any = None
+                    if m.value is not None:
+                        try:
+                            value = CODEC.decode(m.value).model_dump(mode="json")
+                        except Exception:
+                            value = m.value.decode("utf-8", "replace")
+                    key = m.key.decode("utf-8", "replace") if m.key else None
+                    record = [m.topic, m.partition, m.offset, m.timestamp, key, value]
+                    lines.append(json.dumps(record, sort_keys=True))
+    finally:
+        await consumer.stop()
+    (where / "topics.jsonl").write_text("\n".join(lines) + "\n")
+
+
 def _lags(group: Group) -> str:
     """Each worker's consumer lag by topic, for a note on a recovery that did not come."""
     shown = []
@@ -472,6 +504,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     with TemporaryDirectory(prefix="mash-chaos-") as tmp:
         report = run(plan, Path(tmp))
+        if plan.keep is not None:  # each worker's RocksDB as it stopped, beside the changelogs
+            for state in Path(tmp).glob("state-*"):
+                shutil.copytree(state, plan.keep / state.name, dirs_exist_ok=True)
     print("\n".join(report.lines()))
     disks_right = all(fault.as_it_should for fault in report.disk_faults)
     return 0 if report.verdict.clean and disks_right else 1

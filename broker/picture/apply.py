@@ -27,6 +27,7 @@ from broker.models import (
 from broker.picture.clone import clone
 from broker.picture.derived import is_risk_event, is_significant_harm
 from broker.picture.model import (
+    FORGOTTEN_KEPT,
     ChildPicture,
     DecisionMade,
     EventSummary,
@@ -55,7 +56,7 @@ def apply(picture: ChildPicture | None, event: Event, *, child_id: str = "") -> 
 
 def apply_in_place(picture: ChildPicture, event: Event) -> bool:
     """Update `picture` with `event`; False (and nothing changed) if already applied."""
-    if event.event_id in picture.processed:
+    if picture.applied(event.event_id):
         return False
     picture.seq += 1
     picture.processed[event.event_id] = event.recorded_at
@@ -149,7 +150,9 @@ def prune(picture: ChildPicture, now: datetime, keep_days: int) -> None:
     if any(a.raised_at < horizon for a in picture.alerts):
         picture.alerts = [a for a in picture.alerts if a.raised_at >= horizon]
     if any(v < horizon for v in picture.processed.values()):
+        gone = [k for k, v in picture.processed.items() if v < horizon]
         picture.processed = {k: v for k, v in picture.processed.items() if v >= horizon}
+        picture.forgotten = [*picture.forgotten, *gone][-FORGOTTEN_KEPT:]
     if any(due < horizon for due in picture.fired.values()):
         picture.fired = {k: due for k, due in picture.fired.items() if due >= horizon}
     if not picture.transitions:

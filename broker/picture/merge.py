@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from broker.picture.clone import clone
-from broker.picture.model import ChildPicture
+from broker.picture.model import FORGOTTEN_KEPT, ChildPicture
 
 
 def merge_pictures(into: ChildPicture, other: ChildPicture) -> ChildPicture:
@@ -61,6 +61,8 @@ def merge_pictures(into: ChildPicture, other: ChildPicture) -> ChildPicture:
     lasts = [x for x in (merged.threshold_review_last, b.threshold_review_last) if x is not None]
     merged.threshold_review_last = max(lasts, default=None)
     merged.processed = processed
+    forgotten = [e for e in [*b.forgotten, *merged.forgotten] if e not in processed]
+    merged.forgotten = list(dict.fromkeys(forgotten))[-FORGOTTEN_KEPT:]
     _renumber(merged, merged.seq + b.seq)
     return merged
 

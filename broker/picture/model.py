@@ -35,6 +35,11 @@ from broker.models import (
 )
 from broker.models.common import Timestamp
 
+FORGOTTEN_KEPT = 32
+"""How many event ids a picture still knows as applied after `prune` forgot them. A
+message is delivered again only if the worker stopped before its offset was committed
+(every few seconds): a child has far fewer messages than this in that window."""
+
 
 class _Part(BaseModel):
     """Parts of the picture: frozen, so that a step's working copy of a picture can share
@@ -203,10 +208,23 @@ class ChildPicture(BaseModel):
     """occurred_at of the event that last raised THRESHOLD_REVIEW."""
     processed: dict[str, Timestamp] = Field(default_factory=dict)
     """event_id -> recorded_at of every event applied (an event is applied once)."""
+    forgotten: list[str] = Field(default_factory=list)
+    """The last `FORGOTTEN_KEPT` event ids that `prune` took out of `processed`, oldest
+    first: still applied once (see `applied`)."""
     seq: int = 0
     """How many events have been applied: orders `latest` without trusting clocks."""
 
     # -- look-ups ----------------------------------------------------------------------
+
+    def applied(self, event_id: str) -> bool:
+        """Whether the event was applied to this picture already: in `processed`, or
+        among the ids pruned from it last. `processed` forgets an event by its
+        `recorded_at`; an event applied long after it was recorded (a backlog, or the
+        clock far past the sender's time: a valid event dated years ahead moves the
+        event clock there) is forgotten in the very step that applies it. The worker's
+        child stage is at-least-once: a message Kafka delivers again after a crash
+        would then be applied twice (`python -m bench.chaos --seed 2` found it)."""
+        return event_id in self.processed or event_id in self.forgotten
 
     def event(self, event_id: str) -> EventSummary | None:
         return next((e for e in self.events if e.event_id == event_id), None)

@@ -47,6 +47,9 @@ class Due:
     child_id: str
     due: datetime
     partition: int
+    version: int = 0
+    """Which save of the child's deadlines this is (0: as read from the table): a new
+    deadline due at the same instant as one already ticked is another deadline."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class _Dues:
 
     all: tuple[datetime, ...]
     partition: int
+    version: int = 0
 
 
 class ChildStore:
@@ -69,6 +73,7 @@ class ChildStore:
         self.timers = timers
         self._known: dict[str, _Dues] | None = None
         self._parsed: OrderedDict[str, ChildPicture] = OrderedDict()
+        self._saves = 0
 
     def forget(self) -> None:
         """The tables may have changed under us (a rebalance): read them again when next
@@ -143,7 +148,8 @@ class ChildStore:
                     "all": [d.isoformat() for d in dues],
                     "partition": partition,
                 }
-                known[child_id] = _Dues(tuple(dues), partition)
+                self._saves += 1
+                known[child_id] = _Dues(tuple(dues), partition, self._saves)
 
     def deadline_counts(self, now: datetime, partitions: Iterable[int]) -> tuple[int, int]:
         """(due within the hour, overdue): every running deadline of the children on
@@ -167,7 +173,7 @@ class ChildStore:
         for child_id, dues in self._dues().items():
             when = dues.all[0]
             if dues.partition in owned and (when < before or (inclusive and when == before)):
-                found.append(Due(child_id, when, dues.partition))
+                found.append(Due(child_id, when, dues.partition, dues.version))
         return sorted(found, key=lambda d: (d.due, d.child_id))
 
 

@@ -56,12 +56,12 @@ def process(
 ) -> Outcome:
     """The child's picture after `event`, and everything decided on it.
 
-    Pure: the picture given is not changed. An event already in the picture gives no
-    outputs (it was processed; they were published then). Timers due strictly
-    before `now` fire first, so a picture is never behind its clock.
+    Pure: the picture given is not changed. An event already applied gives no outputs
+    (it was processed; they were published then), even once pruned (`applied`).
+    Timers due strictly before `now` fire first, so a picture is never behind its clock.
     """
     work = working_copy(picture) if picture is not None else new_picture(child_id)
-    if event.event_id in work.processed:
+    if work.applied(event.event_id):
         return Outcome(work, [])
     fired = fire_in_place(work, before=now, inclusive=False, config=config)
     ctx = Context(work, config, now, link_note, event)

@@ -119,3 +119,10 @@ async def test_a_restarted_link_stage_starts_its_event_clock_where_it_was() -> N
     assert restarted.now() == first.now() == T0
     assert dedupe.forget_expired(seen, T0 + dedupe.HORIZON * 2) == 1  # the event, not the time
     assert set(seen) == {dedupe.EVENT_TIME_KEY}
+
+
+def test_an_event_time_kept_as_a_bare_instant_is_still_read() -> None:
+    """The value's first form (before the batches' start times were kept)."""
+    clock = EventClock()
+    dedupe.restore_event_time({dedupe.EVENT_TIME_KEY: T0.isoformat()}, clock, first_offset=7)
+    assert clock.now() == T0

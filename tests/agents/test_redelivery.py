@@ -1,0 +1,97 @@
+"""A message delivered again after a crash changes nothing and publishes nothing.
+
+The child agent stores a child's slot once the batch's records are durable, and faust
+commits the offset later: a worker killed in between gets the same messages again.
+`bench.chaos --seed 2` found such a redelivery applied a second time once the clock was
+far past the event (tests/unit/test_applied_once.py has why).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from agents.child import handle_child_batch
+from agents.link import handle_accepted_batch
+from broker.calendar.clock import EventClock, ManualClock
+from broker.config.partnership import load_config
+from broker.models.events import Event
+from broker.models.internal import ChildMessage
+from broker.pipeline.child_store import ChildStore
+from broker.pipeline.identity_store import IdentityStore
+from broker.pipeline.sink import MemorySink
+from broker.topics import LINKED
+from tests.unit.test_applied_once import FAR_LATER, police
+
+
+async def deliver(messages: list[ChildMessage], store: ChildStore) -> MemorySink:
+    sink = MemorySink()
+    queue = iter(messages)
+    await handle_child_batch(
+        [(b"", 0)] * len(messages),
+        lambda raw: next(queue),
+        store,
+        sink,
+        config=load_config(),
+        clock=ManualClock(FAR_LATER),
+    )
+    return sink
+
+
+@pytest.mark.asyncio
+async def test_a_batch_delivered_again_after_its_slots_were_stored_is_a_no_op() -> None:
+    pictures: dict[str, Any] = {}
+    timers: dict[str, Any] = {}
+    store = ChildStore(pictures, {}, timers)
+    at = datetime(2030, 7, 17, 4, 32, tzinfo=UTC)
+    batch = [
+        ChildMessage(kind="event", child_id="child-x", at=at, event=police(event_id))
+        for event_id in ("pol-1", "pol-2")
+    ]
+    first = await deliver(batch, store)
+    assert first.records  # the alerts, deadlines and feedback of two RED notices
+    stored = (dict(pictures), dict(timers))
+
+    again = await deliver(batch, store)  # killed before the offsets were committed
+
+    assert again.records == []
+    assert (pictures, timers) == stored
+
+
+@pytest.mark.asyncio
+async def test_a_link_batch_delivered_again_is_linked_at_the_time_it_was_first() -> None:
+    """On the event clock a restarted link stage starts its clock where the last durable
+    batch left it; a batch Kafka delivers again was linked before that batch, at an
+    earlier time. `bench.chaos --seed 2` had a valid event dated 2030 in the batch after
+    one of probes: both durable, the worker killed before the offsets were committed,
+    the probes came again at 2030, past their seen-events horizon, and were linked and
+    held for review a second time (IDENTITY_REVIEW alerts raised at another time)."""
+    seen: dict[str, str] = {}
+    probe = police("probe-1")  # recorded 2026
+    dated_2030 = police("pol-2030", FAR_LATER)
+
+    async def link(events: list[Event], first_offset: int, clock: EventClock) -> MemorySink:
+        sink, queue = MemorySink(), iter(events)
+        await handle_accepted_batch(
+            [b""] * len(events),
+            lambda raw: next(queue),
+            seen=seen,
+            identity=IdentityStore({}),
+            held={},
+            sink=sink,
+            clock=clock,
+            first_offset=first_offset,
+        )
+        return sink
+
+    before_the_kill = EventClock()
+    assert (await link([probe], 0, before_the_kill)).on(LINKED.name)
+    assert (await link([dated_2030], 1, before_the_kill)).on(LINKED.name)
+
+    restarted = EventClock()  # the offsets were not committed: both batches come again
+    again = await link([probe, dated_2030], 0, restarted)
+
+    assert again.records == []  # both duplicates, as they are
+    assert restarted.now() == FAR_LATER
