@@ -12,9 +12,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from broker.kafka.local import LocalKafka
 from tests.e2e.mash_page import MashPage, log_in, records_of
+from tests.integration.conftest import own_kafka  # noqa: F401  (a fixture)
 from tests.integration.worker import WorkerProcess, publish
 
 
@@ -62,6 +65,14 @@ def events(run: str, now: datetime) -> list[dict[str, Any]]:
         "narrative": "Cara said she is scared of her stepfather.",
         "out_of_hours": False,
     }
+
+
+@pytest.fixture
+def kafka_bootstrap(own_kafka: LocalKafka) -> str:  # noqa: F811
+    """A Kafka of this test's own: a worker of a new app id reads every inbound topic
+    from the start, and on the session's Kafka that is every earlier test's events (in CI
+    it had not reached this test's history after 120 s)."""
+    return own_kafka.bootstrap
 
 
 def write(path: Path, items: list[dict[str, Any]]) -> Path:
