@@ -13,7 +13,7 @@ import socket
 import faust
 
 from broker.kafka.admin import client_options
-from broker.kafka.tables import CopartitionedTable
+from broker.kafka.tables import WorkerTable
 from broker.settings import Settings
 
 
@@ -42,7 +42,7 @@ def create_app(settings: Settings) -> faust.App:
         web_stats_enabled=False,
         web_in_thread=False,
         table_standby_replicas=1,
-        Table=CopartitionedTable,  # faust's check misread a fresh changelog: its docstring
+        Table=WorkerTable,  # faust's table, two faults fixed: its docstring
         # a killed worker restarted rejoins as itself: no wait for its old session to expire
         consumer_group_instance_id=group_instance_id(settings),
         broker_session_timeout=settings.session_timeout_seconds,

@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import faust
 
+from broker.kafka.changelog_first import ChangelogFirstTable
 from broker.topics import ACCEPTED
 
 PICTURES: Final = "child-pictures"
@@ -50,6 +51,12 @@ class CopartitionedTable(faust.Table[Any, Any]):
         if 0 in (counts(source_topic), counts(self.changelog_topic_name)):
             return
         super()._verify_source_topic_partitions(source_topic)
+
+
+class WorkerTable(CopartitionedTable, ChangelogFirstTable):
+    """The worker's tables: faust's, with the co-partitioning check that knows "not known
+    yet" (above) and a local store never ahead of the changelog
+    (broker.kafka.changelog_first)."""
 
 
 def changelog_topic(app_id: str, table: str) -> str:
