@@ -23,7 +23,7 @@ from typing import Any
 import faust
 
 from agents.guard import StopTheWorker, batches, failure, report
-from broker.calendar.clock import Clock
+from broker.calendar.clock import Clock, wall_time
 from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.ingest import Accepted, Decoder, Refused, ingest_wire
 from broker.pipeline.sink import Outgoing, Sink
@@ -37,7 +37,7 @@ def decide_inbound(
     raw: bytes, topic: str, decoder: Decoder, clock: Clock, observer: StageObserver
 ) -> tuple[str, list[Outgoing]]:
     """One inbound message's outcome and records. Never raises on bad input."""
-    result = ingest_wire(raw, topic, decoder)
+    result = ingest_wire(raw, topic, decoder, wall_now=wall_time(clock))
     if isinstance(result, Accepted):
         observer.event_in(topic, result.event.source.agency)
     else:

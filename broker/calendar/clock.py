@@ -86,6 +86,14 @@ def observe(clock: Clock, instant: datetime) -> None:
         clock.observe(instant)
 
 
+def wall_time(clock: Clock) -> datetime | None:
+    """The clock's time when it is a wall clock; None on event time (EventClock,
+    ManualClock), whose time is the events' own and so never behind any of them."""
+    if isinstance(clock, EventClock | ManualClock):
+        return None
+    return clock.now()
+
+
 def tick_bound(clock: Clock) -> tuple[datetime, bool]:
     """Up to when deadlines are due now, and whether one due exactly then is due."""
     now = clock.now()

@@ -10,7 +10,8 @@ or kill a worker. Only bugs raise.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import Any, Final, Protocol
 
 from broker.errors import InvalidInput, Problem
 from broker.models.events import Event, parse_event, readable_envelope
@@ -36,6 +37,17 @@ class Refused:
 
 IngestResult = Accepted | Refused
 
+MAX_AHEAD: Final = timedelta(hours=24)
+"""How far ahead of the broker's wall clock an event may say it was recorded.
+
+An event's deadlines run from its `recorded_at`: a RED VIST whose sender's clock (or a
+flipped bit) dates it 2030 would have its decision due in 2030, and no alert would ever
+say it was missed. So an event dated more than this ahead of the broker's clock is
+refused, and the sender told to check its clock. A day is generous on purpose: a system
+writing local time as UTC is an hour out, and hiding such an event from the MASH would
+do more harm than its hour; years are not. On the event clock (replay, tests) the
+broker's time *is* the events' own, so there is nothing to compare with."""
+
 
 class Decoder(Protocol):
     """The wire format, as ingest needs it (the codec module implements it)."""
@@ -45,22 +57,27 @@ class Decoder(Protocol):
         ...
 
 
-def ingest_json(raw: bytes, topic: str | None = None) -> IngestResult:
-    """An event in events.md's JSON form (one line of a replay or publish file)."""
+def ingest_json(
+    raw: bytes, topic: str | None = None, *, wall_now: datetime | None = None
+) -> IngestResult:
+    """An event in events.md's JSON form (one line of a replay or publish file).
+    `wall_now`: the broker's wall clock, when it has one (see MAX_AHEAD)."""
     try:
         data = read_json(raw)
     except InvalidInput as exc:
         return Refused((*exc.problems, *_size_problems(raw)), raw, topic)
-    return _within_size(validate(data, raw, topic), topic)
+    return _within_size(validate(data, raw, topic, wall_now=wall_now), topic)
 
 
-def ingest_wire(raw: bytes, topic: str, decoder: Decoder) -> IngestResult:
+def ingest_wire(
+    raw: bytes, topic: str, decoder: Decoder, *, wall_now: datetime | None = None
+) -> IngestResult:
     """An event as it arrives from Kafka, in the configured Avro framing."""
     try:
         data = decoder.decode_dict(raw)
     except InvalidInput as exc:
         return Refused((*exc.problems, *_size_problems(raw)), raw, topic)
-    return _within_size(validate(data, raw, topic), topic)
+    return _within_size(validate(data, raw, topic, wall_now=wall_now), topic)
 
 
 def _size_problems(raw: bytes) -> list[Problem]:
@@ -82,7 +99,9 @@ def _within_size(result: IngestResult, topic: str | None) -> IngestResult:
     return Refused(tuple(too_big), result.raw, topic, event.event_id, event.source.agency.value)
 
 
-def validate(data: Any, raw: bytes, topic: str | None) -> IngestResult:
+def validate(
+    data: Any, raw: bytes, topic: str | None, *, wall_now: datetime | None = None
+) -> IngestResult:
     """Schema, type and domain checks; every problem is collected, not just the first."""
     event_id, agency = readable_envelope(data)
     if not isinstance(data, dict):
@@ -99,4 +118,17 @@ def validate(data: Any, raw: bytes, topic: str | None) -> IngestResult:
             f"'{event.event_type}' events belong on topic {expected}, not {topic}",
         )
         return Refused((problem,), raw, topic, event_id, agency)
+    if wall_now is not None and event.recorded_at - wall_now > MAX_AHEAD:
+        return Refused((_ahead(event.recorded_at - wall_now),), raw, topic, event_id, agency)
     return Accepted(event, raw)
+
+
+def _ahead(by: timedelta) -> Problem:
+    hours = by.total_seconds() / 3600
+    span = f"{hours:.0f} hours" if hours < 72 else f"{hours / 24:.0f} days"
+    return Problem(
+        "recorded_at",
+        f"is {span} after the broker's clock; an event may be recorded at most "
+        f"{MAX_AHEAD.total_seconds() / 3600:.0f} hours ahead of it: check the sending "
+        "system's clock and time zone, then send the event again",
+    )

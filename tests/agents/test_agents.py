@@ -56,6 +56,24 @@ async def test_an_event_on_the_wrong_topic_is_rejected_with_feedback(codec: Avro
     assert sink.on("agency.police.feedback.v1")
 
 
+class WallClock:
+    """The wall clock, stopped: a clock that is not event time."""
+
+    def now(self) -> datetime:
+        return datetime(2026, 5, 19, 12, tzinfo=UTC)
+
+
+@pytest.mark.asyncio
+async def test_on_the_wall_clock_an_event_dated_years_ahead_is_refused(codec: AvroCodec) -> None:
+    sink = MemorySink()
+    ahead = parse_event({**GOOD, "recorded_at": "2030-07-17T12:00:00+01:00"})
+    raw = codec.encode(ahead, topic="police.vist.v1")
+    assert await handle_inbound(raw, "police.vist.v1", codec, sink, WallClock()) == "rejected"
+    assert [r.topic for r in sink.records] == [REJECTED.name, "agency.police.feedback.v1"]
+    # on event time (replay's clock, the tests' workers) the same event is the time itself
+    assert await handle_inbound(raw, "police.vist.v1", codec, MemorySink(), CLOCK) == "accepted"
+
+
 @pytest.mark.asyncio
 async def test_the_same_event_twice_is_linked_once() -> None:
     sink = MemorySink()

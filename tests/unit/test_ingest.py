@@ -158,3 +158,32 @@ def test_dedupe_first_duplicate_and_conflict() -> None:
     other = ingest_json(line(changed))
     assert isinstance(other, Accepted)
     assert dedupe.sighting(seen, other.event) is dedupe.Sighting.CONFLICT
+
+
+def test_an_event_dated_years_ahead_of_the_wall_clock_is_refused_with_what_to_check() -> None:
+    """Its deadlines would run from 2030: no alert would ever say one was missed."""
+    ahead = {**GOOD, "recorded_at": "2030-07-17T12:00:00+01:00"}
+    result = ingest_json(line(ahead), wall_now=NOW)
+    assert isinstance(result, Refused)
+    [problem] = result.problems
+    assert problem.field == "recorded_at"
+    assert "1520 days after the broker's clock" in problem.message
+    assert "check the sending system's clock" in problem.message
+    assert result.event_id == "pol-1"  # feedback goes back to the sender
+    assert result.source_agency == "police"
+
+
+def test_a_day_ahead_is_tolerated_a_day_and_an_hour_is_not() -> None:
+    """A sender writing local time as UTC is an hour out: the MASH still sees its event."""
+    hour_out = {**GOOD, "recorded_at": "2026-05-19T13:00:00+00:00"}
+    assert isinstance(ingest_json(line(hour_out), wall_now=NOW), Accepted)
+    day_and_hour = {**GOOD, "recorded_at": "2026-05-20T13:00:00+00:00"}
+    result = ingest_json(line(day_and_hour), wall_now=NOW)
+    assert isinstance(result, Refused)
+    assert result.problems[0].message.startswith("is 25 hours after")
+
+
+def test_without_a_wall_clock_an_event_is_never_ahead() -> None:
+    """Replay's time is the events' own (events.md: the broker's clock in replay)."""
+    ahead = {**GOOD, "recorded_at": "2030-07-17T12:00:00+01:00"}
+    assert isinstance(ingest_json(line(ahead)), Accepted)
