@@ -18,6 +18,8 @@ rebuilds the index from its table before going on.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections import ChainMap
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -40,11 +42,13 @@ from agents.guard import (
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
-from broker.pipeline import dedupe
+from broker.pipeline import dedupe, offsets
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.sink import Outgoing, Sink
 from broker.pipeline.steps import Step, link_step
 from broker.topics import ACCEPTED
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -96,12 +100,14 @@ async def handle_accepted_batch(
     observer: StageObserver = NO_OBSERVER,
     sweeper: dedupe.Sweeper | None = None,
     first_offset: int | None = None,
+    handled_offsets: Sequence[int] = (),
 ) -> list[str]:
     """Link a batch of accepted events, in order; returns each one's outcome.
 
     `enter(i)` makes message i the current one: faust writes a table only from within
     a message's context (its partition is the changelog's). `first_offset` is the
-    batch's first message's offset (the event clock of tests: dedupe.EVENT_TIME_KEY)."""
+    batch's first message's offset (the event clock of tests: dedupe.EVENT_TIME_KEY);
+    `handled_offsets` all of them, kept once durable (broker.pipeline.offsets)."""
     pending = _Pending(seen)
     outcomes: list[str] = []
     dedupe.restore_event_time(seen, clock, first_offset)  # tests' event clock, after a crash
@@ -127,6 +133,7 @@ async def handle_accepted_batch(
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
     dedupe.keep_event_time(seen, clock, first_offset, before)
+    offsets.keep(seen, handled_offsets)
     if sweeper is not None and raws:  # ids past the horizon, in the last message's context
         sweeper.maybe(seen, clock.now())
     report(observer, "link", outcomes)
@@ -181,11 +188,15 @@ def register(
     app.on_partitions_revoked.connect(forget_index)  # type: ignore[arg-type]
 
     sweeper = dedupe.Sweeper()
+    rewind = Rewind(app, tables.seen_events)
 
     @app.agent(channel, name="link", concurrency=1, supervisor_strategy=StopTheWorker)
     async def link(stream: Any) -> None:
         with telling(on_fault):
-            async for events in batches(stream, batch_max, batch_within):
+            async for batch in batches(stream, batch_max, batch_within):
+                events = await rewind.follow_on(batch)
+                if not events:
+                    continue  # acknowledged, and read again from where the gap began
                 await handle_accepted_batch(
                     [e.message.value or b"" for e in events],
                     codec.decode,
@@ -198,6 +209,44 @@ def register(
                     observer=observer,
                     sweeper=sweeper,
                     first_offset=events[0].message.offset,
+                    handled_offsets=[e.message.offset for e in events],
                 )
 
     return link
+
+
+class Rewind:
+    """Hands on only the part of a batch that follows the last durable one without a
+    gap, and seeks the consumer back to the gap (broker.pipeline.offsets: faust can
+    commit a message it skipped). A seek is not repeated within `PATIENCE` seconds:
+    messages fetched before it are still arriving, and are dropped, not sought for
+    again. After `ATTEMPTS` seeks to one offset the gap is taken as Kafka's own (the
+    messages deleted by retention while no worker read them) and logged as an error."""
+
+    PATIENCE: float = 2.0
+    ATTEMPTS: int = 5
+
+    def __init__(self, app: faust.App, seen: MutableMapping[str, str]) -> None:
+        self.app = app
+        self.seen = seen
+        self.sought: dict[int, int] = {}
+        self.last = -1e9
+
+    async def follow_on(self, events: Sequence[Any]) -> Sequence[Any]:
+        message_context(events)(0)
+        plan = offsets.plan([e.message.offset for e in events], offsets.expected(self.seen))
+        if plan.seek_to is None:
+            self.sought.clear()
+            return events
+        gap = {"from": plan.seek_to, "to": events[plan.take].message.offset}
+        if self.sought.get(plan.seek_to, 0) >= self.ATTEMPTS:
+            log.error("link: offsets gone from Kafka, never handled", extra=gap)
+            self.sought.clear()
+            return events
+        now = asyncio.get_running_loop().time()
+        if now - self.last > self.PATIENCE:
+            self.last = now
+            self.sought[plan.seek_to] = self.sought.get(plan.seek_to, 0) + 1
+            log.warning("link: offsets never handed to the stage; reading them again", extra=gap)
+            await self.app.consumer.seek(events[plan.take].message.tp, plan.seek_to)
+        return events[: plan.take]

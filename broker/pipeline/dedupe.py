@@ -143,7 +143,7 @@ def forget_expired(
     `now`. Returns how many were deleted."""
     expired, unstamped = [], []
     for event_id, value in list(seen.items()):
-        if event_id == EVENT_TIME_KEY:
+        if event_id.startswith("\x00"):  # a reserved key: EVENT_TIME_KEY, offsets'
             continue
         at = _parse(value)[1]
         if at is None:
