@@ -6,6 +6,15 @@ is durable. A batch (`send_all`) is handed to the producer in order without awai
 each record, then awaited as a whole: one round trip per batch. A failure to send is
 retried with backoff, never skipped: a stalled partition is visible (lag) and
 recoverable, a skipped record is a lost one.
+
+Records go to faust's producer (`app.producer.send`, the aiokafka producer under the
+tables' changelogs too), not through a faust `Topic`: a topic's send wraps each record
+in faust's message objects, runs its sensors and a callback, and resolves a future of
+its own, which together cost the worker more than the send itself (issue 12:
+`python -m bench.live --phases worker1` profiled). The bytes, key, partition (aiokafka's
+partitioner over the key, as before) and acknowledgement are the same; faust's own
+`faust_topic_messages_sent` and `faust_producer_send_latency` now count the changelogs'
+records only (`mash_events_out_total` counts these).
 """
 
 from __future__ import annotations
@@ -33,18 +42,19 @@ class KafkaSink:
     def __init__(self, app: Any, codec: Encoder, *, attempts: int | None = None) -> None:
         self._app = app
         self._codec = codec
-        self._topics: dict[str, Any] = {}
         self._attempts = attempts
-
-    def _topic(self, name: str) -> Any:
-        if name not in self._topics:
-            self._topics[name] = self._app.topic(name, key_serializer="raw", value_serializer="raw")
-        return self._topics[name]
 
     def _wire(self, record: OutRecord) -> tuple[bytes | None, bytes]:
         value = self._codec.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
         return key, value
+
+    async def _hand_over(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
+        """Encoded bytes to the producer; their acknowledgement, to await."""
+        producer = await self._app.maybe_start_producer()
+        return await producer.send(  # type: ignore[no-any-return]
+            topic, key, value, partition=None, timestamp=None, headers=None
+        )
 
     async def send_all(self, records: Sequence[Outgoing]) -> None:
         """Hand every record to the producer, then wait for all acknowledgements.
@@ -56,9 +66,9 @@ class KafkaSink:
         pending: list[tuple[OutRecord, Awaitable[Any]]] = []
         rest: list[OutRecord] = []
         for index, (record, _) in enumerate(records):
-            key, value = self._wire(record)
+            key, value = self._wire(record)  # a record that cannot be encoded raises
             try:
-                pending.append((record, await self._topic(record.topic).send(key=key, value=value)))
+                pending.append((record, await self._hand_over(record.topic, key, value)))
             except Exception as exc:  # the producer refused it: the slow path, in order
                 log.warning(
                     "batch send failed, sending one by one",
@@ -66,12 +76,7 @@ class KafkaSink:
                 )
                 rest = [r for r, _ in records[index:]]
                 break
-        results = await asyncio.gather(*(f for _, f in pending), return_exceptions=True)
-        failed = [
-            r
-            for (r, _), result in zip(pending, results, strict=True)
-            if isinstance(result, BaseException)
-        ]
+        failed = [record for record, ack in pending if not await _durable(ack)]
         for record in [*failed, *rest]:
             await self.send(record)
 
@@ -82,8 +87,7 @@ class KafkaSink:
         while self._attempts is None or attempt < self._attempts:
             attempt += 1
             try:
-                pending = await self._topic(record.topic).send(key=key, value=value)
-                await pending
+                await (await self._hand_over(record.topic, key, value))
                 return
             except Exception as exc:  # aiokafka raises many types; all are transport here
                 log.warning(
@@ -93,3 +97,21 @@ class KafkaSink:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         raise InfrastructureError(f"could not publish to {record.topic} after retries")
+
+
+async def _durable(acknowledgement: Awaitable[Any]) -> bool:
+    """Whether a record was acknowledged: False if it failed or its future was cancelled
+    (the producer closing), and the caller sends it again. Awaited one after another:
+    the first wait is the batch's round trip, the rest are mostly done already (cheaper
+    than `asyncio.gather`, which adds a callback and a result per record).
+    A cancellation of the waiting task itself is not swallowed."""
+    try:
+        await acknowledgement
+    except asyncio.CancelledError:
+        task = asyncio.current_task()
+        if task is not None and task.cancelling():
+            raise
+        return False
+    except Exception:
+        return False
+    return True
