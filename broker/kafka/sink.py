@@ -14,13 +14,16 @@ its own, which together cost the worker more than the send itself (issue 12:
 `python -m bench.live --phases worker1` profiled). The bytes, key, partition (aiokafka's
 partitioner over the key, as before) and acknowledgement are the same; faust's own
 `faust_topic_messages_sent` and `faust_producer_send_latency` now count the changelogs'
-records only (`mash_events_out_total` counts these).
+records only (`mash_events_out_total` counts these). A record that fails is still
+reported to faust's sensors (`faust_total_error_messages_sent_total`, which
+deploy/prometheus/alerts.yml alerts on), as faust's topic did.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Sequence
 from datetime import datetime
 from typing import Any
@@ -65,6 +68,7 @@ class KafkaSink:
         """
         pending: list[tuple[OutRecord, Awaitable[Any]]] = []
         rest: list[OutRecord] = []
+        started = time.monotonic()
         for index, (record, _) in enumerate(records):
             key, value = self._wire(record)  # a record that cannot be encoded raises
             try:
@@ -76,9 +80,29 @@ class KafkaSink:
                 )
                 rest = [r for r, _ in records[index:]]
                 break
-        failed = [record for record, ack in pending if not await _durable(ack)]
+        failed = [record for record, ack in pending if not await self._durable(ack, started)]
         for record in [*failed, *rest]:
             await self.send(record)
+
+    async def _durable(self, acknowledgement: Awaitable[Any], started: float) -> bool:
+        """Whether a record was acknowledged: False if it failed (reported to faust's
+        sensors, as faust's topic reports a failed send) or its future was cancelled
+        (the producer closing); the caller sends it again. A batch's are awaited one
+        after another: the first wait is the round trip, the rest are mostly done
+        already (cheaper than `asyncio.gather`, which adds a callback and a result per
+        record). A cancellation of the waiting task itself is not swallowed."""
+        try:
+            await acknowledgement
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise
+            return False
+        except Exception as exc:
+            sensors = self._app.sensors
+            sensors.on_send_error(self._app.producer, exc, dict.fromkeys(sensors, started))
+            return False
+        return True
 
     async def send(self, record: OutRecord, *, recorded_at: datetime | None = None) -> None:
         key, value = self._wire(record)
@@ -86,32 +110,17 @@ class KafkaSink:
         attempt = 0
         while self._attempts is None or attempt < self._attempts:
             attempt += 1
+            started = time.monotonic()
             try:
-                await (await self._hand_over(record.topic, key, value))
-                return
+                if await self._durable(await self._hand_over(record.topic, key, value), started):
+                    return
+                error = "not acknowledged"
             except Exception as exc:  # aiokafka raises many types; all are transport here
-                log.warning(
-                    "send failed, retrying",
-                    extra={"topic": record.topic, "attempt": attempt, "error": type(exc).__name__},
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+                error = type(exc).__name__
+            log.warning(
+                "send failed, retrying",
+                extra={"topic": record.topic, "attempt": attempt, "error": error},
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
         raise InfrastructureError(f"could not publish to {record.topic} after retries")
-
-
-async def _durable(acknowledgement: Awaitable[Any]) -> bool:
-    """Whether a record was acknowledged: False if it failed or its future was cancelled
-    (the producer closing), and the caller sends it again. Awaited one after another:
-    the first wait is the batch's round trip, the rest are mostly done already (cheaper
-    than `asyncio.gather`, which adds a callback and a result per record).
-    A cancellation of the waiting task itself is not swallowed."""
-    try:
-        await acknowledgement
-    except asyncio.CancelledError:
-        task = asyncio.current_task()
-        if task is not None and task.cancelling():
-            raise
-        return False
-    except Exception:
-        return False
-    return True

@@ -5,13 +5,15 @@
 path: every record of a batch is handed over in order before any acknowledgement is
 awaited; `send_all` returns only once every record is acknowledged; a record whose
 acknowledgement failed, or was cancelled by a closing producer, is sent again; a record
-that cannot be encoded raises at once (no retrying a record that can never be sent).
+that cannot be encoded raises at once (no retrying a record that can never be sent). A
+failed send is reported to faust's sensors, whose error count deploy/ alerts on.
 The real producer is held to the same contract in tests/integration/test_sink_contract.py.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -64,9 +66,23 @@ class FakeProducer:
         return ack
 
 
+class FakeSensors:
+    """faust's sensor delegate: told of each record whose send failed."""
+
+    def __init__(self) -> None:
+        self.errors: list[BaseException] = []
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(())
+
+    def on_send_error(self, producer: Any, exc: BaseException, state: Any) -> None:
+        self.errors.append(exc)
+
+
 class FakeApp:
     def __init__(self) -> None:
         self.producer = FakeProducer()
+        self.sensors = FakeSensors()
 
     async def maybe_start_producer(self) -> FakeProducer:
         return self.producer
@@ -116,6 +132,7 @@ async def test_a_failed_or_cancelled_acknowledgement_is_sent_again() -> None:
     acks[5].set_result(None)
     await asyncio.wait_for(sending, 1)
     assert len(app.producer.handed) == 6
+    assert [str(e) for e in app.sensors.errors] == ["broker went away"]  # faust's error count
 
 
 @pytest.mark.asyncio
