@@ -52,9 +52,11 @@ class KafkaSink:
         key = record.key.encode("utf-8") if record.key is not None else None
         return key, value
 
-    async def _hand_over(self, topic: str, key: bytes | None, value: bytes) -> Awaitable[Any]:
+    @staticmethod
+    async def _hand_over(
+        producer: Any, topic: str, key: bytes | None, value: bytes
+    ) -> Awaitable[Any]:
         """Encoded bytes to the producer; their acknowledgement, to await."""
-        producer = await self._app.maybe_start_producer()
         return await producer.send(  # type: ignore[no-any-return]
             topic, key, value, partition=None, timestamp=None, headers=None
         )
@@ -69,10 +71,12 @@ class KafkaSink:
         pending: list[tuple[OutRecord, Awaitable[Any]]] = []
         rest: list[OutRecord] = []
         started = time.monotonic()
+        producer = None  # looked up once a batch
         for index, (record, _) in enumerate(records):
             key, value = self._wire(record)  # a record that cannot be encoded raises
             try:
-                pending.append((record, await self._hand_over(record.topic, key, value)))
+                producer = producer or await self._app.maybe_start_producer()
+                pending.append((record, await self._hand_over(producer, record.topic, key, value)))
             except Exception as exc:  # the producer refused it: the slow path, in order
                 log.warning(
                     "batch send failed, sending one by one",
@@ -112,7 +116,9 @@ class KafkaSink:
             attempt += 1
             started = time.monotonic()
             try:
-                if await self._durable(await self._hand_over(record.topic, key, value), started):
+                producer = await self._app.maybe_start_producer()
+                acknowledgement = await self._hand_over(producer, record.topic, key, value)
+                if await self._durable(acknowledgement, started):
                     return
                 error = "not acknowledged"
             except Exception as exc:  # aiokafka raises many types; all are transport here
