@@ -46,6 +46,15 @@ throughout took 4.5 s of a 60 s profiled run, so the slow looks keep the benchma
 slowing what it measures."""
 
 
+def worker_env(text: str) -> dict[str, str]:
+    """`MASH_A=1 MASH_B=2` as a mapping: settings tried on the workers (MASH_ only)."""
+    pairs = [item.partition("=") for item in text.split()]
+    found = {k: v for k, _, v in pairs if k.startswith("MASH_")}
+    if len(found) != len(pairs):
+        raise ValueError(f"BENCH_WORKER_ENV takes MASH_NAME=value pairs: {text!r}")
+    return found
+
+
 def profiled(profile: Path | None, n: int) -> list[str]:
     """cProfile's arguments when profiling (the first worker only), else none."""
     return ["-m", "cProfile", "-o", str(profile)] if profile is not None and n == 0 else []
@@ -78,6 +87,8 @@ class Workers:
                     if (w := os.environ.get("BENCH_BATCH_WITHIN"))
                     else {}
                 ),
+                # BENCH_WORKER_ENV="MASH_A=1 MASH_B=2": any other setting, for a trial
+                **worker_env(os.environ.get("BENCH_WORKER_ENV", "")),
             }
             log = (root / f"{self.app_id}-worker-{n}.log").open("wb")
             self.logs.append(log)

@@ -28,6 +28,7 @@ from broker.calendar.clock import Clock, EventClock, SystemClock
 from broker.codec import codec_from_settings
 from broker.config.partnership import load_config
 from broker.kafka.admin import client_options, create_topics, metadata_check
+from broker.kafka.sensor import lean_prometheus_sensor
 from broker.kafka.sink import KafkaSink
 from broker.kafka.tables import Tables, declare_tables
 from broker.ops import faust_state
@@ -68,6 +69,7 @@ def build_worker(
     codec = codec_from_settings(settings)
     registry = CollectorRegistry()
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="faust")
+    lean_prometheus_sensor(app)  # the same metrics, looked up once (broker/kafka/sensor.py)
     metrics = Metrics(registry)
     state = faust_state.FaustState(app)
     metrics.watch_worker(state)

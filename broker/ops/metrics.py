@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -145,6 +145,7 @@ class Metrics:
         self, registry: CollectorRegistry, now: Callable[[], datetime] | None = None
     ) -> None:
         self.registry = registry
+        self._labelled: dict[tuple[int, tuple[str, ...]], Any] = {}
         self._now = now or (lambda: datetime.now(UTC))
         self.events_in = Counter(
             "mash_events_in",
@@ -252,16 +253,26 @@ class Metrics:
         """Consumer lag, table recovery and assignment, read at scrape time."""
         self.registry.register(_WorkerCollector(state))
 
+    def _series(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)` (in the order of its label names), looked up once: the
+        agents report every message and every record, and prometheus_client validates
+        and converts the labels at each lookup (a profile of the worker under load)."""
+        key = (id(metric), values)
+        series = self._labelled.get(key)
+        if series is None:
+            series = self._labelled[key] = metric.labels(*values)
+        return series
+
     # -- what the agents and the sink report --------------------------------------------
 
     def event_in(self, topic: str, agency: object) -> None:
-        self.events_in.labels(topic=topic, agency=agency_label(agency)).inc()
+        self._series(self.events_in, topic, agency_label(agency)).inc()
 
     def batch(self, stage: str, size: int) -> None:
-        self.batch_sizes.labels(stage=stage).observe(size)
+        self._series(self.batch_sizes, stage).observe(size)
 
     def outcome(self, stage: str, outcome: str) -> None:
-        self.outcomes.labels(stage=stage, outcome=outcome).inc()
+        self._series(self.outcomes, stage, outcome).inc()
         if outcome == "duplicate":
             self.duplicates.inc()
 
@@ -271,22 +282,22 @@ class Metrics:
         Called by `MeteredSink` after the record is acknowledged, so the counts are of
         what consumers can actually read.
         """
-        self.events_out.labels(topic=record.topic).inc()
+        self._series(self.events_out, record.topic).inc()
         value = record.value
         if isinstance(value, Rejected):
             self.rejected.labels(source_topic=value.topic or UNKNOWN).inc()
             for reason in sorted({reason_label(p.field) for p in value.reasons}):
                 self.rejection_reasons.labels(reason=reason).inc()
         elif isinstance(value, Alert):
-            self.alerts.labels(rule_id=str(value.rule_id), severity=str(value.severity)).inc()
+            self._series(self.alerts, str(value.rule_id), str(value.severity)).inc()
         elif isinstance(value, Notification):
-            self.notifications.labels(agency=agency_label(value.to_agency)).inc()
+            self._series(self.notifications, agency_label(value.to_agency)).inc()
         elif isinstance(value, Feedback):
-            self.feedback.labels(agency=agency_label(value.to_agency), kind=str(value.kind)).inc()
+            self._series(self.feedback, agency_label(value.to_agency), str(value.kind)).inc()
         when = recorded_at or _recorded_at(value)
         if when is not None:
             elapsed = (self._now() - when).total_seconds()
-            self.latency.labels(topic=record.topic).observe(max(0.0, elapsed))
+            self._series(self.latency, record.topic).observe(max(0.0, elapsed))
 
 
 def _recorded_at(value: BaseModel) -> datetime | None:
