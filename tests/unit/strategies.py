@@ -248,7 +248,7 @@ def _agency_involvement(draw: st.DrawFn) -> AgencyInvolvement:
         agency=agency,
         status=draw(st.sampled_from(InvolvementStatus)),
         team=draw(words),
-        contact=draw(optional(text)),
+        contact=draw(optional(words)),  # one line (Line), unlike a narrative
         school=school,
     )
 
