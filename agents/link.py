@@ -99,15 +99,15 @@ async def handle_accepted_batch(
     enter: Enter = no_context,
     observer: StageObserver = NO_OBSERVER,
     sweeper: dedupe.Sweeper | None = None,
-    first_offset: int | None = None,
-    handled_offsets: Sequence[int] = (),
+    message_offsets: Sequence[int] = (),
 ) -> list[str]:
     """Link a batch of accepted events, in order; returns each one's outcome.
 
     `enter(i)` makes message i the current one: faust writes a table only from within
-    a message's context (its partition is the changelog's). `first_offset` is the
-    batch's first message's offset (the event clock of tests: dedupe.EVENT_TIME_KEY);
-    `handled_offsets` all of them, kept once durable (broker.pipeline.offsets)."""
+    a message's context (its partition is the changelog's). `message_offsets` are the
+    messages' offsets: the first keys the event clock of tests (dedupe.EVENT_TIME_KEY),
+    the next one after them is kept once durable (broker.pipeline.offsets)."""
+    first_offset = message_offsets[0] if message_offsets else None
     pending = _Pending(seen)
     outcomes: list[str] = []
     dedupe.restore_event_time(seen, clock, first_offset)  # tests' event clock, after a crash
@@ -133,7 +133,7 @@ async def handle_accepted_batch(
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
     dedupe.keep_event_time(seen, clock, first_offset, before)
-    offsets.keep(seen, handled_offsets)
+    offsets.keep(seen, message_offsets)
     if sweeper is not None and raws:  # ids past the horizon, in the last message's context
         sweeper.maybe(seen, clock.now())
     report(observer, "link", outcomes)
@@ -208,8 +208,7 @@ def register(
                     clock=clock,
                     observer=observer,
                     sweeper=sweeper,
-                    first_offset=events[0].message.offset,
-                    handled_offsets=[e.message.offset for e in events],
+                    message_offsets=[e.message.offset for e in events],
                 )
 
     return link

@@ -421,14 +421,21 @@ async def keep_topics(where: Path, bootstrap: str, app_id: str) -> None:
 
 def _lags(group: Group) -> str:
     """Each worker's consumer lag by topic, for a note on a recovery that did not come."""
-    shown = []
-    for n, worker in enumerate(group.workers):
-        lags = Counter[str]()
-        for (name, labels), value in scrape(worker.port).items():
-            if name == "mash_consumer_lag" and value:
-                lags[dict(labels).get("topic", "?")] += int(value)
-        shown.append(f"worker {n} ready={worker.ready()} lag={dict(lags)}")
+    shown = [
+        f"worker {n} ready={worker.ready()} lag={dict(_lag(worker))}"
+        for n, worker in enumerate(group.workers)
+    ]
     return "; ".join(shown)
+
+
+def _lag(worker: Any) -> Counter[str]:
+    """A worker's messages not yet read or not yet committed, by topic
+    (`mash_consumer_lag`, broker.ops.faust_state); empty when it does not answer."""
+    lags = Counter[str]()
+    for (name, labels), value in scrape(worker.port).items():
+        if name == "mash_consumer_lag" and value:
+            lags[dict(labels).get("topic", "?")] += int(value)
+    return lags
 
 
 def _drain(bootstrap: str, stream: Stream, floor: Path, until: datetime, group: Group) -> list[Any]:
@@ -456,17 +463,8 @@ def _drain(bootstrap: str, stream: Stream, floor: Path, until: datetime, group: 
 
 
 def _caught_up(group: Group) -> bool:
-    """Every worker ready, and none with a message of its sources read and not yet
-    committed or not yet read (`mash_consumer_lag`, broker.ops.faust_state)."""
-    for worker in group.workers:
-        if not worker.ready():
-            return False
-        lag = sum(
-            value for (name, _), value in scrape(worker.port).items() if name == "mash_consumer_lag"
-        )
-        if lag:
-            return False
-    return True
+    """Every worker ready, and none with a message of its sources not yet handled."""
+    return all(worker.ready() and not _lag(worker) for worker in group.workers)
 
 
 def _late_deadlines(outputs: list[Any]) -> list[float]:

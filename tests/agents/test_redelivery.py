@@ -82,7 +82,7 @@ async def test_a_link_batch_delivered_again_is_linked_at_the_time_it_was_first()
             held={},
             sink=sink,
             clock=clock,
-            first_offset=first_offset,
+            message_offsets=range(first_offset, first_offset + len(events)),
         )
         return sink
 

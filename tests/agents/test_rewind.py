@@ -99,8 +99,7 @@ async def test_a_durable_batch_keeps_the_offset_to_handle_next() -> None:
         held={},
         sink=sink,
         clock=ManualClock(FAR_LATER),
-        first_offset=41,
-        handled_offsets=[41, 42],
+        message_offsets=[41, 42],
     )
     assert len(sink.on(LINKED.name)) == 2
     assert seen[NEXT_OFFSET_KEY] == "43"
