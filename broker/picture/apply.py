@@ -185,7 +185,7 @@ def _update_identity(picture: ChildPicture, subject: Subject) -> None:
         and current.postcode == postcode
     ):
         return  # the same child as described before (most events): keep the frozen part
-    picture.identity = Identity(
+    picture.identity = Identity.model_construct(  # the validated subject's values, all given
         given_name=subject.given_name,
         family_name=subject.family_name,
         date_of_birth=subject.date_of_birth,
@@ -229,7 +229,7 @@ def _decision(picture: ChildPicture, event: MashDecision) -> DecisionMade:
         target = event.refers_to
     elif (alert := picture.alert(event.refers_to)) is not None:
         target = alert.event_id
-    return DecisionMade(
+    return DecisionMade.model_construct(  # the validated event's values, every field given
         event_id=event.event_id,
         decision_id=event.decision_id,
         refers_to=event.refers_to,

@@ -44,7 +44,9 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
     by_short = Counter(c for e in short for c in e.concerns)
     by_long = Counter(c for e in long for c in e.concerns)
     record = picture.socialcare
-    return ChildContext(
+    # Every value below comes from the validated picture or is a count: constructed, not
+    # validated again (on every alert, it was a tenth of raising one).
+    return ChildContext.model_construct(
         status=record.status if record else None,
         status_since=record.status_since if record else None,
         allocated_worker=record.allocated_worker if record else None,
@@ -54,7 +56,9 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
         risk_events_90_days=len(short),
         risk_events_365_days=len(long),
         concerns=[
-            ConcernCount(concern=c, last_90_days=by_short[c], last_365_days=by_long[c])
+            ConcernCount.model_construct(
+                concern=c, last_90_days=by_short[c], last_365_days=by_long[c]
+            )
             for c in CONCERNS
             if by_long[c]
         ],

@@ -43,6 +43,11 @@ class ChildSlot:
     def empty(self) -> bool:
         return self.picture is None and not self.awaiting and not self.pending
 
+    def with_picture(self, picture: ChildPicture) -> ChildSlot:
+        """This slot with another picture (`dataclasses.replace`, without its cost at
+        every message)."""
+        return ChildSlot(picture, self.awaiting, self.pending)
+
     def next_due(self) -> datetime | None:
         return self.picture.next_due() if self.picture is not None else None
 
@@ -76,7 +81,7 @@ def _on_event(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig)
         now=message.at,
         config=config,
     )
-    return ChildResult(replace(slot, picture=outcome.picture), records_for(outcome.outputs))
+    return ChildResult(slot.with_picture(outcome.picture), records_for(outcome.outputs))
 
 
 def _on_tick(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig) -> ChildResult:
@@ -85,7 +90,7 @@ def _on_tick(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig) 
     if slot.picture is None:
         return ChildResult(slot)
     outcome = fire_due(slot.picture, before=message.at, inclusive=message.inclusive, config=config)
-    return ChildResult(replace(slot, picture=outcome.picture), records_for(outcome.outputs))
+    return ChildResult(slot.with_picture(outcome.picture), records_for(outcome.outputs))
 
 
 def _fired_before(

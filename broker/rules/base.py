@@ -136,7 +136,7 @@ def child_ref(picture: ChildPicture) -> ChildRef:
     if identity is None:
         raise ValueError("a picture without an identity cannot be alerted on")
     record = picture.socialcare
-    return ChildRef(
+    return ChildRef.model_construct(  # the picture's values, validated when they arrived
         child_id=picture.child_id,
         given_name=identity.given_name,
         family_name=identity.family_name,
