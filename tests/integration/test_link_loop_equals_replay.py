@@ -9,7 +9,8 @@ apart, an exact duplicate and an event id re-used for other content (a conflict)
 a read_committed consumer then reads from its output topics must be, topic by topic and
 in order, byte for byte what replay's `Engine.link` publishes for the same events, and
 the seen-events, held-events and identity index it keeps in its compacted state topic
-must be replay's (the index rebuilt from the topic as a restarted loop would).
+must be replay's (the index rebuilt from the topic as a restarted loop would), and the
+group's committed offset must be past the last event.
 Batches of three, so several transactions commit and a duplicate meets its original
 both within a batch and across batches.
 """
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from bench.link_batch import STATE_TOPIC
 from bench.live_linkloop import MODES, link_loop
@@ -98,6 +99,15 @@ async def _read(bootstrap: str, topics: list[str]) -> list[Wired]:
     return found
 
 
+async def _committed(bootstrap: str, group: str, topic: str) -> int | None:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    await consumer.start()
+    try:
+        return await consumer.committed(TopicPartition(topic, 0))
+    finally:
+        await consumer.stop()
+
+
 def _by_topic(records: list[Wired], prefix: str = "") -> dict[str, list[Wired]]:
     found: dict[str, list[Wired]] = {}
     for topic, key, value in records:
@@ -136,6 +146,8 @@ def test_the_loop_publishes_what_replay_links(kafka_bootstrap: str, mode: str) -
     )
     assert figures["records"] == len(events)
     assert figures["batches"] >= 4
+    committed = asyncio.run(_committed(kafka_bootstrap, group, prefix + ACCEPTED.name))
+    assert committed == len(events)  # the transactions' offsets (or the commits) landed
 
     read = asyncio.run(_read(kafka_bootstrap, [prefix + t for t in [*outputs, STATE_TOPIC]]))
     found = _by_topic(read, prefix)
