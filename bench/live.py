@@ -1,7 +1,7 @@
 """Live benchmark: the worker against what Kafka and faust allow, on one real Kafka.
 
     python -m bench.live [--events 5000] [--seed 0] [--partitions 12]
-                         [--phases raw,faust,worker1,worker2,latency]
+                         [--phases raw,faust,worker1,worker2,latency,linkloop]
                          [--rate 100,25] [--latency-seconds 45] [--json] [--profile F]
 
 Replay (bench/replay.py) measures the broker's functions; this measures what an operator
@@ -44,6 +44,7 @@ from bench.live_ceiling import run_ceiling
 from bench.live_events import council_events, to_wire
 from bench.live_kafka import free_port
 from bench.live_latency import run_latency
+from bench.live_link import MODES, accepted_wires, run_linkloop
 from bench.live_stats import ratio, shown, table
 from bench.live_worker import run_workers
 from broker.codec import codec_from_settings
@@ -51,7 +52,8 @@ from broker.kafka.jars import ensure_jars
 from broker.kafka.local import LocalKafka
 from broker.settings import Settings
 
-PHASES = ("raw", "faust", "worker1", "worker2", "latency")
+PHASES = ("raw", "faust", "worker1", "worker2", "latency", "linkloop")
+DEFAULT_PHASES = PHASES[:5]
 
 
 def phases(text: str) -> list[str]:
@@ -74,7 +76,9 @@ def rates(text: str) -> list[float]:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = Settings()
-    wires = to_wire(council_events(args.events, args.seed), codec_from_settings(settings))
+    codec = codec_from_settings(settings)
+    events = council_events(args.events, args.seed)
+    wires = to_wire(events, codec)
     results: dict[str, Any] = {"events": len(wires), "partitions": args.partitions}
     with tempfile.TemporaryDirectory(prefix="mash-bench-live-") as tmp:
         root = args.keep.resolve() if args.keep else Path(tmp)
@@ -82,6 +86,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         jars = ensure_jars(settings.local_kafka_dir / "jars")
         with LocalKafka(root / "kafka", jars, free_port(), free_port()) as kafka:
             for phase in args.phases:
+                found: Any
                 print(f"-- {phase}", file=sys.stderr, flush=True)
                 if phase in ("raw", "faust"):
                     found = run_ceiling(
@@ -97,6 +102,17 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                         args.partitions,
                         args.timeout,
                         args.profile.resolve() if args.profile else None,
+                    )
+                elif phase == "linkloop":
+                    found = run_linkloop(
+                        kafka.bootstrap,
+                        accepted_wires(events, codec),
+                        root,
+                        args.partitions,
+                        args.timeout,
+                        batch=args.link_batch,
+                        events=args.events,
+                        seed=args.seed,
                     )
                 else:
                     found = [
@@ -126,6 +142,8 @@ def printed(results: dict[str, Any]) -> list[str]:
         f"  {names[p]:<14} {results[p]['events_per_second']:>10,.1f}" for p in names if p in results
     ]
     lines += ["", "ratios:", *(f"  {k:<16} {shown(v)}" for k, v in results["ratios"].items())]
+    if "linkloop" in results:
+        lines += ["", *linkloop_lines(results["linkloop"])]
     for found in results.get("latency", []):
         lines += [
             "",
@@ -145,12 +163,40 @@ def printed(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def linkloop_lines(found: dict[str, Any]) -> list[str]:
+    off = found["offline"]
+    lines = [
+        f"link stage off faust ({found['events']:,} events on broker.accepted.v1, "
+        f"batches of up to {found['batch']}):",
+        f"  {'':<14} {'events/s':>10} {'CPU ms/event':>13} {'batches':>8} "
+        f"{'outputs':>8} {'state':>8}",
+    ]
+    for mode in MODES:
+        m = found[mode]
+        lines.append(
+            f"  {mode:<14} {m['events_per_second']:>10,.1f} {m['cpu_ms_per_event']:>13.3f} "
+            f"{m['batches']:>8,} {m['outputs']:>8,} {m['state_records']:>8,}"
+        )
+        spent = ", ".join(f"{k} {v:.2f}" for k, v in m["seconds_in"].items())
+        lines.append(f"  {'':<14} wall seconds in: {spent}")
+    lines += [
+        f"  without Kafka ({off['events']:,} events, CPU ms/event): link_step alone "
+        f"{off['link_step_cpu_ms_per_event']:.3f}, decode {off['decode_cpu_ms_per_event']:.3f}, "
+        f"encode {off['encode_cpu_ms_per_event']:.3f}, "
+        f"the loop's whole transform {off['transform_cpu_ms_per_event']:.3f}"
+    ]
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--partitions", type=int, default=12)
-    parser.add_argument("--phases", type=phases, default=list(PHASES))
+    parser.add_argument("--phases", type=phases, default=list(DEFAULT_PHASES))
+    parser.add_argument(
+        "--link-batch", type=int, default=500, help="linkloop: records per batch at most"
+    )
     parser.add_argument(
         "--rate",
         type=rates,

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -52,6 +54,35 @@ def report(stream: IO[bytes], key: str, timeout: float) -> dict[str, Any]:
     raise TimeoutError(f"no {key!r} report within {timeout:.0f}s")
 
 
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    """Terminate a phase's process, killing it if it does not stop within 30 s."""
+    proc.terminate()
+    try:
+        proc.wait(30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+
+
+@contextmanager
+def module_process(args: list[str], log_path: Path) -> Iterator[IO[bytes]]:
+    """`python -m ARGS` from the project's root without the caller's MASH_* settings,
+    its stderr to `log_path`: its stdout, the process stopped on the way out."""
+    with log_path.open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", *args],
+            cwd=PROJECT_ROOT,
+            env=clean_env(),
+            stdout=subprocess.PIPE,
+            stderr=log,
+        )
+        assert proc.stdout is not None
+        try:
+            yield proc.stdout
+        finally:
+            stop(proc)
+
+
 def run_ceiling(
     kind: str, bootstrap: str, wires: list[Wire], root: Path, partitions: int, timeout: float
 ) -> dict[str, float]:
@@ -59,34 +90,17 @@ def run_ceiling(
     asyncio.run(fresh_topics(bootstrap, partitions))
     common = ["--bootstrap", bootstrap, "--expect", str(len(wires))]
     if kind == "raw":
-        args = ["-m", "bench.live_raw", *common, "--group", f"bench-raw-{uuid.uuid4().hex[:6]}"]
+        args = ["bench.live_raw", *common, "--group", f"bench-raw-{uuid.uuid4().hex[:6]}"]
         args += ["--timeout", str(timeout)]
     else:
         datadir = root / f"faust-{uuid.uuid4().hex[:6]}"
-        args = ["-m", "bench.live_faust", *common, "--app-id", datadir.name]
+        args = ["bench.live_faust", *common, "--app-id", datadir.name]
         args += ["--datadir", str(datadir), "--partitions", str(partitions)]
-    log = (root / f"{kind}.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, *args],
-        cwd=PROJECT_ROOT,
-        env=clean_env(),
-        stdout=subprocess.PIPE,
-        stderr=log,
-    )
-    assert proc.stdout is not None
-    try:
-        ready = report(proc.stdout, "ready", 120)
+    with module_process(args, root / f"{kind}.log") as stdout:
+        ready = report(stdout, "ready", 120)
         started = time.time()
         sent = asyncio.run(blast(bootstrap, wires))
-        done = report(proc.stdout, "done", timeout)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
-        log.close()
+        done = report(stdout, "done", timeout)
     if done["records"] < len(wires):
         raise RuntimeError(f"{kind}: only {done['records']} of {len(wires)} in {timeout:.0f}s")
     seconds = done["done"] - started
