@@ -72,20 +72,25 @@ class Rewind:
         if plan.seek_to is None:
             self._settled(partition)
             return plan.take
-        gap = {"partition": partition, "from": plan.seek_to, "to": events[plan.take].message.offset}
+        first = events[plan.take].message
+        gap = {  # fields the logs keep (broker.ops.logs): where from, how many offsets
+            "stage": self.stage,
+            "topic": first.tp.topic,
+            "partition": partition,
+            "offset": plan.seek_to,
+            "count": first.offset - plan.seek_to,
+        }
         tries = (partition, plan.seek_to)
         if self.sought.get(tries, 0) >= self.ATTEMPTS:
-            log.error("%s: offsets gone from Kafka, never handled", self.stage, extra=gap)
+            log.error("offsets gone from Kafka, never handled", extra=gap)
             self._settled(partition)
             return len(events)
         now = asyncio.get_running_loop().time()
         if now - self.last.get(partition, -math.inf) > self.PATIENCE:
             self.last[partition] = now
             self.sought[tries] = self.sought.get(tries, 0) + 1
-            log.warning(
-                "%s: offsets never handed to the stage; reading them again", self.stage, extra=gap
-            )
-            await self.app.consumer.seek(events[plan.take].message.tp, plan.seek_to)
+            log.warning("offsets never handed to the stage; reading them again", extra=gap)
+            await self.app.consumer.seek(first.tp, plan.seek_to)
         return plan.take
 
     def _settled(self, partition: int) -> None:

@@ -13,6 +13,8 @@ message's partition only, as faust's RocksDB store reads and writes them.
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Sequence
 from types import SimpleNamespace
 from typing import Any
@@ -26,6 +28,7 @@ from agents.guard import message_context
 from agents.rewind import Rewind
 from broker.config.partnership import load_config
 from broker.models.internal import ChildMessage
+from broker.ops.logs import JsonFormatter
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.offsets import next_offset_key
 from broker.pipeline.sink import MemorySink
@@ -179,3 +182,23 @@ async def test_a_child_message_committed_unread_is_still_handled_once() -> None:
     assert picture is not None
     assert [e for e in picture.processed if e.startswith("pol-")] == ["pol-a1", "pol-a2", "pol-a3"]
     assert store.next_offset(2) == 3
+
+
+@pytest.mark.asyncio
+async def test_a_gap_is_logged_with_fields_the_logs_keep(caplog: pytest.LogCaptureFixture) -> None:
+    """The worker's logs keep only allowlisted fields (broker.ops.logs): the stage, the
+    partition, where it reads again from and how many offsets were never handed on."""
+    store, rewind, _ = child_stage()
+    kept(store, {5: 20})
+    with caplog.at_level(logging.WARNING, logger="agents.rewind"):
+        await rewind.follow_on(messages((5, 23)))
+    [record] = caplog.records
+    line = json.loads(JsonFormatter().format(record))
+    assert line["msg"] == "offsets never handed to the stage; reading them again"
+    assert {k: line[k] for k in ("stage", "topic", "partition", "offset", "count")} == {
+        "stage": "child",
+        "topic": LINKED.name,
+        "partition": 5,
+        "offset": 20,
+        "count": 3,
+    }
