@@ -9,7 +9,10 @@ records; alert ids are deterministic) keeps the outputs single.
 Batches: the messages of a batch are stepped in order, each on its child's slot as the
 messages before it left it (a child with three events in the batch is loaded once);
 all their records are sent together, and only once they are durable are the slots
-stored and the messages acknowledged.
+stored, each partition's next offset kept, and the messages acknowledged. faust can
+commit a message its stream skipped around a rebalance: a batch that begins past its
+partition's next offset is not handled there, and the consumer reads that partition
+again from it (agents.rewind, broker.pipeline.offsets).
 
 Deadlines: faust tables can only be written while processing a message, so the clock
 reaches a child as a message too. A timer loop (`ticker`) looks, every
@@ -43,6 +46,7 @@ from agents.guard import (
     report,
     telling,
 )
+from agents.rewind import Rewind
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
 from broker.models.internal import ChildMessage
@@ -69,11 +73,14 @@ async def handle_child_batch(
     clock: Clock,
     enter: Enter = no_context,
     observer: StageObserver = NO_OBSERVER,
+    message_offsets: Sequence[int] = (),
 ) -> list[str]:
     """Step a batch of child messages, in order; returns each one's outcome.
 
     A broker fault on one message keeps it on the rejected topic and leaves its
-    child's slot as the messages before it left it; the rest of the batch goes on."""
+    child's slot as the messages before it left it; the rest of the batch goes on.
+    `message_offsets` are the messages' offsets: the next one after them, per
+    partition, is kept once the batch is durable (broker.pipeline.offsets)."""
     slots: dict[str, tuple[ChildSlot, ChildSlot, int]] = {}
     last: dict[str, int] = {}  # the child's last message in the batch: its context
     outgoing: list[Outgoing] = []
@@ -101,8 +108,29 @@ async def handle_child_batch(
     for child_id, (before, after, partition) in slots.items():
         enter(last[child_id])
         store.save(child_id, before, after, partition)
+    _keep_offsets(items, message_offsets, store, enter)
     report(observer, "child", outcomes)
     return outcomes
+
+
+def _keep_offsets(
+    items: Sequence[tuple[bytes, int]],
+    message_offsets: Sequence[int],
+    store: ChildStore,
+    enter: Enter,
+) -> None:
+    """Each partition's next offset, written in the context of its last message (its
+    partition is the changelog's). No offsets: a batch from outside faust (tests)."""
+    if not message_offsets:
+        return
+    handled: dict[int, list[int]] = {}
+    last: dict[int, int] = {}
+    for position, ((_, partition), offset) in enumerate(zip(items, message_offsets, strict=True)):
+        handled.setdefault(partition, []).append(offset)
+        last[partition] = position
+    for partition, found in handled.items():
+        enter(last[partition])
+        store.keep_offsets(partition, found)
 
 
 async def handle_child(
@@ -164,6 +192,7 @@ def register(
     the worker: broker/ops/state_dir.py) before faust restarts it."""
     channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
     ticker = Ticker(store, sink, clock)
+    rewind = Rewind(app, store.next_offset, "child")
 
     async def forget_dues(sender: Any, *args: Any, **kwargs: Any) -> None:
         store.forget()  # the tables are recovered anew: read them again
@@ -178,7 +207,10 @@ def register(
             return codec.decode_as(raw, ChildMessage)  # type: ignore[no-any-return]
 
         with telling(on_fault):
-            async for events in batches(stream, batch_max, batch_within):
+            async for batch in batches(stream, batch_max, batch_within):
+                events = await rewind.follow_on(batch)
+                if not events:
+                    continue  # acknowledged, and read again from where the gap began
                 items = [(e.message.value or b"", e.message.partition) for e in events]
                 await handle_child_batch(
                     items,
@@ -189,6 +221,7 @@ def register(
                     clock=clock,
                     enter=message_context(events),
                     observer=observer,
+                    message_offsets=[e.message.offset for e in events],
                 )
 
     async def look_for_deadlines() -> None:

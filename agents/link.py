@@ -18,8 +18,6 @@ rebuilds the index from its table before going on.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import ChainMap
 from collections.abc import Callable, MutableMapping, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from agents.guard import (
     report,
     telling,
 )
+from agents.rewind import Rewind
 from broker.calendar.clock import Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
@@ -47,8 +46,6 @@ from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.sink import Outgoing, Sink
 from broker.pipeline.steps import Step, link_step
 from broker.topics import ACCEPTED
-
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -188,7 +185,7 @@ def register(
     app.on_partitions_revoked.connect(forget_index)  # type: ignore[arg-type]
 
     sweeper = dedupe.Sweeper()
-    rewind = Rewind(app, tables.seen_events)
+    rewind = Rewind(app, lambda partition: offsets.expected(tables.seen_events), "link")
 
     @app.agent(channel, name="link", concurrency=1, supervisor_strategy=StopTheWorker)
     async def link(stream: Any) -> None:
@@ -212,40 +209,3 @@ def register(
                 )
 
     return link
-
-
-class Rewind:
-    """Hands on only the part of a batch that follows the last durable one without a
-    gap, and seeks the consumer back to the gap (broker.pipeline.offsets: faust can
-    commit a message it skipped). A seek is not repeated within `PATIENCE` seconds:
-    messages fetched before it are still arriving, and are dropped, not sought for
-    again. After `ATTEMPTS` seeks to one offset the gap is taken as Kafka's own (the
-    messages deleted by retention while no worker read them) and logged as an error."""
-
-    PATIENCE: float = 2.0
-    ATTEMPTS: int = 5
-
-    def __init__(self, app: faust.App, seen: MutableMapping[str, str]) -> None:
-        self.app = app
-        self.seen = seen
-        self.sought: dict[int, int] = {}
-        self.last = -1e9
-
-    async def follow_on(self, events: Sequence[Any]) -> Sequence[Any]:
-        message_context(events)(0)
-        plan = offsets.plan([e.message.offset for e in events], offsets.expected(self.seen))
-        if plan.seek_to is None:
-            self.sought.clear()
-            return events
-        gap = {"from": plan.seek_to, "to": events[plan.take].message.offset}
-        if self.sought.get(plan.seek_to, 0) >= self.ATTEMPTS:
-            log.error("link: offsets gone from Kafka, never handled", extra=gap)
-            self.sought.clear()
-            return events
-        now = asyncio.get_running_loop().time()
-        if now - self.last > self.PATIENCE:
-            self.last = now
-            self.sought[plan.seek_to] = self.sought.get(plan.seek_to, 0) + 1
-            log.warning("link: offsets never handed to the stage; reading them again", extra=gap)
-            await self.app.consumer.seek(events[plan.take].message.tp, plan.seek_to)
-        return events[: plan.take]

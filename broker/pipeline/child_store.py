@@ -7,7 +7,11 @@ Three mappings, all keyed by child id (so all partitioned like broker.linked.v1)
 - `inbox`: only while a merge is under way, whom the child waits for and what it holds.
 - `timers`: only for children with a running deadline, when the earliest falls due and
   on which partition the child lives, so the ticker can find what is due without
-  reading every picture, and only on the partitions this worker owns.
+  reading every picture, and only on the partitions this worker owns. And one reserved
+  key per partition of broker.linked.v1 (`offsets.next_offset_key`): the offset the
+  stage handles next there, kept after each durable batch and restored with the table
+  by whichever worker takes the partition over (broker.pipeline.offsets: faust can
+  commit a message it skipped). Whatever iterates the table skips those keys.
 
 The ticker looks every few seconds, and the deadline gauges at every scrape; reading the
 whole `timers` table each time (a RocksDB scan, a JSON value per child) grew with the
@@ -28,13 +32,14 @@ holds until `save` replaces both. `forget` drops them with the dues.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, MutableMapping
+from collections.abc import Iterable, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from broker.models.internal import ChildMessage
 from broker.picture import ChildPicture
+from broker.pipeline import offsets
 from broker.pipeline.child import ChildSlot
 
 PARSED_MAX = 4096
@@ -107,8 +112,18 @@ class ChildStore:
                     value["partition"],
                 )
                 for child_id, value in list(self.timers.items())
+                if not offsets.is_reserved(child_id)
             }
         return self._known
+
+    def next_offset(self, partition: int) -> int | None:
+        """The offset of broker.linked.v1's `partition` the stage handles next (None:
+        no batch of it kept yet); read in the context of one of its messages."""
+        return offsets.expected(self.timers, offsets.next_offset_key(partition))
+
+    def keep_offsets(self, partition: int, handled: Sequence[int]) -> None:
+        """After a durable batch, in the context of one of `partition`'s messages."""
+        offsets.keep(self.timers, handled, offsets.next_offset_key(partition))
 
     def load(self, child_id: str) -> ChildSlot:
         picture = self._picture(child_id)

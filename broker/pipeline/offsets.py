@@ -1,5 +1,4 @@
-"""The link stage reads every offset of broker.accepted.v1, in order, whatever the
-consumer commits.
+"""A stage reads every offset of its partitions, in order, whatever the consumer commits.
 
 faust acknowledges a message its stream skips: one fetched in an earlier group
 generation, or one that arrives while flow is suspended for a rebalance
@@ -10,14 +9,22 @@ then no worker ever reads that message: `bench.chaos` seed 2 lost a police notic
 the stage that took over began at 1758), and every later alert about that child
 counted one risk event fewer.
 
-The link stage does not trust the committed offset for that. With every durable batch
-it keeps the next offset it expects (`NEXT_OFFSET_KEY` in seen-events, written after
-the batch's outputs are acknowledged, restored with the table by whichever worker takes
-the partition). A batch that begins past it is a gap: the stage handles none of it,
-seeks back to the expected offset and reads on from there. Offsets before it are
-Kafka delivering again what was already handled (after a crash): those go through as
-always, and de-duplication makes them no-ops. The topic has no gaps of its own: no
-transactions write it and it is not compacted.
+The link stage and the child stage do not trust the committed offset for that. With
+every durable batch a stage keeps, per partition, the next offset it expects in one of
+its own tables (written after the batch's outputs are acknowledged, restored with the
+table by whichever worker takes the partition over): the link stage under
+`NEXT_OFFSET_KEY` in seen-events (broker.accepted.v1 has one partition), the child
+stage under `next_offset_key(partition)` in child-timers. A batch that begins past it,
+on a partition, is a gap: the stage handles none of that partition's messages from
+there, seeks the partition back to the expected offset and reads on from there; the
+batch's other partitions go on. Offsets before it are Kafka delivering again what was
+already handled (after a crash): those go through as always, and de-duplication (the
+link stage) or the rules' idempotence (the child stage) makes them no-ops. The topics
+have no gaps of their own: only our own non-transactional producers write them and
+they are not compacted.
+
+Keys beginning with `RESERVED` are the stages' own: no event id or child id holds a
+control character, and whatever iterates those tables skips them (`is_reserved`).
 """
 
 from __future__ import annotations
@@ -26,9 +33,24 @@ from collections.abc import Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-NEXT_OFFSET_KEY: Final = "\x00next-offset"
-"""A reserved key of seen-events (no event id holds a control character): the offset of
-broker.accepted.v1 the link stage handles next."""
+RESERVED: Final = "\x00"
+"""The first character of a reserved key of a stage's table."""
+
+NEXT_OFFSET_KEY: Final = RESERVED + "next-offset"
+"""The reserved key of seen-events that holds the offset of broker.accepted.v1 the link
+stage handles next."""
+
+
+def next_offset_key(partition: int) -> str:
+    """The reserved key of child-timers that holds the offset of broker.linked.v1's
+    `partition` the child stage handles next. One key per partition, not one key in each
+    partition's store: a worker's pending writes (broker.kafka.changelog_first) are kept
+    by key alone, whatever the partition."""
+    return f"{NEXT_OFFSET_KEY}:{partition}"
+
+
+def is_reserved(key: object) -> bool:
+    return isinstance(key, str) and key.startswith(RESERVED)
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +62,7 @@ class Plan:
 
 
 def plan(offsets: Sequence[int], expected: int | None) -> Plan:
-    """The part of a batch that follows on from `expected` without a gap."""
+    """The part of a partition's messages that follows on from `expected` without a gap."""
     position = expected
     take = 0
     for offset in offsets:
@@ -51,16 +73,41 @@ def plan(offsets: Sequence[int], expected: int | None) -> Plan:
     return Plan(take, None)
 
 
-def expected(seen: Mapping[str, str]) -> int | None:
-    value = seen.get(NEXT_OFFSET_KEY)
+def plan_partitions(
+    messages: Sequence[tuple[int, int]], expected: Mapping[int, int | None]
+) -> dict[int, Plan]:
+    """Each partition's plan, for a batch of (partition, offset) that may hold several
+    partitions' messages, each partition's in its order."""
+    by_partition: dict[int, list[int]] = {}
+    for partition, offset in messages:
+        by_partition.setdefault(partition, []).append(offset)
+    return {p: plan(found, expected.get(p)) for p, found in by_partition.items()}
+
+
+def handed_on(partitions: Sequence[int], take: Mapping[int, int]) -> list[int]:
+    """The positions in a batch (each message's partition, in order) to hand on: the
+    first `take[p]` messages of each partition p."""
+    seen: dict[int, int] = {}
+    positions = []
+    for position, partition in enumerate(partitions):
+        seen[partition] = seen.get(partition, 0) + 1
+        if seen[partition] <= take[partition]:
+            positions.append(position)
+    return positions
+
+
+def expected(table: Mapping[str, str], key: str = NEXT_OFFSET_KEY) -> int | None:
+    value = table.get(key)
     return int(value) if value is not None else None
 
 
-def keep(seen: MutableMapping[str, str], handled: Sequence[int]) -> None:
+def keep(
+    table: MutableMapping[str, str], handled: Sequence[int], key: str = NEXT_OFFSET_KEY
+) -> None:
     """After a durable batch: the offset to handle next."""
     if not handled:
         return
     after = max(handled) + 1
-    before = expected(seen)
+    before = expected(table, key)
     if before is None or after > before:
-        seen[NEXT_OFFSET_KEY] = str(after)
+        table[key] = str(after)

@@ -1,4 +1,4 @@
-"""The link stage reads again what the consumer skipped (agents.link.Rewind).
+"""The link stage reads again what the consumer skipped (agents.rewind.Rewind).
 
 faust acknowledges a message its stream skips around a rebalance, and the committed
 offset can pass it: `bench.chaos` seed 2 lost a police notice so (offset 1757; the
@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 from faust.types import TP
 
-from agents.link import Rewind, handle_accepted_batch
+from agents.link import handle_accepted_batch
+from agents.rewind import Rewind
 from broker.calendar.clock import ManualClock
+from broker.pipeline import offsets
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.offsets import NEXT_OFFSET_KEY
 from broker.pipeline.sink import MemorySink
@@ -51,7 +53,9 @@ def messages(*offsets: int) -> list[Any]:
 
 def rewind(seen: dict[str, str]) -> tuple[Rewind, Consumer]:
     consumer = Consumer()
-    return Rewind(SimpleNamespace(consumer=consumer), seen), consumer  # type: ignore[arg-type]
+    app = SimpleNamespace(consumer=consumer)
+    expected = lambda partition: offsets.expected(seen)  # noqa: E731  (as agents.link has it)
+    return Rewind(app, expected, "link"), consumer  # type: ignore[arg-type]
 
 
 @pytest.mark.asyncio

@@ -42,15 +42,20 @@ async def _send(bootstrap: str, topic: str, event: dict[str, Any], *, key: str) 
         await producer.stop()
 
 
-async def _commit_past(bootstrap: str, offset: int, within: float = 60) -> None:
-    """Commit the group's offset of broker.accepted.v1 past `offset`, once the stopped
-    worker's static membership has expired (Kafka takes a commit from outside the group
-    only when the group is empty)."""
-    tp = TopicPartition(ACCEPTED.name, 0)
+async def _commit_past(
+    bootstrap: str,
+    offset: int,
+    tp: TopicPartition = TopicPartition(ACCEPTED.name, 0),
+    group: str = APP_ID,
+    within: float = 60,
+) -> None:
+    """Commit the group's offset of `tp` (broker.accepted.v1's) past `offset`, once the
+    stopped worker's static membership has expired (Kafka takes a commit from outside
+    the group only when the group is empty)."""
     deadline = time.monotonic() + within
     while True:
         consumer = AIOKafkaConsumer(
-            bootstrap_servers=bootstrap, group_id=APP_ID, enable_auto_commit=False
+            bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
         )
         await consumer.start()
         try:

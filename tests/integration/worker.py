@@ -116,7 +116,15 @@ async def read_topic(
             for messages in batch.values():
                 for message in messages:
                     value = codec.decode(message.value or b"").model_dump(mode="json")
-                    records.append({"key": message.key, "value": value, "raw": message.value})
+                    records.append(
+                        {
+                            "key": message.key,
+                            "value": value,
+                            "raw": message.value,
+                            "partition": message.partition,
+                            "offset": message.offset,
+                        }
+                    )
     finally:
         await consumer.stop()
     return records

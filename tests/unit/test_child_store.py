@@ -163,3 +163,28 @@ def test_a_child_merged_away_is_not_kept() -> None:
     s.save("child-1", EMPTY, slot, partition=0)
     s.save("child-1", slot, EMPTY, partition=0)
     assert s.load("child-1").picture is None
+
+
+def test_each_partitions_next_offset_is_kept_beside_the_deadlines_and_never_read_as_one() -> None:
+    """The child stage keeps, per partition of broker.linked.v1, the offset it handles
+    next (broker.pipeline.offsets) in child-timers: the ticker, the gauges and their
+    reading of the table again after a rebalance skip those keys."""
+    slot = a_picture_with_a_deadline()
+    assert slot.picture is not None
+    due = min(t.due for t in slot.picture.timers)
+    s = store()
+    assert s.next_offset(0) is None
+    s.keep_offsets(0, [40, 41])
+    s.keep_offsets(3, [7])
+    s.save("mine", EMPTY, slot, partition=0)
+    assert (s.next_offset(0), s.next_offset(3), s.next_offset(1)) == (42, 8, None)
+    for _ in range(2):  # as first read, and read again after a rebalance
+        s.forget()
+        [found] = s.due(due, inclusive=True, partitions={0, 3})
+        assert found.child_id == "mine"
+        assert s.deadline_counts(due + timedelta(minutes=1), {0, 3}) == (
+            0,
+            len(slot.picture.timers),
+        )
+    s.keep_offsets(0, [12])  # delivered again after a crash: never goes back
+    assert s.next_offset(0) == 42

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from broker.pipeline import dedupe, offsets
-from broker.pipeline.offsets import NEXT_OFFSET_KEY, Plan, plan
+from broker.pipeline.offsets import (
+    NEXT_OFFSET_KEY,
+    Plan,
+    handed_on,
+    is_reserved,
+    next_offset_key,
+    plan,
+    plan_partitions,
+)
 
 
 def test_a_batch_that_follows_on_is_handled_whole() -> None:
@@ -62,3 +70,65 @@ def test_the_sweep_of_old_ids_leaves_the_reserved_key_alone() -> None:
     seen = {NEXT_OFFSET_KEY: "13"}
     dedupe.forget_expired(seen, datetime(2030, 1, 1, tzinfo=UTC))
     assert seen == {NEXT_OFFSET_KEY: "13"}
+
+
+# -- the child stage: a batch holds several partitions' messages -----------------------
+
+
+def test_each_partition_of_a_batch_is_planned_on_its_own() -> None:
+    """Partition 1 has a gap at 21; partition 0 follows on: only partition 1 is cut,
+    from its gap on, and sought back to 21."""
+    batch = [(0, 10), (1, 20), (0, 11), (1, 22), (0, 12), (1, 23)]
+    plans = plan_partitions(batch, {0: 10, 1: 20})
+    assert plans == {0: Plan(3, None), 1: Plan(1, 21)}
+    assert handed_on([p for p, _ in batch], {0: 3, 1: 1}) == [0, 1, 2, 4]
+
+
+def test_a_partition_past_its_expected_offset_gives_none_the_others_go_on() -> None:
+    batch = [(2, 40), (5, 7), (2, 41)]
+    plans = plan_partitions(batch, {2: 38, 5: 7})
+    assert plans == {2: Plan(0, 38), 5: Plan(1, None)}
+    assert handed_on([p for p, _ in batch], {2: 0, 5: 1}) == [1]
+
+
+def test_a_partition_with_nothing_kept_yet_follows_on_from_its_first_message() -> None:
+    assert plan_partitions([(3, 100), (4, 9), (3, 101)], {4: 9}) == {
+        3: Plan(2, None),
+        4: Plan(1, None),
+    }
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 30)), max_size=30),
+    st.dictionaries(st.integers(0, 3), st.integers(0, 30)),
+)
+def test_partitions_never_hold_each_other_back(
+    drawn: list[tuple[int, int]], expected: dict[int, int]
+) -> None:
+    """Each partition's plan is the one its own messages would have alone, and what is
+    handed on is, in the batch's order, each partition's first `take` messages."""
+    batch = sorted(drawn, key=lambda m: m[1])  # each partition's offsets in order
+    plans = plan_partitions(batch, expected)
+    partitions = [p for p, _ in batch]
+    handed = handed_on(partitions, {p: plans[p].take for p in plans})
+    assert handed == sorted(handed)
+    for partition, result in plans.items():
+        own = [offset for p, offset in batch if p == partition]
+        assert result == plan(own, expected.get(partition))
+        assert [batch[i][1] for i in handed if partitions[i] == partition] == own[: result.take]
+
+
+def test_each_partition_keeps_its_own_next_offset_under_its_own_key() -> None:
+    """One key per partition: the changelog-first table keeps a worker's pending writes
+    by key alone, so one key in every partition's store would mix them up."""
+    timers: dict[str, str] = {}
+    offsets.keep(timers, [7, 8], next_offset_key(0))
+    offsets.keep(timers, [30], next_offset_key(1))
+    assert offsets.expected(timers, next_offset_key(0)) == 9
+    assert offsets.expected(timers, next_offset_key(1)) == 31
+    assert offsets.expected(timers, next_offset_key(2)) is None
+    keys = {next_offset_key(p) for p in range(12)} | {NEXT_OFFSET_KEY}
+    assert len(keys) == 13
+    assert all(is_reserved(k) for k in keys)
+    assert not is_reserved("c-2f1a")
+    assert not is_reserved(None)

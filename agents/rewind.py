@@ -1,0 +1,97 @@
+"""A stage reads again what the consumer skipped (broker.pipeline.offsets).
+
+faust can commit a message its stream skipped around a rebalance; the link stage and
+the child stage each keep, per partition, the next offset they expect with every
+durable batch, and hand on only what follows on from it. The consumer is sought back
+to a gap; the partition's messages from the gap on are dropped (acknowledged with the
+batch) and come again after the seek.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import faust
+
+from agents.guard import message_context
+from broker.pipeline import offsets
+
+log = logging.getLogger(__name__)
+
+Expected = Callable[[int], int | None]
+"""A partition's next offset as the stage's table holds it, read in the context of one
+of that partition's messages (faust reads a table from the current message's
+partition)."""
+
+
+class Rewind:
+    """Hands on only the part of a batch that follows each partition's last durable batch
+    without a gap, and seeks the consumer back to a gap. A seek of a partition is not
+    repeated within `PATIENCE` seconds: messages fetched before it are still arriving,
+    and are dropped, not sought for again. After `ATTEMPTS` seeks to one offset the gap
+    is taken as Kafka's own (the messages deleted by retention while no worker read
+    them) and logged as an error."""
+
+    PATIENCE: float = 2.0
+    ATTEMPTS: int = 5
+
+    def __init__(self, app: faust.App, expected: Expected, stage: str) -> None:
+        self.app = app
+        self.expected = expected
+        self.stage = stage
+        self.sought: dict[tuple[int, int], int] = {}
+        """(partition, offset) -> how many times the consumer was sought back there."""
+        self.last: dict[int, float] = {}
+        """partition -> when it was last sought (the event loop's clock)."""
+
+    async def follow_on(self, events: Sequence[Any]) -> Sequence[Any]:
+        enter = message_context(events)
+        partitions = [e.message.partition for e in events]
+        expected: dict[int, int | None] = {}
+        for position, partition in enumerate(partitions):
+            if partition not in expected:
+                enter(position)
+                expected[partition] = self.expected(partition)
+        found = [(p, e.message.offset) for p, e in zip(partitions, events, strict=True)]
+        take = {
+            partition: await self._take(
+                partition, plan, [e for e in events if e.message.partition == partition]
+            )
+            for partition, plan in offsets.plan_partitions(found, expected).items()
+        }
+        if sum(take.values()) == len(events):
+            return events
+        return [events[position] for position in offsets.handed_on(partitions, take)]
+
+    async def _take(self, partition: int, plan: offsets.Plan, events: Sequence[Any]) -> int:
+        """How many of one partition's messages to hand on, seeking back to a gap."""
+        if plan.seek_to is None:
+            self._settled(partition)
+            return plan.take
+        first = events[plan.take].message
+        gap = {  # fields the logs keep (broker.ops.logs): where from, how many offsets
+            "stage": self.stage,
+            "topic": first.tp.topic,
+            "partition": partition,
+            "offset": plan.seek_to,
+            "count": first.offset - plan.seek_to,
+        }
+        tries = (partition, plan.seek_to)
+        if self.sought.get(tries, 0) >= self.ATTEMPTS:
+            log.error("offsets gone from Kafka, never handled", extra=gap)
+            self._settled(partition)
+            return len(events)
+        now = asyncio.get_running_loop().time()
+        if now - self.last.get(partition, -math.inf) > self.PATIENCE:
+            self.last[partition] = now
+            self.sought[tries] = self.sought.get(tries, 0) + 1
+            log.warning("offsets never handed to the stage; reading them again", extra=gap)
+            await self.app.consumer.seek(first.tp, plan.seek_to)
+        return plan.take
+
+    def _settled(self, partition: int) -> None:
+        self.sought = {k: n for k, n in self.sought.items() if k[0] != partition}
