@@ -64,15 +64,10 @@ class FaustState:
         keeps it in `_committed_offset`; there is no public synchronous accessor), so the
         lag counts messages read but not yet committed too: that is what a restart would
         process again. A partition never committed counts from 0. Partitions whose
-        highwater is not known yet (no fetch since assignment) are left out.
+        highwater is not known yet (no fetch since assignment) are left out: `unfetched`
+        counts them.
         """
-        app = self._app
-        try:
-            consumer = app.consumer
-            sources = {t for agent in app.agents.values() for t in agent.channel.topics}
-            assigned = [tp for tp in app.assignor.assigned_actives() if tp.topic in sources]
-        except Exception:  # not started yet, or rebuilt by a rebalance
-            return {}
+        consumer, assigned = self._sources()
         committed: Mapping[Any, int | None] = getattr(consumer, "_committed_offset", {})
         lags: dict[tuple[str, int], int] = {}
         for tp in assigned:
@@ -82,6 +77,26 @@ class FaustState:
             done = committed.get(tp) or 0
             lags[(tp.topic, tp.partition)] = max(0, highwater - int(done))
         return lags
+
+    def unfetched(self) -> int:
+        """Assigned partitions of the agents' sources with no fetch since their assignment
+        (no highwater known). A fetch answers within milliseconds, so one that stays
+        unfetched for minutes is a partition this worker holds and does not read, which
+        `lag` cannot show: test_recovery_after_kill once saw a restarted worker ready
+        and two inbound partitions unread for two minutes (docs/notes/faust-kafka.md)."""
+        consumer, assigned = self._sources()
+        return sum(1 for tp in assigned if _highwater(consumer, tp) is None)
+
+    def _sources(self) -> tuple[Any, list[Any]]:
+        """The consumer, and the partitions of the agents' sources actively assigned."""
+        app = self._app
+        try:
+            consumer = app.consumer
+            sources = {t for agent in app.agents.values() for t in agent.channel.topics}
+            assigned = [tp for tp in app.assignor.assigned_actives() if tp.topic in sources]
+        except Exception:  # not started yet, or rebuilt by a rebalance
+            return None, []
+        return consumer, assigned
 
 
 def _highwater(consumer: Any, tp: Any) -> int | None:

@@ -87,6 +87,10 @@ class WorkerState(Protocol):
         """Messages not yet processed, per (topic, partition) of the agents' sources."""
         ...
 
+    def unfetched(self) -> int:
+        """Assigned partitions of the agents' sources not fetched since assignment."""
+        ...
+
     def recovery_complete(self) -> bool: ...
 
     def in_recovery(self) -> bool: ...
@@ -340,6 +344,12 @@ class _WorkerCollector(Collector):
         for (topic, partition), behind in sorted(self._state.lag().items()):
             lag.add_metric([topic, str(partition)], behind)
         yield lag
+        yield GaugeMetricFamily(
+            "mash_partitions_unfetched",
+            "Assigned partitions of the agents' sources not fetched since their assignment "
+            "(held and not read: left out of mash_consumer_lag)",
+            value=self._state.unfetched(),
+        )
         yield GaugeMetricFamily(
             "mash_table_recovery_complete",
             "1 once the tables have been recovered from their changelogs",

@@ -193,11 +193,15 @@ def test_deadline_gauges_read_the_hook_and_are_zero_until_there_is_one(
 
 
 class FakeWorker:
-    def __init__(self, lag: Mapping[tuple[str, int], int]) -> None:
+    def __init__(self, lag: Mapping[tuple[str, int], int], unfetched: int = 0) -> None:
         self._lag = lag
+        self._unfetched = unfetched
 
     def lag(self) -> Mapping[tuple[str, int], int]:
         return self._lag
+
+    def unfetched(self) -> int:
+        return self._unfetched
 
     def recovery_complete(self) -> bool:
         return False
@@ -211,8 +215,9 @@ class FakeWorker:
 
 def test_worker_state_is_read_at_scrape_time(metrics: Metrics) -> None:
     lags = {("police.vist.v1", 0): 7}
-    metrics.watch_worker(FakeWorker(lags))
+    metrics.watch_worker(FakeWorker(lags, unfetched=2))
     assert sample(metrics, "mash_consumer_lag", topic="police.vist.v1", partition="0") == 7
+    assert sample(metrics, "mash_partitions_unfetched") == 2
     lags[("police.vist.v1", 0)] = 0
     assert sample(metrics, "mash_consumer_lag", topic="police.vist.v1", partition="0") == 0
     assert sample(metrics, "mash_table_recovery_in_progress") == 1

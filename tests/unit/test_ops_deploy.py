@@ -27,6 +27,9 @@ class Worker:
     def lag(self) -> Mapping[tuple[str, int], int]:
         return {}
 
+    def unfetched(self) -> int:
+        return 0
+
     def recovery_complete(self) -> bool:
         return True
 

@@ -34,6 +34,9 @@ class Worker:
     def lag(self) -> Mapping[tuple[str, int], int]:
         return {("police.vist.v1", 0): 4, ("broker.accepted.v1", 0): 1}
 
+    def unfetched(self) -> int:
+        return 0
+
     def recovery_complete(self) -> bool:
         return True
 
