@@ -225,6 +225,12 @@ def test_metrics_count_exactly_what_was_published(published: Published) -> None:
     assert value(b, "faust_messages_received_total") > 0
 
 
+def test_a_worker_caught_up_has_fetched_every_partition_it_holds(published: Published) -> None:
+    after = published.after
+    assert ("mash_partitions_unfetched", ()) in after  # served, and 0: nothing held unread
+    assert value(after, "mash_partitions_unfetched") == 0
+
+
 def test_alerts_by_rule_and_severity_match_the_alerts_published(
     kafka_bootstrap: str, published: Published
 ) -> None:
