@@ -14,11 +14,13 @@ import faust
 
 from broker.kafka.admin import client_options
 from broker.kafka.tables import WorkerTable
+from broker.kafka.transport import App
 from broker.settings import Settings
 
 
 def create_app(settings: Settings) -> faust.App:
-    return faust.App(
+    # faust's App, its consumer reading a never-committed partition again: broker.kafka.transport
+    return App(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=_credentials(settings),

@@ -82,8 +82,8 @@ class FaustState:
         """Assigned partitions of the agents' sources with no fetch since their assignment
         (no highwater known). A fetch answers within milliseconds, so one that stays
         unfetched for minutes is a partition this worker holds and does not read, which
-        `lag` cannot show: test_recovery_after_kill once saw a restarted worker ready
-        and two inbound partitions unread for two minutes (docs/notes/faust-kafka.md)."""
+        `lag` cannot show (docs/notes/faust-kafka.md, "a restarted worker dropped what it
+        fetched of a partition never committed")."""
         consumer, assigned = self._sources()
         return sum(1 for tp in assigned if _highwater(consumer, tp) is None)
 
