@@ -57,10 +57,11 @@ class Rewind:
                 enter(position)
                 expected[partition] = self.expected(partition)
         found = [(p, e.message.offset) for p, e in zip(partitions, events, strict=True)]
+        by_partition: dict[int, list[Any]] = {}
+        for partition, event in zip(partitions, events, strict=True):
+            by_partition.setdefault(partition, []).append(event)
         take = {
-            partition: await self._take(
-                partition, plan, [e for e in events if e.message.partition == partition]
-            )
+            partition: await self._take(partition, plan, by_partition[partition])
             for partition, plan in offsets.plan_partitions(found, expected).items()
         }
         if sum(take.values()) == len(events):

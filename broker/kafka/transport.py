@@ -28,6 +28,8 @@ from typing import Any
 import faust
 from faust.transport.drivers import aiokafka as driver
 
+from broker.ops.faust_state import source_topics
+
 log = logging.getLogger(__name__)
 
 
@@ -35,11 +37,6 @@ def never_committed(committed: Mapping[Any, int | None], sources: Collection[str
     """The partitions of `sources` that `seek_to_committed` left where they were: no
     committed offset, or 0 (aiokafka seeks only to an offset above 0)."""
     return [tp for tp, offset in committed.items() if not offset and tp.topic in sources]
-
-
-def source_topics(app: Any) -> set[str]:
-    """The topics the app's agents read."""
-    return {topic for agent in app.agents.values() for topic in agent.channel.topics}
 
 
 class Consumer(driver.Consumer):

@@ -92,11 +92,16 @@ class FaustState:
         app = self._app
         try:
             consumer = app.consumer
-            sources = {t for agent in app.agents.values() for t in agent.channel.topics}
+            sources = source_topics(app)
             assigned = [tp for tp in app.assignor.assigned_actives() if tp.topic in sources]
         except Exception:  # not started yet, or rebuilt by a rebalance
             return None, []
         return consumer, assigned
+
+
+def source_topics(app: Any) -> set[str]:
+    """The topics the app's agents read (not the tables' changelogs nor faust's own)."""
+    return {topic for agent in app.agents.values() for topic in agent.channel.topics}
 
 
 def _highwater(consumer: Any, tp: Any) -> int | None:

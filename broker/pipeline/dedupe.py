@@ -34,6 +34,7 @@ from typing import Final
 from broker.calendar.clock import Clock, EventClock, observe
 from broker.errors import Problem
 from broker.models.events import Event
+from broker.pipeline import offsets
 from broker.topics import INBOUND_RETENTION_DAYS
 
 
@@ -143,7 +144,7 @@ def forget_expired(
     `now`. Returns how many were deleted."""
     expired, unstamped = [], []
     for event_id, value in list(seen.items()):
-        if event_id.startswith("\x00"):  # a reserved key: EVENT_TIME_KEY, offsets'
+        if offsets.is_reserved(event_id):  # EVENT_TIME_KEY, the next offset
             continue
         at = _parse(value)[1]
         if at is None:
