@@ -122,6 +122,18 @@ class ChangelogFirstTable(faust.Table[Any, Any]):
             return self.__missing__(key)
         return pending.value
 
+    def local_value(self, partition: int, key: Any) -> Any:
+        """What this worker holds for `key` in one partition, outside any message's
+        context (a changelog being restored): its pending write, else its store's."""
+        pending = self._pending.get(key)
+        if pending is not None and pending.partition == partition:
+            return None if pending.deleted else pending.value
+        store: Any = self.data
+        if hasattr(store, "_db_for_partition"):  # RocksDB: one database per partition
+            raw = store._db_for_partition(partition).get(store._encode_key(key))
+            return None if raw is None else store._decode_value(raw)
+        return store.get(key)
+
     def __contains__(self, key: object) -> bool:
         pending = self._pending.get(key)
         if pending is None:
