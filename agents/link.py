@@ -53,6 +53,7 @@ class _Pending:
     """What a batch has decided and not yet made durable."""
 
     table: MutableMapping[str, str]
+    message_offsets: Sequence[int] = ()
     marked: dict[str, str] = field(default_factory=dict)
     steps: list[tuple[int, Event, Step]] = field(default_factory=list)
     outgoing: list[Outgoing] = field(default_factory=list)
@@ -68,15 +69,24 @@ class _Pending:
         if step.mark_seen:
             dedupe.mark_seen(self.marked, event, step.seen_at or event.recorded_at)
 
+    def _index_as_of(self) -> int | None:
+        """The offset of the last message the index has linked: every state written at
+        a flush is the index's after the whole of what is pending, not after its own
+        event (None outside Kafka)."""
+        if not self.message_offsets or not self.steps:
+            return None
+        return self.message_offsets[self.steps[-1][0]]
+
     async def flush(self, sink: Sink, identity: IdentityStore, enter: Enter) -> None:
         try:
             await sink.send_all(self.outgoing)
         except BaseException:
             identity.invalidate()  # the in-memory index is ahead of its table
             raise
+        at = self._index_as_of()
         for position, event, step in self.steps:
             enter(position)
-            identity.persist(event, step)
+            identity.persist(event, step, at)
             if step.mark_seen:  # only once its outputs are durable
                 self.table[event.event_id] = self.marked[event.event_id]
         self.marked.clear()
@@ -105,7 +115,7 @@ async def handle_accepted_batch(
     messages' offsets: the first keys the event clock of tests (dedupe.EVENT_TIME_KEY),
     the next one after them is kept once durable (broker.pipeline.offsets)."""
     first_offset = message_offsets[0] if message_offsets else None
-    pending = _Pending(seen)
+    pending = _Pending(seen, message_offsets)
     outcomes: list[str] = []
     dedupe.restore_event_time(seen, clock, first_offset)  # tests' event clock, after a crash
     before = clock.now()

@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import faust
 
-from broker.kafka.changelog_first import ChangelogFirstTable
+from broker.kafka.newest_wins import NewestWinsTable
 from broker.topics import ACCEPTED
 
 PICTURES: Final = "child-pictures"
@@ -53,10 +53,11 @@ class CopartitionedTable(faust.Table[Any, Any]):
         super()._verify_source_topic_partitions(source_topic)
 
 
-class WorkerTable(CopartitionedTable, ChangelogFirstTable):
+class WorkerTable(CopartitionedTable, NewestWinsTable):
     """The worker's tables: faust's, with the co-partitioning check that knows "not known
-    yet" (above) and a local store never ahead of the changelog
-    (broker.kafka.changelog_first)."""
+    yet" (above), a local store never ahead of the changelog
+    (broker.kafka.changelog_first), and a restore that keeps each key's newest value, not
+    a late writer's older one (broker.kafka.newest_wins)."""
 
 
 def changelog_topic(app_id: str, table: str) -> str:

@@ -11,6 +11,11 @@ change to them changes: the children a survivor absorbed (their alias now points
 it) and the children it is kept apart from. A child whose state is what the table
 already holds is not written again: most records of a known child teach the index
 nothing new, and each write is a changelog record sent to Kafka.
+
+Each write carries the offset of the last accepted event the index had linked when it
+was written (`offsets.SOURCE_OFFSET`), so that a table restored from its changelog
+keeps a child's newest state even when a worker that lost the partition writes an
+older one after its new owner (broker.kafka.newest_wins).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 
 from broker.identity import IdentityIndex
 from broker.models.events import Event, IdentityDecision
+from broker.pipeline import offsets
 from broker.pipeline.steps import Step
 
 log = logging.getLogger(__name__)
@@ -49,7 +55,9 @@ class IdentityStore:
         link rebuilds it from the table, which another worker may have written."""
         self._index = None
 
-    def persist(self, event: Event, step: Step) -> None:
+    def persist(self, event: Event, step: Step, at: int | None = None) -> None:
+        """Write back the children `step` changed, as the index has them now; `at` is
+        the offset of the last message the index has linked (None outside Kafka)."""
         index = self.index
         touched = {linked.child_id for linked in step.linked}
         for survivor, other in step.merged:
@@ -66,5 +74,6 @@ class IdentityStore:
         for child_id in sorted(touched):
             if child_id in index or index.resolve(child_id) != child_id:
                 state = index.to_state(child_id)
-                if self.table.get(child_id) != state:  # most records of a known child
-                    self.table[child_id] = state  # a write is a changelog record
+                held = offsets.unstamped(self.table.get(child_id))
+                if held != state:  # most records of a known child
+                    self.table[child_id] = offsets.stamped(state, at)  # a changelog record
