@@ -197,7 +197,8 @@ class Planner:
         def tagged(value: Any) -> Any:
             if isinstance(value, classes):
                 return value
-            plan = plans.get(value.get(tag)) if isinstance(value, dict) else None
+            tagged_as = value.get(tag) if isinstance(value, dict) else None
+            plan = plans.get(tagged_as) if isinstance(tagged_as, str) else None
             if plan is None:
                 raise Untrusted(f"{where} names no known {tag}")
             return plan(value)

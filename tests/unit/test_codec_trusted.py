@@ -223,3 +223,14 @@ def test_a_validator_not_known_as_a_check_stops_the_codec(cls: type[BaseModel]) 
 def test_a_model_of_checks_and_conversions_only_is_planned() -> None:
     built = Planner().plan(Fine)({"colour": "red", "names": ["a"]})
     assert built == Fine(colour=Colour.red, names=["a"])
+
+
+def test_an_event_inside_a_child_message_is_built_by_its_event_type() -> None:
+    """The union's discriminator picks the class, from a record as from a model."""
+    record = CODEC.decode_dict(CODEC.encode(a_vist(), topic=ACCEPTED.name))
+    message = {"kind": "event", "child_id": "child-1", "at": a_vist().recorded_at}
+    plan = CODEC._trusted["uk.gov.mash.v1.ChildMessage"]
+    built = plan({**message, "event": dict(record)})
+    assert shape(built) == shape(validate_model(ChildMessage, {**message, "event": record}))
+    with pytest.raises(Exception, match="names no known event_type"):
+        plan({**message, "event": {**record, "event_type": ["police.vist"]}})
