@@ -4,7 +4,9 @@ It reads `broker.linked.v1` (keyed by child id) and runs `child_step` (the funct
 replay runs) over the child's slot in the `child-pictures`, `child-inbox` and
 `child-timers` tables; the records are sent before the slot is stored, so a crash
 re-runs the step and the rules' idempotence (an event already in the picture gives no
-records; alert ids are deterministic) keeps the outputs single.
+records; alert ids are deterministic) keeps the outputs single. Only the link stage and
+the ticker write broker.linked.v1, from validated models: its messages are read with
+the codec's trusted decode (`decode_trusted_as`: built, not validated again).
 
 Batches: the messages of a batch are stepped in order, each on its child's slot as the
 messages before it left it (a child with three events in the batch is loaded once);
@@ -203,8 +205,8 @@ def register(
 
     @app.agent(channel, name="child", concurrency=1, supervisor_strategy=StopTheWorker)
     async def child(stream: Any) -> None:
-        def decode(raw: bytes) -> ChildMessage:
-            return codec.decode_as(raw, ChildMessage)  # type: ignore[no-any-return]
+        def decode(raw: bytes) -> ChildMessage:  # only the link stage and the ticker write it
+            return codec.decode_trusted_as(raw, ChildMessage)  # type: ignore[no-any-return]
 
         with telling(on_fault):
             async for batch in batches(stream, batch_max, batch_within):

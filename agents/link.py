@@ -8,6 +8,9 @@ The identity index is in memory and in the `identity` table; `seen-events` and
 about one child is processed in order by one worker, however the agencies keyed their
 own topics.
 
+broker.accepted.v1 is written only by ingest, from events it validated: they are read
+with the codec's trusted decode (`decode_trusted`: built, not validated again).
+
 Batches: the events of a batch are linked one after another (each sees the index as
 the ones before it left it, and an event id seen earlier in the batch is a duplicate),
 their records are sent together, and only once all are durable are the `identity` and
@@ -206,7 +209,7 @@ def register(
                     continue  # acknowledged, and read again from where the gap began
                 await handle_accepted_batch(
                     [e.message.value or b"" for e in events],
-                    codec.decode,
+                    codec.decode_trusted,  # only ingest writes it, from validated events
                     enter=message_context(events),
                     seen=tables.seen_events,
                     identity=identity,

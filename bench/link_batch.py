@@ -4,7 +4,8 @@ What bench.live_linkloop runs inside each Kafka transaction (and times without K
 the project's own functions, called as the worker's link agent calls them
 (agents/link.py, `handle_accepted_batch`) and as replay's `Engine.link` does:
 
-- each record is decoded by the codec, the event clock observes its `recorded_at`, and
+- each record is decoded by the codec (trusted: `decode_trusted`, as the agent does),
+  the event clock observes its `recorded_at`, and
   `broker.pipeline.steps.link_step` links it on an in-memory `IdentityIndex` with a
   `seen` dict and a `held` mapping; an event the step marks seen is marked with
   `dedupe.mark_seen` straight away, so an id seen earlier in the batch is a duplicate;
@@ -94,7 +95,8 @@ class LinkBatcher:
         return event, self.link_event(event, raw)
 
     def decode(self, raw: bytes) -> Event:
-        return cast(Event, self.codec.decode(raw))  # broker.accepted.v1 holds events
+        # broker.accepted.v1 holds events, validated by ingest: read as agents/link.py reads it
+        return cast(Event, self.codec.decode_trusted(raw))
 
     def link_event(self, event: Event, raw: bytes) -> Step:
         """`link_step` on a decoded event, its id marked seen when the step says so."""

@@ -181,7 +181,8 @@ def linkloop_lines(found: dict[str, Any]) -> list[str]:
         lines.append(f"  {'':<14} wall seconds in: {spent}")
     lines += [
         f"  without Kafka ({off['events']:,} events, CPU ms/event): link_step alone "
-        f"{off['link_step_cpu_ms_per_event']:.3f}, decode {off['decode_cpu_ms_per_event']:.3f}, "
+        f"{off['link_step_cpu_ms_per_event']:.3f}, decode {off['decode_cpu_ms_per_event']:.3f} "
+        f"(validating again: {off['validating_decode_cpu_ms_per_event']:.3f}), "
         f"encode {off['encode_cpu_ms_per_event']:.3f}, "
         f"the loop's whole transform {off['transform_cpu_ms_per_event']:.3f}"
     ]

@@ -86,6 +86,7 @@ def run_linkloop(
         "events": offline["events"],
         "link_step_cpu_ms_per_event": 1000 * offline["link_step_cpu_per_event"],
         "decode_cpu_ms_per_event": 1000 * offline["decode_cpu_per_event"],
+        "validating_decode_cpu_ms_per_event": 1000 * offline["validating_decode_cpu_per_event"],
         "encode_cpu_ms_per_event": 1000 * offline["encode_cpu_per_event"],
         "transform_cpu_ms_per_event": 1000 * offline["transform_cpu_per_event"],
     }

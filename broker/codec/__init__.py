@@ -12,17 +12,21 @@ Two framings (docs/contract.md says why):
 
 Either way a message is read with its *writer's* schema, resolved to our current
 *reader* schema (so an older or newer publisher, which added or lacks optional fields,
-is still read), and then validated into its pydantic model. Schemas are parsed once,
-when the codec is built. No fastavro exception leaves this module: bytes that cannot be
-read are a `CodecError`, whose problem names what is wrong and never the data.
+is still read), and then validated into its pydantic model; a record of our own
+internal topics, which only our workers write from models already validated, can be
+built without validating it again (`decode_trusted`, broker/codec/trusted.py). Schemas
+are parsed once, when the codec is built. No fastavro exception leaves this module:
+bytes that cannot be read are a `CodecError`, whose problem names what is wrong and
+never the data.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import logging
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Final, TypeVar
@@ -44,6 +48,7 @@ from broker.codec.schemas import (
     load_history,
     parse_standalone,
 )
+from broker.codec.trusted import Planner, Untrusted
 from broker.errors import CodecError, ConfigurationError, Problem, UnknownSchema
 from broker.models import events, internal, outputs
 from broker.models.problems import validate_model
@@ -66,6 +71,8 @@ __all__ = [
 
 M = TypeVar("M", bound=BaseModel)
 
+log = logging.getLogger(__name__)
+
 NAMESPACE: Final = "uk.gov.mash.v1"
 SINGLE_OBJECT_MAGIC: Final = b"\xc3\x01"
 CONFLUENT_MAGIC: Final = b"\x00"
@@ -85,6 +92,13 @@ MESSAGE_SCHEMAS: Final[dict[type[BaseModel], str]] = {
     cls: f"{NAMESPACE}.{cls.__name__}" for cls in _MESSAGES
 }
 """Every record that travels on its own, by model class: the schema's full name."""
+
+TRUSTED: Final[tuple[type[BaseModel], ...]] = (
+    *events.EVENT_CLASSES.values(),
+    internal.ChildMessage,
+)
+"""What the internal topics carry (broker.accepted.v1, broker.linked.v1): the records
+`decode_trusted` builds without validating them again."""
 
 MODEL_OF: Final[dict[str, type[BaseModel]]] = {name: cls for cls, name in MESSAGE_SCHEMAS.items()}
 
@@ -130,6 +144,10 @@ class AvroCodec:
         self.by_fingerprint.update({w.fingerprint: w for w in self.current.values()})
         self.registry = registry
         self._by_id: dict[int, WriterSchema] = {}
+        planner = Planner()  # ConfigurationError at startup if a model has a validator
+        self._trusted = {MESSAGE_SCHEMAS[cls]: planner.plan(cls) for cls in TRUSTED}
+        self.untrusted = 0
+        """Records `decode_trusted` validated after all (their shape was not the plan's)."""
 
     # encoding
 
@@ -193,23 +211,44 @@ class AvroCodec:
     def decode(self, data: bytes) -> BaseModel:
         """The model in `data`: `CodecError` if the bytes cannot be read, `UnknownSchema`
         if their schema is not ours, `InvalidInput` if the record is not valid."""
-        name, record = self._read(data)
+        name, record = self._read(data, self.decode)
         return validate_model(MODEL_OF[name], record)
 
     def decode_as(self, data: bytes, cls: type[M]) -> M:
         """`decode`, insisting on one model class (e.g. on a single-type topic)."""
-        value = self.decode(data)
-        if not isinstance(value, cls):
-            message = f"is {type(value).__name__}, where {cls.__name__} was expected"
-            raise CodecError(_problem(message))
-        return value
+        return _insist(self.decode(data), cls)
+
+    def decode_trusted(self, data: bytes) -> BaseModel:
+        """`decode`, for a record of our own internal topics only (broker.accepted.v1,
+        broker.linked.v1: written by our workers alone, from validated models): built
+        without validating it again. One that does not fit its model's shape (a schema
+        that drifted) is validated as `decode` does, so refused if it is invalid; the
+        agents' handling of a refused record is the same either way."""
+        name, record = self._read(data, self.decode_trusted)
+        plan = self._trusted.get(name)
+        if plan is not None:
+            try:
+                built: BaseModel = plan(record)
+                return built
+            except Untrusted as exc:
+                self.untrusted += 1
+                if self.untrusted == 1 or not self.untrusted % 10_000:  # drift: not each one
+                    message = "internal record not of its model's shape: validated"
+                    log.warning(message, extra={"reasons": [str(exc)], "count": self.untrusted})
+        return validate_model(MODEL_OF[name], record)
+
+    def decode_trusted_as(self, data: bytes, cls: type[M]) -> M:
+        """`decode_trusted`, insisting on one model class, as `decode_as` does."""
+        return _insist(self.decode_trusted(data), cls)
 
     def decode_dict(self, data: bytes) -> dict[str, Any]:
         """The record in `data` as plain data, resolved to our current schema and not
         validated: ingest validates it to report every problem at once."""
-        return self._read(data)[1]
+        return self._read(data, self.decode)[1]
 
-    def _read(self, data: bytes) -> tuple[str, dict[str, Any]]:
+    def _read(self, data: bytes, inner: Callable[[bytes], BaseModel]) -> tuple[str, dict[str, Any]]:
+        """The record in `data` and its schema's name; a nested message (a child
+        message's event) decoded by `inner`."""
         writer, body = self._writer_of(bytes(data))
         reader = self.current.get(writer.name)
         if reader is None:
@@ -233,8 +272,8 @@ class AvroCodec:
         for field in _JSON_MAPS.get(reader.name, ()):
             record[field] = _json_values(record.get(field) or {}, field)
         for field in _NESTED.get(reader.name, ()):
-            inner = record.get(field)
-            record[field] = None if inner is None else self.decode(inner)
+            nested = record.get(field)
+            record[field] = None if nested is None else inner(nested)
         return reader.name, record
 
     def _writer_of(self, data: bytes) -> tuple[WriterSchema, bytes]:
@@ -267,6 +306,13 @@ class AvroCodec:
             except ConfigurationError:
                 raise UnknownSchema(_problem(f"names schema id {schema_id}: invalid")) from None
         return self._by_id[schema_id]
+
+
+def _insist(value: BaseModel, cls: type[M]) -> M:
+    if not isinstance(value, cls):
+        message = f"is {type(value).__name__}, where {cls.__name__} was expected"
+        raise CodecError(_problem(message))
+    return value
 
 
 def _unframed(data: bytes, *, registry: bool) -> str:
