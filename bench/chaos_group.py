@@ -23,6 +23,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -90,8 +91,23 @@ class Worker:
         return self.alive() and ready(self.port)
 
     def tail(self, lines: int = 20) -> str:
+        """The log's last lines, but for the consumer's heartbeat warnings: a worker
+        stuck in a rebalance logs one a second, and they would hide what came before."""
         text = self.log.read_text(errors="replace") if self.log.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
+        kept = [line for line in text.splitlines() if "Heartbeat failed" not in line]
+        return "\n".join(kept[-lines:])
+
+    def tasks(self) -> str:
+        """Where each of the worker's coroutines waits (`/debug/tasks`), if it answers:
+        what a worker alive but not ready is stuck on."""
+        if not self.alive():
+            return "(not running)"
+        try:
+            url = f"http://127.0.0.1:{self.port}/debug/tasks"
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return str(response.read().decode(errors="replace"))
+        except OSError as exc:
+            return f"(no answer: {type(exc).__name__})"
 
 
 class Group:
@@ -125,7 +141,11 @@ class Group:
             worker.stop()
 
     def tail(self) -> str:
-        return "\n".join(f"--- worker {n}\n{w.tail()}" for n, w in enumerate(self.workers))
+        """Each worker's last log lines, and where a worker not ready waits."""
+        return "\n".join(
+            f"--- worker {n}\n{w.tail()}" + ("" if w.ready() else f"\n--- its tasks\n{w.tasks()}")
+            for n, w in enumerate(self.workers)
+        )
 
 
 def wait(check: Any, timeout: float, every: float = 0.2) -> bool:
