@@ -40,6 +40,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
 
 from broker.errors import ConfigurationError, Fenced
+from broker.kafka.admin import partition_counts
 from broker.kafka.tables import changelog_topic
 from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.sink import Encoder, Outgoing
@@ -217,6 +218,13 @@ class LinkLoop:
             await producer.commit_transaction()
         except ProducerFenced as exc:
             raise Fenced("the link stage's transactional id is taken") from exc
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the loop itself is stopping
+            # the producer's own waits cancelled: its sender stopped on a fatal error
+            # (ProducerFenced, a sequence or authorisation error), and it can write no more
+            raise Fenced("the link producer stopped on a fatal error") from exc
         self.on_committed(batch.outgoing)
 
     def _wire(self, record: Any) -> Wired:
@@ -234,6 +242,9 @@ async def read_state(
 ) -> int:
     """Every committed record of the state topic, from its beginning to its end, handed
     to `load` in order; how many."""
+    partitions = (await partition_counts(bootstrap, [topic], client_options))[topic]
+    if not partitions:
+        return 0
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -245,11 +256,7 @@ async def read_state(
     await consumer.start()
     count = 0
     try:
-        await consumer.topics()  # the cluster's metadata, so that the topic is known
-        partitions = consumer.partitions_for_topic(topic) or set()
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
-        if not tps:
-            return 0
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends = await consumer.end_offsets(tps)
@@ -292,18 +299,18 @@ async def _holding(
     bootstrap: str, topics: Sequence[str], client_options: Mapping[str, Any] | None
 ) -> dict[str, bool]:
     """Whether each topic holds a record (its end above its beginning somewhere)."""
+    counts = await partition_counts(bootstrap, topics, client_options)
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, **(client_options or {})
     )
     await consumer.start()
     try:
-        known = await consumer.topics()
         found: dict[str, bool] = {}
         for topic in topics:
-            if topic not in known:
+            tps = [TopicPartition(topic, p) for p in range(counts[topic])]
+            if not tps:
                 found[topic] = False
                 continue
-            tps = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
             starts = await consumer.beginning_offsets(tps)
             ends = await consumer.end_offsets(tps)
             found[topic] = any(ends[tp] > starts[tp] for tp in tps)
