@@ -35,8 +35,18 @@ from typing import Any
 
 from bench.live_ceiling import clean_env
 from bench.live_events import Wire
-from bench.live_kafka import blast, free_port, fresh_topics, process_figures, ready, scrape, total
+from bench.live_kafka import (
+    Samples,
+    blast,
+    free_port,
+    fresh_topics,
+    process_figures,
+    ready,
+    scrape,
+    total,
+)
 from broker.settings import PROJECT_ROOT
+from broker.topics import LINKED
 
 POLL = (1.0, 0.25)
 """Seconds between looks at the metrics: slow while events are still being linked, fast
@@ -58,6 +68,23 @@ def worker_env(text: str) -> dict[str, str]:
 def profiled(profile: Path | None, n: int) -> list[str]:
     """cProfile's arguments when profiling (the first worker only), else none."""
     return ["-m", "cProfile", "-o", str(profile)] if profile is not None and n == 0 else []
+
+
+def lag_of(metrics: Samples, markers: bool) -> float:
+    """The workers' consumer lag, less one on each partition of broker.linked.v1 that is
+    behind by exactly one: with the link stage as a transactional loop
+    (MASH_LINK_STAGE=loop), a partition's last offset is its last transaction's commit
+    marker, which no consumer is handed, so faust's committed offset stays one short of
+    the highwater however far the child stage has read. A real message left unread there
+    still shows in the stage counts, which must also stay put (`settle`)."""
+    found = 0.0
+    for (name, labels), value in metrics.items():
+        if name != "mash_consumer_lag":
+            continue
+        if markers and value == 1 and dict(labels).get("topic") == LINKED.name:
+            continue
+        found += value
+    return found
 
 
 class Workers:
@@ -90,6 +117,7 @@ class Workers:
                 # BENCH_WORKER_ENV="MASH_A=1 MASH_B=2": any other setting, for a trial
                 **worker_env(os.environ.get("BENCH_WORKER_ENV", "")),
             }
+            self.loop = env.get("MASH_LINK_STAGE") == "loop"
             log = (root / f"{self.app_id}-worker-{n}.log").open("wb")
             self.logs.append(log)
             self.procs.append(
@@ -122,7 +150,7 @@ class Workers:
                     total(m, "mash_stage_outcomes_total", stage="ingest"),
                     total(m, "mash_stage_outcomes_total", stage="link"),
                     total(m, "mash_stage_outcomes_total", stage="child"),
-                    total(m, "mash_consumer_lag"),
+                    lag_of(m, self.loop),
                     total(m, "mash_events_out_total"),
                 )
             ):

@@ -8,10 +8,11 @@ itself: no clean shutdown, no flush, no offset commit, state not written. What a
 cut or the kernel's OOM killer would do at the worst moment.
 
 With `CRASH_HOW=loop` (and MASH_LINK_STAGE=loop) the link loop's first batch of at least
-`CRASH_AT_BATCH` records is sent in its transaction and acknowledged; the process then
-waits `CRASH_WAIT` seconds (the child stage, whose faust consumer reads uncommitted,
-meanwhile reads the batch's messages on broker.linked.v1) and SIGKILLs itself before the
-commit: the transaction is left open, to be aborted by the next owner.
+`CRASH_AT_BATCH` records after `CRASH_AFTER_BATCHES` batches is sent in its transaction
+and acknowledged; the process then waits `CRASH_WAIT` seconds (the child stage, whose
+faust consumer reads uncommitted, meanwhile reads the batch's messages on
+broker.linked.v1) and SIGKILLs itself before the commit: the transaction is left open,
+to be aborted by the next owner.
 
 With `CRASH_HOW=raise` the sink raises instead (`RuntimeError`) once the half is
 acknowledged: a fault of the broker's own code escaping an agent's batch. faust would
@@ -69,9 +70,16 @@ class HalfThenKill:
 LOOP_MARKER = "killed before the link transaction's commit"
 
 
-def kill_before_commit(at_least: int, wait: float) -> Callable[[LinkedBatch], Awaitable[None]]:
+def kill_before_commit(
+    at_least: int, wait: float, after: int = 0
+) -> Callable[[LinkedBatch], Awaitable[None]]:
+    """Kills in the first batch of `at_least` records after `after` batches committed."""
+    batches = 0
+
     async def hook(batch: LinkedBatch) -> None:
-        if len(batch.outgoing) < at_least:
+        nonlocal batches
+        batches += 1
+        if batches <= after or len(batch.outgoing) < at_least:
             return
         print(f"{LOOP_MARKER}: {len(batch.outgoing)} records sent", flush=True)
         await asyncio.sleep(wait)  # the child stage reads them meanwhile
@@ -85,7 +93,9 @@ def main() -> int:
     how = os.environ.get("CRASH_HOW", "kill")
     if how == "loop":
         wait = float(os.environ.get("CRASH_WAIT", "3"))
-        return run_worker(Settings(), before_link_commit=kill_before_commit(at_least, wait))
+        after = int(os.environ.get("CRASH_AFTER_BATCHES", "0"))
+        hook = kill_before_commit(at_least, wait, after)
+        return run_worker(Settings(), before_link_commit=hook)
     return run_worker(Settings(), wrap_sink=lambda inner: HalfThenKill(inner, at_least, how))
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.kafka.local import LocalKafka
-from broker.topics import ACCEPTED, LINKED
+from broker.topics import ACCEPTED, LINKED, link_state_topic
 from tests.integration.crashing_worker import LOOP_MARKER
 from tests.integration.test_batch_killed_half_sent import _police_notices, _publish_all
 from tests.integration.test_link_loop_worker import loop_worker
@@ -106,7 +106,9 @@ def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(
     assert sum('"mash.alert.v1"' in r for r in replayed) > 50
 
     worker = loop_worker(own_kafka.bootstrap, tmp_path)
-    worker.process.env.update(MASH_LINK_BATCH_MAX="100", CRASH_AT_BATCH="20", CRASH_HOW="loop")
+    worker.process.env.update(
+        MASH_LINK_BATCH_MAX="50", CRASH_AT_BATCH="20", CRASH_AFTER_BATCHES="3", CRASH_HOW="loop"
+    )
     asyncio.run(_publish_all(own_kafka.bootstrap, events))
 
     crashing = WorkerProcess(
@@ -119,6 +121,8 @@ def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(
     uncommitted = asyncio.run(_count(bootstrap, LINKED.name, "read_uncommitted"))
     committed = asyncio.run(_count(bootstrap, LINKED.name, "read_committed"))
     assert committed < uncommitted  # the killed batch's messages, sent and never committed
+    state = link_state_topic(worker.process.env["MASH_APP_ID"]).name
+    assert asyncio.run(_count(bootstrap, state, "read_committed")) > 0  # batches before it
     cut_off = asyncio.run(_outputs(bootstrap))
     assert len(cut_off) < len(replayed)  # it died with work left to do
 
