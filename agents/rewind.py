@@ -82,6 +82,9 @@ class Rewind:
             first = events[taken + plan.take].message
             if not await self.probe.empty(first.tp.topic, partition, plan.seek_to, first.offset):
                 break
+            noted = getattr(self.app.consumer, "no_records_in", None)
+            if noted is not None:  # broker.kafka.transport's consumer: commit past it
+                await noted(first.tp, plan.seek_to, first.offset)
             taken += plan.take  # a marker's gap: what follows it follows on
             plan = offsets.plan([e.message.offset for e in events[taken:]], first.offset)
         if plan.seek_to is None:
