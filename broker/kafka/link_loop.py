@@ -300,6 +300,9 @@ async def _holding(
 ) -> dict[str, bool]:
     """Whether each topic holds a record (its end above its beginning somewhere)."""
     counts = await partition_counts(bootstrap, topics, client_options)
+    if not any(counts.values()):
+        return dict.fromkeys(topics, False)  # no consumer started and stopped at once:
+        # aiokafka's stop of a consumer never assigned can end in its own cancellation
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap, group_id=None, **(client_options or {})
     )
