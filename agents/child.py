@@ -51,6 +51,7 @@ from agents.guard import (
 from agents.rewind import Rewind
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
+from broker.kafka.gaps import GapProbe
 from broker.models.internal import ChildMessage
 from broker.ops.metrics import NO_OBSERVER, StageObserver
 from broker.pipeline.child import ChildSlot, child_step, tick
@@ -189,12 +190,15 @@ def register(
     batch_within: float = 0.01,
     observer: StageObserver = NO_OBSERVER,
     on_fault: FaultListener = ignore_fault,
+    gap_probe: GapProbe | None = None,
 ) -> Any:
     """`on_fault` hears of an exception that escapes the agent (a storage fault stops
-    the worker: broker/ops/state_dir.py) before faust restarts it."""
+    the worker: broker/ops/state_dir.py) before faust restarts it. `gap_probe`: when
+    broker.linked.v1 is written in transactions (the link loop), it tells a marker's
+    offset from a skipped message (agents.rewind)."""
     channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
     ticker = Ticker(store, sink, clock)
-    rewind = Rewind(app, store.next_offset, "child")
+    rewind = Rewind(app, store.next_offset, "child", gap_probe)
 
     async def forget_dues(sender: Any, *args: Any, **kwargs: Any) -> None:
         store.forget()  # the tables are recovered anew: read them again

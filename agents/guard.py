@@ -68,15 +68,20 @@ class StopTheWorker(OneForOneSupervisor):
         if reason is None or isinstance(reason, asyncio.CancelledError):
             await super().restart_service(service)
             return
-        log.critical(
-            "an agent failed outside its per-message guard; stopping the worker so that "
-            "it restarts from its committed offsets",
-            exc_info=reason,
-            extra={"error": type(reason).__name__, "exit_code": FAULT_EXIT_CODE},
-        )
-        for handler in logging.getLogger().handlers:
-            handler.flush()
-        os._exit(FAULT_EXIT_CODE)
+        stop_the_worker(reason, "an agent failed outside its per-message guard")
+
+
+def stop_the_worker(reason: BaseException, what: str) -> None:
+    """Exit at once (nothing committed on the way out): the supervisor starts the worker
+    again, and it goes on from its committed offsets (or transactions)."""
+    log.critical(
+        f"{what}; stopping the worker so that it restarts from its committed offsets",
+        exc_info=reason,
+        extra={"error": type(reason).__name__, "exit_code": FAULT_EXIT_CODE},
+    )
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    os._exit(FAULT_EXIT_CODE)
 
 
 def no_context(position: int) -> None:

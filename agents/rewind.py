@@ -18,6 +18,7 @@ from typing import Any
 import faust
 
 from agents.guard import message_context
+from broker.kafka.gaps import GapProbe
 from broker.pipeline import offsets
 
 log = logging.getLogger(__name__)
@@ -39,10 +40,16 @@ class Rewind:
     PATIENCE: float = 2.0
     ATTEMPTS: int = 5
 
-    def __init__(self, app: faust.App, expected: Expected, stage: str) -> None:
+    def __init__(
+        self, app: faust.App, expected: Expected, stage: str, probe: GapProbe | None = None
+    ) -> None:
         self.app = app
         self.expected = expected
         self.stage = stage
+        self.probe = probe
+        """Tells a gap of no records (a transaction's marker: the link loop writes the
+        stage's topic in transactions) from skipped messages; None: every gap is skipped
+        messages (only plain producers write the topic)."""
         self.sought: dict[tuple[int, int], int] = {}
         """(partition, offset) -> how many times the consumer was sought back there."""
         self.last: dict[int, float] = {}
@@ -70,10 +77,20 @@ class Rewind:
 
     async def _take(self, partition: int, plan: offsets.Plan, events: Sequence[Any]) -> int:
         """How many of one partition's messages to hand on, seeking back to a gap."""
+        taken = 0
+        while plan.seek_to is not None and self.probe is not None:
+            first = events[taken + plan.take].message
+            if not await self.probe.empty(first.tp.topic, partition, plan.seek_to, first.offset):
+                break
+            noted = getattr(self.app.consumer, "no_records_in", None)
+            if noted is not None:  # broker.kafka.transport's consumer: commit past it
+                await noted(first.tp, plan.seek_to, first.offset)
+            taken += plan.take  # a marker's gap: what follows it follows on
+            plan = offsets.plan([e.message.offset for e in events[taken:]], first.offset)
         if plan.seek_to is None:
             self._settled(partition)
-            return plan.take
-        first = events[plan.take].message
+            return taken + plan.take
+        first = events[taken + plan.take].message
         gap = {  # fields the logs keep (broker.ops.logs): where from, how many offsets
             "stage": self.stage,
             "topic": first.tp.topic,
@@ -92,7 +109,7 @@ class Rewind:
             self.sought[tries] = self.sought.get(tries, 0) + 1
             log.warning("offsets never handed to the stage; reading them again", extra=gap)
             await self.app.consumer.seek(first.tp, plan.seek_to)
-        return plan.take
+        return taken + plan.take
 
     def _settled(self, partition: int) -> None:
         self.sought = {k: n for k, n in self.sought.items() if k[0] != partition}

@@ -25,7 +25,7 @@ worker's agent would put it on the rejected topic), the benchmark's events are v
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, MutableMapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -34,6 +34,7 @@ from broker.codec import AvroCodec
 from broker.models.events import Event
 from broker.pipeline import dedupe
 from broker.pipeline.identity_store import IdentityStore
+from broker.pipeline.link_state import Recorded
 from broker.pipeline.records import OutRecord
 from broker.pipeline.steps import Step, link_step
 
@@ -42,37 +43,6 @@ STATE_TOPIC = "bench.link-state.v1"
 
 Record = tuple[str, bytes | None, bytes | None]
 """(topic, key, value) as handed to the producer; a None value is a tombstone."""
-
-
-class Recorded(MutableMapping[str, Any]):
-    """A dict that remembers which keys were written or deleted since `drain`."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.changed: dict[str, None] = {}
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.data[key] = value
-        self.changed[key] = None
-
-    def __delitem__(self, key: str) -> None:
-        del self.data[key]
-        self.changed[key] = None
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def drain(self) -> Iterator[tuple[str, Any]]:
-        """(key, value or None if deleted) for each key changed, once."""
-        changed, self.changed = self.changed, {}
-        for key in changed:
-            yield key, self.data.get(key)
 
 
 @dataclass

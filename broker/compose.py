@@ -23,11 +23,15 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
 from agents import child, ingest, link
-from broker.app import create_app
+from agents.guard import stop_the_worker
+from agents.link_loop import LoopLinker
+from broker.app import create_app, group_instance_id
 from broker.calendar.clock import Clock, EventClock, SystemClock
 from broker.codec import codec_from_settings
 from broker.config.partnership import load_config
 from broker.kafka.admin import client_options, create_topics, metadata_check
+from broker.kafka.gaps import GapProbe
+from broker.kafka.link_loop import LinkLoop, refuse_unmigrated
 from broker.kafka.sensor import lean_prometheus_sensor
 from broker.kafka.sink import KafkaSink
 from broker.kafka.tables import Tables, declare_tables
@@ -38,9 +42,10 @@ from broker.ops.metrics import DeadlineCounts, MeteredSink, Metrics
 from broker.ops.state_dir import EXIT_STATE_UNWRITABLE, StateWatch, problem, unwritable
 from broker.ops.views import Operations, register_views
 from broker.pipeline.child_store import ChildStore
+from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.sink import Sink
 from broker.settings import Settings
-from broker.topics import all_topics
+from broker.topics import TopicSpec, all_topics, link_state_topic
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +64,17 @@ SinkWrapper = Callable[[Sink], Sink]
 """Wraps the worker's sink (the port where its records leave): a fault-injecting sink in
 the crash tests, for instance. Production runs none."""
 
+BeforeLinkCommit = Callable[[LinkedBatch], object]
+"""With the link loop: runs when a batch's records are acknowledged, before its
+transaction commits (the crash tests' kill at the worst moment). Production runs none."""
+
 
 def build_worker(
-    settings: Settings, clock: Clock | None = None, *, wrap_sink: SinkWrapper | None = None
+    settings: Settings,
+    clock: Clock | None = None,
+    *,
+    wrap_sink: SinkWrapper | None = None,
+    before_link_commit: BeforeLinkCommit | None = None,
 ) -> Worker:
     clock = clock or clock_from_settings(settings)
     config = load_config(settings.partnership_file)  # validated before anything connects
@@ -92,16 +105,20 @@ def build_worker(
         "ingest": ingest.register(
             app, codec, sink, clock, batch_max=batch_max, batch_within=within, observer=metrics
         ),
-        "link": link.register(
-            app,
-            codec,
-            tables,
-            sink,
-            clock,
-            batch_max=batch_max,
-            batch_within=within,
-            observer=metrics,
-            on_fault=watch.fault,  # the disk's fault stops the worker
+        "link": (
+            link_loop(app, settings, codec, clock, metrics, before_commit=before_link_commit)
+            if settings.link_stage == "loop"
+            else link.register(
+                app,
+                codec,
+                tables,
+                sink,
+                clock,
+                batch_max=batch_max,
+                batch_within=within,
+                observer=metrics,
+                on_fault=watch.fault,  # the disk's fault stops the worker
+            )
         ),
         "child": child.register(
             app,
@@ -115,6 +132,11 @@ def build_worker(
             batch_within=within,
             observer=metrics,
             on_fault=watch.fault,  # the disk's fault stops the worker
+            gap_probe=(
+                GapProbe(settings.kafka_bootstrap, client_options(settings))
+                if settings.link_stage == "loop"  # its transactions' markers on broker.linked.v1
+                else None
+            ),
         ),
     }
     probe = KafkaProbe(
@@ -130,13 +152,73 @@ def build_worker(
     return Worker(app, tables, agents, metrics, operations, watch)
 
 
+def link_loop(
+    app: faust.App,
+    settings: Settings,
+    codec: Any,
+    clock: Clock,
+    metrics: Metrics,
+    *,
+    before_commit: BeforeLinkCommit | None = None,
+) -> LinkLoop:
+    """The link stage as the transactional loop (broker/kafka/link_loop.py), run as a
+    task of the faust app: started once the worker is up, cancelled when it stops. A
+    loop that fails (a fault of our own, or fenced by another owner) stops the worker,
+    as a faust agent's fault does (agents.guard.StopTheWorker)."""
+
+    def published(outgoing: Any) -> None:
+        for record, recorded_at in outgoing:
+            metrics.record_published(record, recorded_at)
+
+    loop = LinkLoop(
+        LoopLinker(codec.decode, clock, observer=metrics),
+        codec,
+        bootstrap=settings.kafka_bootstrap,
+        app_id=settings.app_id,
+        state_topic=link_state_topic(settings.app_id).name,
+        client_options=client_options(settings),
+        batch_max=settings.link_batch_max,
+        instance_id=group_instance_id(settings),
+        session_timeout_ms=int(settings.session_timeout_seconds * 1000),
+        heartbeat_ms=int(settings.heartbeat_seconds * 1000),
+        linger_ms=int(settings.producer_linger_seconds * 1000),
+        batch_bytes=settings.producer_batch_bytes,
+        on_committed=published,
+        before_commit=before_commit or (lambda batch: None),
+    )
+
+    async def run_link_loop() -> None:
+        try:
+            await loop.run()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            stop_the_worker(exc, "the link loop stopped")
+
+    app.task(run_link_loop)
+    return loop
+
+
+def worker_topics(settings: Settings) -> list[TopicSpec]:
+    """The topics a worker creates at start: every declared one, and the link loop's
+    state topic when it runs the loop."""
+    if settings.link_stage == "loop":
+        return [*all_topics(), link_state_topic(settings.app_id)]
+    return all_topics()
+
+
 def clock_from_settings(settings: Settings) -> Clock:
     if settings.clock == "event":
         return EventClock(settings.clock_floor_file)
     return SystemClock()
 
 
-def run_worker(settings: Settings, *, wrap_sink: SinkWrapper | None = None) -> int:
+def run_worker(
+    settings: Settings,
+    *,
+    wrap_sink: SinkWrapper | None = None,
+    before_link_commit: BeforeLinkCommit | None = None,
+) -> int:
     configure_logging()
     if settings.store == "rocksdb" and (found := problem(settings.state_dir)) is not None:
         unwritable(settings.state_dir, found)  # before joining the group: others take over
@@ -144,13 +226,22 @@ def run_worker(settings: Settings, *, wrap_sink: SinkWrapper | None = None) -> i
     asyncio.run(
         create_topics(
             settings.kafka_bootstrap,
-            all_topics(),
+            worker_topics(settings),
             partitions=settings.topic_partitions,
             replication=settings.topic_replication,
             client_options=client_options(settings),  # TLS/SASL on a real cluster
         )
     )
-    worker = build_worker(settings, wrap_sink=wrap_sink)
+    if settings.link_stage == "loop":  # raises ConfigurationError: the state not moved over
+        asyncio.run(
+            refuse_unmigrated(
+                settings.kafka_bootstrap,
+                settings.app_id,
+                link_state_topic(settings.app_id).name,
+                client_options(settings),
+            )
+        )
+    worker = build_worker(settings, wrap_sink=wrap_sink, before_link_commit=before_link_commit)
     log.info("worker starting", extra={"count": len(worker.agents)})
     runner = faust.Worker(worker.app, loglevel="INFO", override_logging=False, quiet=True)
     runner.spinner = None  # a terminal spinner would write non-JSON bytes to the log

@@ -40,6 +40,12 @@ class StateUnwritable(InfrastructureError):
     stops and its supervisor starts it again (broker/ops/state_dir.py)."""
 
 
+class Fenced(BrokerError):
+    """Another process has taken over this one's transactional id (the link loop's
+    partition moved, or a second worker started with the same one): this one must stop
+    without writing anything more (broker/kafka/link_loop.py)."""
+
+
 class NotAuthorized(BrokerError):
     """Kafka refused this process: wrong credentials, or no ACL for a topic or group.
 

@@ -146,6 +146,21 @@ class Settings(BaseSettings):
         "batch fills while one is processed. More trades latency for fuller batches",
     )
 
+    link_stage: Literal["faust", "loop"] = Field(
+        default="faust",
+        description="faust: the link stage is the faust `link` agent (agents/link.py) with "
+        "its tables. loop: a batched aiokafka consume-link-produce loop in the worker, one "
+        "Kafka transaction per batch (outputs, state, offsets), its state in the compacted "
+        "topic <app id>-link-state (docs/identity.md). A worker refuses to start as a loop "
+        "while the faust tables hold state its topic does not (no migration yet)",
+    )
+    link_batch_max: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="loop: the most records of broker.accepted.v1 in one batch (one transaction)",
+    )
+
     producer_linger_seconds: float = Field(
         default=0.005,
         ge=0,

@@ -118,6 +118,19 @@ def all_topics() -> list[TopicSpec]:
     ]
 
 
+def link_state_topic(app_id: str) -> TopicSpec:
+    """`<app id>-link-state`: the link stage's state when it runs as the transactional
+    loop (MASH_LINK_STAGE=loop; broker.pipeline.link_state): compacted, one partition as
+    broker.accepted.v1 has, under the worker's own prefix (its ACLs: broker.kafka.acls)."""
+    return TopicSpec(
+        f"{app_id}-link-state",
+        compacted=True,
+        internal=True,
+        description="the link stage's identities, seen and held events, event clock",
+        partitions=ACCEPTED.partitions,
+    )
+
+
 INTERNAL_TOPICS = frozenset(t.name for t in all_topics() if t.internal)
 """The broker's own topics between its stages (replay prints them only with --internal)."""
 

@@ -16,7 +16,8 @@ The principals:
   worker's);
 - **the worker** reads every inbound topic, writes every outbound one, owns the internal
   topics and its faust topics (prefix `<app id>-`: changelogs, the assignor's leader
-  topic), and commits in its consumer group `<app id>`;
+  topic), and commits in its consumer group `<app id>` (and, running the link stage as a
+  transactional loop, in `<app id>-link` with the transactional id `<app id>-link-0`);
 - **the MASH page** (`mash-broker web`, docs/web.md) reads what its views show (alerts,
   decisions, identity decisions, the disclosure audit, the worker's child-pictures
   changelog) with no consumer group, and writes decisions and the access audit;
@@ -59,6 +60,7 @@ class ResourceType(enum.StrEnum):
     TOPIC = "TOPIC"
     GROUP = "GROUP"
     CLUSTER = "CLUSTER"
+    TRANSACTIONAL_ID = "TRANSACTIONAL_ID"
 
 
 class PatternType(enum.StrEnum):
@@ -253,6 +255,16 @@ def worker_bindings(principal: str, app_id: str) -> list[AclBinding]:
             principal, [f"{app_id}-"], read, write, create, describe, pattern=PatternType.PREFIXED
         ),
         *_on(principal, [app_id], read, resource=ResourceType.GROUP),
+        # The link stage as a transactional loop (MASH_LINK_STAGE=loop,
+        # broker/kafka/link_loop.py): its consumer group and its transactional id.
+        *_on(principal, [f"{app_id}-link"], read, resource=ResourceType.GROUP),
+        *_on(
+            principal,
+            [f"{app_id}-link-0"],
+            write,
+            describe,
+            resource=ResourceType.TRANSACTIONAL_ID,
+        ),
     ]
 
 
@@ -315,7 +327,7 @@ def kafka_acls_commands(
             *(f"--operation {op.value.capitalize()}" for op in sorted(ops, key=order.index)),
             "--cluster"
             if rtype is ResourceType.CLUSTER
-            else f"--{rtype.lower()} {shlex.quote(name)}",
+            else f"--{rtype.lower().replace('_', '-')} {shlex.quote(name)}",
             f"--resource-pattern-type {pattern.lower()}",
         ]
         commands.append(" ".join(words))

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final
 
@@ -142,6 +142,24 @@ async def create_topics(
         await admin.close()
     log.info("created %d topic(s): %s", len(created), ", ".join(created))
     return created
+
+
+async def partition_counts(
+    bootstrap: str, topics: Sequence[str], client_options: Mapping[str, Any] | None = None
+) -> dict[str, int]:
+    """How many partitions each topic has (0: it does not exist). A consumer's own
+    metadata knows only the topics it has subscribed to or been assigned."""
+    admin = admin_client(bootstrap, client_options)
+    try:
+        await admin.start()
+        existing = set(await admin.list_topics())
+        found = dict.fromkeys(topics, 0)
+        wanted = [t for t in topics if t in existing]
+        for topic in await admin.describe_topics(wanted) if wanted else []:
+            found[topic["topic"]] = len(topic.get("partitions", []))
+        return found
+    finally:
+        await admin.close()
 
 
 async def _check_fixed_partitions(admin: Any, specs: list[TopicSpec]) -> None:

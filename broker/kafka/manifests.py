@@ -136,6 +136,7 @@ _RESOURCE: Final = {
     ResourceType.TOPIC: "topic",
     ResourceType.GROUP: "group",
     ResourceType.CLUSTER: "cluster",
+    ResourceType.TRANSACTIONAL_ID: "transactionalId",  # Strimzi's name for it
 }
 
 

@@ -58,7 +58,12 @@ SCRAM_MECHANISM: Final = "SCRAM-SHA-512"
 AUTHORIZER: Final = "org.apache.kafka.metadata.authorizer.StandardAuthorizer"
 
 # Kafka's wire codes (org.apache.kafka.common.resource / .acl).
-_RESOURCE: Final = {ResourceType.TOPIC: 2, ResourceType.GROUP: 3, ResourceType.CLUSTER: 4}
+_RESOURCE: Final = {
+    ResourceType.TOPIC: 2,
+    ResourceType.GROUP: 3,
+    ResourceType.CLUSTER: 4,
+    ResourceType.TRANSACTIONAL_ID: 5,
+}
 _PATTERN: Final = {PatternType.LITERAL: 3, PatternType.PREFIXED: 4}
 _OPERATION: Final = {
     Operation.READ: 3,

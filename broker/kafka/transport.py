@@ -53,6 +53,15 @@ class Consumer(driver.Consumer):
                 )
         return committed
 
+    async def no_records_in(self, tp: Any, start: int, end: int) -> None:
+        """Offsets `start` to `end - 1` of `tp` hold no record (a transaction's marker:
+        broker.kafka.gaps): let faust commit past them. faust fills such gaps itself only
+        for a stream that acknowledges its own messages (`_drain_messages`); our agents
+        acknowledge a batch themselves (agents.guard.batches), and without this faust
+        committed one gap further at each commit, the link loop's markers leaving the
+        child stage's committed offsets minutes behind what it had handled."""
+        await self._add_gap(tp, start, end - 1)
+
 
 class Transport(driver.Transport):
     Consumer = Consumer

@@ -7,6 +7,13 @@ that carries an alert is handed over half, acknowledged, and then the process SI
 itself: no clean shutdown, no flush, no offset commit, state not written. What a power
 cut or the kernel's OOM killer would do at the worst moment.
 
+With `CRASH_HOW=loop` (and MASH_LINK_STAGE=loop) the link loop's first batch of at least
+`CRASH_AT_BATCH` records after `CRASH_AFTER_BATCHES` batches is sent in its transaction
+and acknowledged; the process then waits `CRASH_WAIT` seconds (the child stage, whose
+faust consumer reads uncommitted, meanwhile reads the batch's messages on
+broker.linked.v1) and SIGKILLs itself before the commit: the transaction is left open,
+to be aborted by the next owner.
+
 With `CRASH_HOW=raise` the sink raises instead (`RuntimeError`) once the half is
 acknowledged: a fault of the broker's own code escaping an agent's batch. faust would
 restart the agent in the same process without the batch's messages (never processed,
@@ -16,13 +23,15 @@ must instead stop, and be restarted from its committed offsets (agents/guard.py)
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from broker.compose import run_worker
+from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.records import OutRecord
 from broker.pipeline.sink import Outgoing, Sink
 from broker.settings import Settings
@@ -58,9 +67,35 @@ class HalfThenKill:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+LOOP_MARKER = "killed before the link transaction's commit"
+
+
+def kill_before_commit(
+    at_least: int, wait: float, after: int = 0
+) -> Callable[[LinkedBatch], Awaitable[None]]:
+    """Kills in the first batch of `at_least` records after `after` batches committed."""
+    batches = 0
+
+    async def hook(batch: LinkedBatch) -> None:
+        nonlocal batches
+        batches += 1
+        if batches <= after or len(batch.outgoing) < at_least:
+            return
+        print(f"{LOOP_MARKER}: {len(batch.outgoing)} records sent", flush=True)
+        await asyncio.sleep(wait)  # the child stage reads them meanwhile
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
 def main() -> int:
     at_least = int(os.environ.get("CRASH_AT_BATCH", "20"))
     how = os.environ.get("CRASH_HOW", "kill")
+    if how == "loop":
+        wait = float(os.environ.get("CRASH_WAIT", "3"))
+        after = int(os.environ.get("CRASH_AFTER_BATCHES", "0"))
+        hook = kill_before_commit(at_least, wait, after)
+        return run_worker(Settings(), before_link_commit=hook)
     return run_worker(Settings(), wrap_sink=lambda inner: HalfThenKill(inner, at_least, how))
 
 

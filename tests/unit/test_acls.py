@@ -229,11 +229,20 @@ def test_the_worker_neither_reads_nor_writes_the_access_audit() -> None:
     assert WORKER not in readers(AUDIT_ACCESS.name) | writers(AUDIT_ACCESS.name)
 
 
-def test_the_worker_commits_in_its_own_group_only() -> None:
+def test_the_worker_commits_in_its_own_groups_only() -> None:
     groups = [b for b in of(WORKER) if b.resource_type is ResourceType.GROUP]
     assert [(b.resource_name, b.pattern_type, b.operation) for b in groups] == [
-        (APP_ID, PatternType.LITERAL, Operation.READ)
+        (APP_ID, PatternType.LITERAL, Operation.READ),
+        (f"{APP_ID}-link", PatternType.LITERAL, Operation.READ),  # the link loop's
     ]
+
+
+def test_only_the_worker_holds_the_link_loops_transactional_id() -> None:
+    held = [b for b in BINDINGS if b.resource_type is ResourceType.TRANSACTIONAL_ID]
+    assert {(b.principal, b.resource_name, b.pattern_type) for b in held} == {
+        (WORKER, f"{APP_ID}-link-0", PatternType.LITERAL)
+    }
+    assert {b.operation for b in held} == {Operation.WRITE, Operation.DESCRIBE}
 
 
 def test_the_page_reads_exactly_what_its_views_are_built_from() -> None:

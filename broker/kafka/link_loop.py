@@ -1,0 +1,322 @@
+"""The link stage as a batched consume -> link -> produce loop, one Kafka transaction a batch.
+
+With `MASH_LINK_STAGE=loop` (docs/identity.md, "The link stage as a transactional
+loop") the worker runs this beside faust instead of the faust `link` agent: its own
+`AIOKafkaConsumer` on broker.accepted.v1 (group `<app id>-link`, read_committed, no
+auto-commit, the worker's static member id) and, while it owns the partition, a
+transactional producer (`<app id>-link-0`: one id per input partition, so that whoever
+takes the partition over fences whoever had it). For each batch:
+
+1. the transform links it (agents/link_loop.py: the faust agent's own function over the
+   state in memory) and the records are encoded, before any transaction begins: a fault
+   of our own code there is not Kafka's, and stops the worker as it does in faust mode;
+2. one transaction: every output, every state record (to `<app id>-link-state`,
+   compacted), the batch's offsets (`send_offsets_to_transaction`); the sends' futures
+   are awaited before the commit, because aiokafka, unlike Java, commits a transaction
+   one of whose sends failed (docs/notes/faust-kafka.md);
+3. a Kafka error aborts the transaction, the in-memory state is read again from the
+   state topic and the partition from its committed offset, and the batch is linked
+   again (with backoff); a producer fenced (`ProducerFenced`: another owner initialised
+   the same transactional id) raises `Fenced`, and nothing more is written.
+
+Taking the partition: the producer is started (which aborts whatever transaction the
+previous owner left open: a worker killed mid-batch), the state topic is read to its
+end (read_committed: what was committed, nothing of an aborted batch), and the
+partition is read from its committed offset. What the consumer had fetched before is
+dropped. Losing it (a rebalance): the producer is stopped and the state forgotten.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError, ProducerFenced
+
+from broker.errors import ConfigurationError, Fenced
+from broker.kafka.admin import partition_counts
+from broker.kafka.tables import changelog_topic
+from broker.pipeline.link_state import LinkedBatch
+from broker.pipeline.sink import Encoder, Outgoing
+from broker.topics import ACCEPTED
+
+log = logging.getLogger(__name__)
+
+FAUST_TABLES = ("identity", "seen-events", "held-events")
+"""The faust link agent's tables, whose state the loop's topic replaces."""
+
+
+class Transform(Protocol):
+    """What the loop runs over a batch (agents.link_loop.LoopLinker)."""
+
+    def reset(self) -> None: ...
+
+    def load(self, key: bytes, value: bytes | None) -> None: ...
+
+    async def __call__(self, raws: Sequence[bytes], offsets: Sequence[int]) -> LinkedBatch: ...
+
+
+Wired = tuple[str, bytes | None, bytes]
+
+
+@dataclass
+class LinkLoop:
+    transform: Transform
+    encoder: Encoder
+    bootstrap: str
+    app_id: str
+    state_topic: str
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+    batch_max: int = 500
+    instance_id: str | None = None
+    session_timeout_ms: int = 10_000
+    heartbeat_ms: int = 1_000
+    linger_ms: int = 5
+    batch_bytes: int = 262_144
+    source: str = ACCEPTED.name
+    group_id: str | None = None
+    """The consumer group; None: `<app id>-link`."""
+    on_committed: Callable[[Sequence[Outgoing]], object] = lambda outgoing: None
+    """Hears of each batch's outputs once its transaction has committed (metrics)."""
+    before_commit: Callable[[LinkedBatch], object] = lambda batch: None
+    """Runs once a batch's sends are acknowledged, before its commit (the tests' kill)."""
+    _producer: AIOKafkaProducer | None = field(default=None, init=False)
+    _owned: frozenset[TopicPartition] = field(default=frozenset(), init=False)
+
+    @property
+    def group(self) -> str:
+        return self.group_id or f"{self.app_id}-link"
+
+    @property
+    def transactional_id(self) -> str:
+        return f"{self.app_id}-link-0"  # one per input partition: broker.accepted.v1 has one
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Link until `stop` is set (or the task is cancelled); raises `Fenced`."""
+        consumer = AIOKafkaConsumer(
+            self.source,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group,
+            group_instance_id=self.instance_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            fetch_max_wait_ms=100,
+            **self.client_options,
+        )
+        await consumer.start()
+        delay = 0.2
+        try:
+            while stop is None or not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=100, max_records=self.batch_max)
+                assigned = frozenset(consumer.assignment())
+                if assigned != self._owned:
+                    await self._release()
+                    if assigned:
+                        await self._take(consumer, assigned)
+                    continue  # what was fetched before is read again from the committed offset
+                if not fetched:
+                    continue
+                try:
+                    await self._batch(fetched)
+                    delay = 0.2
+                except KafkaError as exc:
+                    log.warning(
+                        "link transaction failed; aborted, linking the batch again",
+                        extra={"error": type(exc).__name__},
+                    )
+                    await self._abort()
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+                    await self._release()  # taken again at the next turn: state and offset
+        finally:
+            await self._release()
+            await consumer.stop()
+
+    async def _take(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> None:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            transactional_id=self.transactional_id,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=self.linger_ms,
+            max_batch_size=self.batch_bytes,
+            **self.client_options,
+        )
+        try:
+            await producer.start()  # fences the previous owner, aborts its open transaction
+        except ProducerFenced as exc:
+            raise Fenced("the link stage's transactional id is taken") from exc
+        self._producer = producer
+        started = time.monotonic()
+        self.transform.reset()
+        count = await read_state(
+            self.bootstrap, self.state_topic, self.transform.load, self.client_options
+        )
+        for tp in assigned:
+            committed = await consumer.committed(tp)
+            if committed is None:
+                await consumer.seek_to_beginning(tp)
+            else:
+                consumer.seek(tp, committed)
+        self._owned = assigned
+        log.info(
+            "link loop took its partition",
+            extra={"count": count, "seconds": round(time.monotonic() - started, 3)},
+        )
+
+    async def _release(self) -> None:
+        producer, self._producer = self._producer, None
+        self._owned = frozenset()
+        if producer is not None:
+            try:
+                await producer.stop()
+            except KafkaError as exc:  # a fenced producer may refuse to flush
+                log.warning("link producer stopped", extra={"error": type(exc).__name__})
+
+    async def _abort(self) -> None:
+        producer = self._producer
+        if producer is None:
+            return
+        try:
+            await producer.abort_transaction()
+        except ProducerFenced as exc:
+            raise Fenced("the link stage's transactional id is taken") from exc
+        except KafkaError as exc:
+            log.warning("link transaction not aborted", extra={"error": type(exc).__name__})
+
+    async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        messages = [m for ms in fetched.values() for m in ms]
+        batch = await self.transform(
+            [m.value or b"" for m in messages], [m.offset for m in messages]
+        )
+        wired = [self._wire(record) for record, _ in batch.outgoing]  # a fault: raised
+        producer = self._producer
+        assert producer is not None
+        offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items() if ms}
+        try:
+            await producer.begin_transaction()
+            sent = [await producer.send(t, v, key=k) for t, k, v in wired]
+            sent += [
+                await producer.send(self.state_topic, value, key=key, partition=0)
+                for key, value in batch.state
+            ]
+            await producer.send_offsets_to_transaction(offsets, self.group)
+            for acknowledgement in sent:
+                await acknowledgement  # raises if a send failed: then nothing is committed
+            if inspect.isawaitable(waiting := self.before_commit(batch)):
+                await waiting
+            await producer.commit_transaction()
+        except ProducerFenced as exc:
+            raise Fenced("the link stage's transactional id is taken") from exc
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the loop itself is stopping
+            # the producer's own waits cancelled: its sender stopped on a fatal error
+            # (ProducerFenced, a sequence or authorisation error), and it can write no more
+            raise Fenced("the link producer stopped on a fatal error") from exc
+        self.on_committed(batch.outgoing)
+
+    def _wire(self, record: Any) -> Wired:
+        """As `KafkaSink` encodes a record (broker/kafka/sink.py)."""
+        value = self.encoder.encode(record.value, topic=record.topic)
+        key = record.key.encode("utf-8") if record.key is not None else None
+        return record.topic, key, value
+
+
+async def read_state(
+    bootstrap: str,
+    topic: str,
+    load: Callable[[bytes, bytes | None], None],
+    client_options: Mapping[str, Any] | None = None,
+) -> int:
+    """Every committed record of the state topic, from its beginning to its end, handed
+    to `load` in order; how many."""
+    partitions = (await partition_counts(bootstrap, [topic], client_options))[topic]
+    if not partitions:
+        return 0
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **(client_options or {}),
+    )
+    await consumer.start()
+    count = 0
+    try:
+        tps = [TopicPartition(topic, p) for p in range(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for messages in (await consumer.getmany(timeout_ms=500)).values():
+                for m in messages:
+                    if m.key is not None:
+                        load(m.key, m.value)
+                        count += 1
+        return count
+    finally:
+        await consumer.stop()
+
+
+async def refuse_unmigrated(
+    bootstrap: str,
+    app_id: str,
+    state_topic: str,
+    client_options: Mapping[str, Any] | None = None,
+) -> None:
+    """Raise `ConfigurationError` when the faust link agent's tables hold state and the
+    loop's state topic holds none: the loop would link from nothing, and every child
+    would be linked again as new. Copying the tables over (the design's migration) is not
+    built; an operator runs the worker with MASH_LINK_STAGE=faust until it is."""
+    holding = await _holding(
+        bootstrap,
+        [state_topic, *(changelog_topic(app_id, t) for t in FAUST_TABLES)],
+        client_options,
+    )
+    tables = [t for t in FAUST_TABLES if holding.get(changelog_topic(app_id, t))]
+    if tables and not holding.get(state_topic):
+        raise ConfigurationError(
+            f"MASH_LINK_STAGE=loop: the faust link tables ({', '.join(tables)}) hold state "
+            f"and {state_topic} is empty; moving that state over is not built, so the loop "
+            "would link every child again as new. Run with MASH_LINK_STAGE=faust"
+        )
+
+
+async def _holding(
+    bootstrap: str, topics: Sequence[str], client_options: Mapping[str, Any] | None
+) -> dict[str, bool]:
+    """Whether each topic holds a record (its end above its beginning somewhere)."""
+    counts = await partition_counts(bootstrap, topics, client_options)
+    if not any(counts.values()):
+        return dict.fromkeys(topics, False)  # no consumer started and stopped at once:
+        # aiokafka's stop of a consumer never assigned can end in its own cancellation
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=None, **(client_options or {})
+    )
+    await consumer.start()
+    try:
+        found: dict[str, bool] = {}
+        for topic in topics:
+            tps = [TopicPartition(topic, p) for p in range(counts[topic])]
+            if not tps:
+                found[topic] = False
+                continue
+            starts = await consumer.beginning_offsets(tps)
+            ends = await consumer.end_offsets(tps)
+            found[topic] = any(ends[tp] > starts[tp] for tp in tps)
+        return found
+    finally:
+        await consumer.stop()
