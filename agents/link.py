@@ -41,10 +41,10 @@ from agents.guard import (
     telling,
 )
 from agents.rewind import Rewind
-from broker.calendar.clock import Clock, observe
+from broker.calendar.clock import BatchClock, Clock, observe
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
-from broker.pipeline import dedupe, offsets
+from broker.pipeline import dedupe, event_time, offsets
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.sink import Outgoing, Sink
 from broker.pipeline.steps import Step, link_step
@@ -115,34 +115,39 @@ async def handle_accepted_batch(
 
     `enter(i)` makes message i the current one: faust writes a table only from within
     a message's context (its partition is the changelog's). `message_offsets` are the
-    messages' offsets: the first keys the event clock of tests (dedupe.EVENT_TIME_KEY),
-    the next one after them is kept once durable (broker.pipeline.offsets)."""
+    messages' offsets: on the event clock of tests they place the batch in time
+    (broker.pipeline.event_time); the next one after them is kept once durable
+    (broker.pipeline.offsets)."""
     first_offset = message_offsets[0] if message_offsets else None
     pending = _Pending(seen, message_offsets)
     outcomes: list[str] = []
-    dedupe.restore_event_time(seen, clock, first_offset)  # tests' event clock, after a crash
-    before = clock.now()
+    linking = event_time.restore(seen, clock, first_offset)  # tests' event clock only
+    befores = []
     for position, raw in enumerate(raws):
         enter(position)
+        if isinstance(linking, BatchClock):
+            befores.append(linking.seen)
         try:
             event = decode(raw)
         except Exception as exc:  # our own topic: a fault, not a sender's mistake
-            pending.outgoing += failure(exc, raw, ACCEPTED.name, clock)
+            pending.outgoing += failure(exc, raw, ACCEPTED.name, linking)
             outcomes.append("failed")
             continue
         try:
-            observe(clock, event.recorded_at)
-            step = link_step(event, raw, pending.seen, clock.now(), index=identity.index, held=held)
+            observe(linking, event.recorded_at)
+            step = link_step(
+                event, raw, pending.seen, linking.now(), index=identity.index, held=held
+            )
         except Exception as exc:
             await pending.flush(sink, identity, enter)  # what came before is kept
             identity.invalidate()  # the failed step may have changed the index
-            pending.outgoing += failure(exc, raw, ACCEPTED.name, clock)
+            pending.outgoing += failure(exc, raw, ACCEPTED.name, linking)
             outcomes.append("failed")
             continue
         pending.add(position, event, step)
         outcomes.append(step.outcome)
     await pending.flush(sink, identity, enter)
-    dedupe.keep_event_time(seen, clock, first_offset, before)
+    event_time.keep(seen, clock, message_offsets, befores)
     offsets.keep(seen, message_offsets)
     if sweeper is not None and raws:  # ids past the horizon, in the last message's context
         sweeper.maybe(seen, clock.now())

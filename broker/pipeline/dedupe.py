@@ -25,13 +25,11 @@ fingerprint) counts as seen until the next sweep stamps it with the sweep's time
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping, MutableMapping
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Final
 
-from broker.calendar.clock import Clock, EventClock, observe
 from broker.errors import Problem
 from broker.models.events import Event
 from broker.pipeline import offsets
@@ -75,68 +73,6 @@ def mark_seen(seen: MutableMapping[str, str], event: Event, at: datetime) -> Non
     seen[event.event_id] = f"{fingerprint(event)}@{at.isoformat()}"
 
 
-EVENT_TIME_KEY: Final = "\x00event-clock"
-"""The one key of seen-events that is not an event id (no event id may hold a control
-character): on the event clock (tests, demos; never production), the time the link
-stage had reached when it last made a batch durable, and the time it had reached before
-each of its last `KEPT_BATCHES` batches, by the batch's first offset. A restarted worker
-starts its clock there, as replay's clock never goes back: without it the clock began
-again at the first event after the restart, and a worker killed mid-stream linked later
-events at another time than replay does (bench/chaos.py found it). A batch Kafka
-delivers again (durable, its offsets not yet committed when the worker stopped) starts
-at the time it started at the first time, not where later batches left the clock: a
-valid event dated four years ahead in the next batch had put every id of the batch
-before it past the seen-events horizon, and they were linked twice (bench.chaos seed 2).
-JSON: {"now": instant, "before": {first offset: instant}}; a bare instant (written
-before) is "now"."""
-
-KEPT_BATCHES: Final = 64
-"""How many batches' start times the link stage keeps: Kafka delivers again only what
-came after the last commit (every few seconds), far fewer batches than this."""
-
-
-def keep_event_time(
-    seen: MutableMapping[str, str],
-    clock: Clock,
-    first_offset: int | None = None,
-    before: datetime | None = None,
-) -> None:
-    """After a durable batch: remember how far the event clock has come, and where it
-    was `before` the batch that began at `first_offset`."""
-    if not isinstance(clock, EventClock):
-        return
-    _, starts = _kept(seen.get(EVENT_TIME_KEY))
-    if first_offset is not None and before is not None:
-        starts[str(first_offset)] = before.isoformat()
-        starts = dict(list(starts.items())[-KEPT_BATCHES:])
-    seen[EVENT_TIME_KEY] = json.dumps({"now": clock.now().isoformat(), "before": starts})
-
-
-def restore_event_time(
-    seen: Mapping[str, str], clock: Clock, first_offset: int | None = None
-) -> None:
-    """Before a batch: the event clock at least where it was before this batch the first
-    time, if it was handled before (`first_offset`), else where the last durable batch
-    left it. The wall clock needs nothing: no table read per batch in production."""
-    if not isinstance(clock, EventClock):
-        return
-    now, starts = _kept(seen.get(EVENT_TIME_KEY))
-    kept = starts.get(str(first_offset)) if first_offset is not None else None
-    if kept is None:
-        kept = now
-    if kept is not None:
-        observe(clock, datetime.fromisoformat(kept))
-
-
-def _kept(value: str | None) -> tuple[str | None, dict[str, str]]:
-    if value is None:
-        return None, {}
-    if not value.startswith("{"):
-        return value, {}
-    data = json.loads(value)
-    return data.get("now"), dict(data.get("before") or {})
-
-
 def forget_expired(
     seen: MutableMapping[str, str], now: datetime, horizon: timedelta = HORIZON
 ) -> int:
@@ -144,7 +80,7 @@ def forget_expired(
     `now`. Returns how many were deleted."""
     expired, unstamped = [], []
     for event_id, value in list(seen.items()):
-        if offsets.is_reserved(event_id):  # EVENT_TIME_KEY, the next offset
+        if offsets.is_reserved(event_id):  # event_time.EVENT_TIME_KEY, the next offset
             continue
         at = _parse(value)[1]
         if at is None:

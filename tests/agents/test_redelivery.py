@@ -19,6 +19,7 @@ from broker.calendar.clock import EventClock, ManualClock
 from broker.config.partnership import load_config
 from broker.models.events import Event
 from broker.models.internal import ChildMessage
+from broker.pipeline import dedupe
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.sink import MemorySink
@@ -72,26 +73,72 @@ async def test_a_link_batch_delivered_again_is_linked_at_the_time_it_was_first()
     probe = police("probe-1")  # recorded 2026
     dated_2030 = police("pol-2030", FAR_LATER)
 
-    async def link(events: list[Event], first_offset: int, clock: EventClock) -> MemorySink:
-        sink, queue = MemorySink(), iter(events)
-        await handle_accepted_batch(
-            [b""] * len(events),
-            lambda raw: next(queue),
-            seen=seen,
-            identity=IdentityStore({}),
-            held={},
-            sink=sink,
-            clock=clock,
-            message_offsets=range(first_offset, first_offset + len(events)),
-        )
-        return sink
-
     before_the_kill = EventClock()
-    assert (await link([probe], 0, before_the_kill)).on(LINKED.name)
-    assert (await link([dated_2030], 1, before_the_kill)).on(LINKED.name)
+    assert (await link_batch(seen, [probe], 0, before_the_kill)).on(LINKED.name)
+    assert (await link_batch(seen, [dated_2030], 1, before_the_kill)).on(LINKED.name)
 
     restarted = EventClock()  # the offsets were not committed: both batches come again
-    again = await link([probe, dated_2030], 0, restarted)
+    again = await link_batch(seen, [probe, dated_2030], 0, restarted)
 
     assert again.records == []  # both duplicates, as they are
     assert restarted.now() == FAR_LATER
+
+
+async def link_batch(
+    seen: dict[str, str],
+    events: list[Event],
+    first_offset: int,
+    clock: EventClock,
+    sweeper: dedupe.Sweeper | None = None,
+) -> MemorySink:
+    sink, queue = MemorySink(), iter(events)
+    await handle_accepted_batch(
+        [b""] * len(events),
+        lambda raw: next(queue),
+        seen=seen,
+        identity=IdentityStore({}),
+        held={},
+        sink=sink,
+        clock=clock,
+        sweeper=sweeper,
+        message_offsets=range(first_offset, first_offset + len(events)),
+    )
+    return sink
+
+
+@pytest.mark.asyncio
+async def test_a_link_batch_delivered_again_from_within_a_batch_starts_at_that_offset() -> None:
+    """Kafka delivers again from the last committed offset, which need not be where a
+    batch began, and the batches of a redelivery are cut where they happen to be.
+    `bench.chaos --seed 2` on 8f7288b: a worker read broker.accepted.v1 again from 3200
+    after it had linked up to 3422 in other batches; no batch had begun at 3200, so the
+    clock started at the latest time (2030, from a valid event at 3300) and the probes
+    at 3219-3231, seen in 2026, were past their horizon and held for review again."""
+    seen: dict[str, str] = {}
+    clock = EventClock()
+    first, second = police("probe-1"), police("probe-2")  # recorded 2026
+    await link_batch(seen, [first, second], 0, clock)
+    await link_batch(seen, [police("pol-2030", FAR_LATER)], 2, clock)
+
+    again = await link_batch(seen, [second], 1, EventClock())  # the commit was at 1
+
+    assert again.records == []  # a duplicate, as it was in 2026
+
+
+@pytest.mark.asyncio
+async def test_a_link_batch_delivered_again_to_a_running_worker_is_linked_at_its_time() -> None:
+    """The worker that reads a batch again need not be a new process: after a rebalance
+    or a seek its event clock has already passed the batch. The ids a sweep forgot in
+    between (the clock moved four years) are linked again, and must be linked at the
+    time they were the first time: the same records, sent again byte for byte."""
+    seen: dict[str, str] = {}
+    clock = EventClock()
+    probe = police("probe-1")
+    first = await link_batch(seen, [probe], 0, clock)
+    await link_batch(seen, [police("pol-2030", FAR_LATER)], 1, clock, dedupe.Sweeper())
+    assert probe.event_id not in seen  # forgotten: seen four years before the clock
+
+    again = await link_batch(seen, [probe], 0, clock)
+
+    assert again.records == first.records
+    assert clock.now() == FAR_LATER  # the worker's clock never goes back

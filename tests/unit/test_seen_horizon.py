@@ -16,7 +16,7 @@ import pytest
 from agents.link import handle_accepted_batch
 from broker.calendar.clock import EventClock, ManualClock
 from broker.models.events import Event, parse_event
-from broker.pipeline import dedupe
+from broker.pipeline import dedupe, event_time
 from broker.pipeline.engine import replay_lines
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.sink import MemorySink
@@ -115,14 +115,14 @@ async def test_a_restarted_link_stage_starts_its_event_clock_where_it_was() -> N
         clock=first,
     )
     restarted = EventClock()  # a new process: its clock starts in 1970
-    dedupe.restore_event_time(seen, restarted)
+    event_time.restore(seen, restarted)
     assert restarted.now() == first.now() == T0
     assert dedupe.forget_expired(seen, T0 + dedupe.HORIZON * 2) == 1  # the event, not the time
-    assert set(seen) == {dedupe.EVENT_TIME_KEY}
+    assert set(seen) == {event_time.EVENT_TIME_KEY}
 
 
 def test_an_event_time_kept_as_a_bare_instant_is_still_read() -> None:
     """The value's first form (before the batches' start times were kept)."""
     clock = EventClock()
-    dedupe.restore_event_time({dedupe.EVENT_TIME_KEY: T0.isoformat()}, clock, first_offset=7)
+    event_time.restore({event_time.EVENT_TIME_KEY: T0.isoformat()}, clock, first_offset=7)
     assert clock.now() == T0
