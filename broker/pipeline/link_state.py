@@ -8,7 +8,7 @@ record is:
 
 - `i:<child id>`: the identity index's state of that child (JSON, `IdentityStore`'s);
 - `s:<event id>`: the event's seen mark (`dedupe.mark_seen`'s value), and the stage's
-  reserved keys of seen-events (the event clock, `dedupe.EVENT_TIME_KEY`; the next
+  reserved keys of seen-events (the event clock, `event_time.EVENT_TIME_KEY`; the next
   offset, `offsets.NEXT_OFFSET_KEY`);
 - `h:<event id>`: an event held for a person's identity decision (its JSON);
 
