@@ -52,17 +52,19 @@ class NewestWinsTable(ChangelogFirstTable):
         for event in events:
             partition = event.message.partition
             key = (partition, self._to_key(event.key))
-            if key not in newest:
-                newest[key] = offsets.source_offset(self.local_value(partition, key[1]))
             incoming = offsets.source_offset(event.value)
-            held = newest[key]
-            if incoming is not None and held is not None and incoming < held:
-                continue  # written late by a worker behind the stage's order
+            if incoming is not None:  # only a stamped value is compared: no store read else
+                held = newest[key] if key in newest else self._held(partition, key[1])
+                if held is not None and incoming < held:
+                    continue  # written late by a worker behind the stage's order
             newest[key] = incoming
             kept.append(event)
         super().apply_changelog_batch(kept)
         if len(kept) < len(events):
             self._persist_offsets_past(events, kept)
+
+    def _held(self, partition: int, key: Any) -> int | None:
+        return offsets.source_offset(self.local_value(partition, key))
 
     def _persist_offsets_past(self, events: list[EventT[Any]], kept: list[EventT[Any]]) -> None:
         """Move each partition's persisted offset past the records skipped at its end."""

@@ -17,8 +17,6 @@ content), a council's stream and bytes that do not decode:
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,32 +26,21 @@ from agents.link_loop import LoopLinker
 from bench.live_events import council_events
 from broker.calendar.clock import EventClock
 from broker.codec import AvroCodec
-from broker.models.events import Event, parse_event
+from broker.models.events import Event
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.link_state import LinkState, StateRecord
 from broker.pipeline.records import OutRecord
 from broker.pipeline.sink import MemorySink
 from broker.settings import Settings
 from broker.topics import ACCEPTED, REJECTED
+from tests.identity_scenarios import scenario_events
 
 CODEC = AvroCodec(Settings().schemas_dir)
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-CHOSEN = (
-    "identity_decision_merges",
-    "identity_contradicting_nhs_number_review",
-    "identity_misspelt_name_links",
-    "identity_twins_not_linked",
-    "duplicate_event_is_processed_once",
-)
 BATCH = 7
 
 
 def _raws() -> list[bytes]:
-    found: list[dict[str, Any]] = []
-    for name in CHOSEN:
-        found += json.loads((SCENARIOS / f"{name}.json").read_text())["events"]
-    conflict = dict(found[0], narrative="Another narrative under the same event id.")
-    events: list[Event] = [parse_event(e) for e in [*found, conflict]]
+    events: list[Event] = scenario_events()
     events += council_events(400, 3)
     raws = [CODEC.encode(e, topic=ACCEPTED.name) for e in events]
     raws.insert(5, b"\x00not an accepted event")  # a fault: kept on broker.rejected.v1

@@ -40,6 +40,7 @@ from tests.integration.test_live_equals_replay import (
     _a_fortnight_after,
     _read_outputs,
     _replayed,
+    settled_outputs,
 )
 from tests.integration.test_operations import counts, get, poll
 from tests.integration.worker import CODEC, WorkerProcess
@@ -119,19 +120,12 @@ def test_a_batch_killed_half_sent_leaves_exactly_replays_records(
         assert poll(worker.ready, 120), worker.process.tail()
         assert poll(lambda: _caught_up(worker), 240, every=0.5), worker.process.tail()
         worker.floor.write_text(until.isoformat())  # only now: the deadlines fire last
-        expected = set(replayed)
-        previous: list[list[str]] = []
-
-        def complete_and_settled() -> bool:
-            previous.append(asyncio.run(_read_outputs(own_kafka.bootstrap)))
-            if not expected <= set(previous[-1]):
-                return False
-            return len(previous) >= 3 and previous[-1] == previous[-2] == previous[-3]
-
-        assert poll(complete_and_settled, 240, every=0.5), worker.process.tail()
+        live = settled_outputs(
+            lambda: asyncio.run(_read_outputs(own_kafka.bootstrap)), 240, set(replayed)
+        )
+        assert live is not None, worker.process.tail()
     finally:
         worker.process.stop()
-    live = previous[-1]
     (tmp_path / "live.jsonl").write_text("\n".join(live))
     (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
 

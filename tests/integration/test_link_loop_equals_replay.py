@@ -20,8 +20,6 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from pathlib import Path
-from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -31,30 +29,14 @@ from bench.live_linkloop import MODES, link_loop
 from broker.calendar.clock import ManualClock
 from broker.identity import IdentityIndex
 from broker.kafka.admin import create_topics
-from broker.models.events import Event, parse_event
+from broker.models.events import Event
 from broker.pipeline.engine import Engine
 from broker.pipeline.ingest import Accepted
 from broker.topics import ACCEPTED, TopicSpec
+from tests.identity_scenarios import scenario_events
 from tests.integration.worker import CODEC
 
-SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
-CHOSEN = (
-    "identity_decision_merges",
-    "identity_contradicting_nhs_number_review",
-    "identity_misspelt_name_links",
-    "identity_twins_not_linked",
-    "duplicate_event_is_processed_once",
-)
-
 Wired = tuple[str, bytes | None, bytes | None]
-
-
-def scenario_events() -> list[Event]:
-    found: list[dict[str, Any]] = []
-    for name in CHOSEN:
-        found += json.loads((SCENARIOS / f"{name}.json").read_text())["events"]
-    conflict = dict(found[0], narrative="Another narrative under the same event id.")
-    return [parse_event(e) for e in [*found, conflict]]
 
 
 def replayed(events: list[Event], raws: list[bytes]) -> tuple[list[Wired], Engine]:

@@ -30,11 +30,11 @@ from broker.kafka.link_loop import LinkLoop
 from broker.kafka.local import LocalKafka
 from broker.pipeline.link_state import LinkedBatch
 from broker.topics import ACCEPTED, all_topics, link_state_topic
+from tests.identity_scenarios import scenario_events
 from tests.integration.test_link_loop_equals_replay import (
     _by_topic,
     _read,
     replayed,
-    scenario_events,
 )
 from tests.integration.worker import CODEC
 

@@ -41,6 +41,7 @@ from tests.integration.test_live_equals_replay import (
     _a_fortnight_after,
     _read_outputs,
     _replayed,
+    settled_outputs,
 )
 from tests.integration.test_operations import counts, get, poll
 from tests.integration.worker import WorkerProcess
@@ -132,19 +133,10 @@ def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(
         looks: list[float] = []
         assert poll(lambda: _caught_up(worker, looks), 240, every=1.0), worker.process.tail()
         worker.floor.write_text(until.isoformat())  # only now: the deadlines fire last
-        expected = set(replayed)
-        previous: list[list[str]] = []
-
-        def complete_and_settled() -> bool:
-            previous.append(asyncio.run(_outputs(bootstrap)))
-            if not expected <= set(previous[-1]):
-                return False
-            return len(previous) >= 3 and previous[-1] == previous[-2] == previous[-3]
-
-        assert poll(complete_and_settled, 240, every=0.5), worker.process.tail()
+        live = settled_outputs(lambda: asyncio.run(_outputs(bootstrap)), 240, set(replayed))
+        assert live is not None, worker.process.tail()
     finally:
         worker.process.stop()
-    live = previous[-1]
     (tmp_path / "live.jsonl").write_text("\n".join(live))
     (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
     assert Counter(live) == Counter(replayed)  # none lost, none changed, none twice

@@ -141,15 +141,26 @@ def _live_records(
         assert poll(done, 60, every=0.05), worker.process.tail()
     if until is not None:
         worker.floor.write_text(until.isoformat())
+    time.sleep(1.0)
+    live = settled_outputs(lambda: asyncio.run(_read_outputs(bootstrap)), 120)
+    assert live is not None, worker.process.tail()
+    return live
+
+
+def settled_outputs(
+    read: Callable[[], list[str]], timeout: float, expected: set[str] | None = None
+) -> list[str] | None:
+    """The outputs once three reads in a row agree (and hold every `expected` record);
+    None if they do not within `timeout` seconds."""
     previous: list[list[str]] = []
 
     def settled() -> bool:
-        previous.append(asyncio.run(_read_outputs(bootstrap)))
+        previous.append(read())
+        if expected is not None and not expected <= set(previous[-1]):
+            return False
         return len(previous) >= 3 and previous[-1] == previous[-2] == previous[-3]
 
-    time.sleep(1.0)
-    assert poll(settled, 120, every=0.5), worker.process.tail()
-    return previous[-1]
+    return previous[-1] if poll(settled, timeout, every=0.5) else None
 
 
 def _replayed(events: list[dict[str, Any]], until: datetime | None) -> list[str]:

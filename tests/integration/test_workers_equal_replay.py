@@ -38,6 +38,7 @@ from tests.integration.test_live_equals_replay import (
     _publish_one,
     _read_outputs,
     _replayed,
+    settled_outputs,
 )
 from tests.integration.test_operations import counts, get, poll
 from tests.integration.worker import WorkerProcess, worker_env
@@ -116,15 +117,10 @@ def _through_three_workers(
     # them in the child's partition: the deadlines are judged on the whole history.
     if until is not None:
         group.floor.write_text(until.isoformat())
-    previous: list[list[str]] = []
-
-    def settled() -> bool:
-        previous.append(asyncio.run(_read_outputs(bootstrap)))
-        return len(previous) >= 3 and previous[-1] == previous[-2] == previous[-3]
-
     time.sleep(1.0)
-    assert poll(settled, 120, every=0.5), group.tail()
-    return previous[-1]
+    live = settled_outputs(lambda: asyncio.run(_read_outputs(bootstrap)), 120)
+    assert live is not None, group.tail()
+    return live
 
 
 @pytest.mark.parametrize(
