@@ -6,7 +6,6 @@ with its own event loop (`off_thread`).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -15,10 +14,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
@@ -27,9 +25,7 @@ from broker.kafka.admin import create_topics
 from broker.settings import PROJECT_ROOT
 from broker.topics import TopicSpec
 from tests.integration.conftest import free_ports
-from tests.integration.worker import CODEC, read_topic
-
-T = TypeVar("T")
+from tests.integration.worker import CODEC, off_thread, read_topic
 
 CHROMIUM: Final = Path("/usr/bin/chromium")
 CHROMIUM_ARGS: Final = [
@@ -43,16 +39,6 @@ CHROMIUM_ARGS: Final = [
 ]
 SCREENSHOTS: Final = PROJECT_ROOT / "docs" / "screenshots"
 DEMO_LOGINS: Final = {"sam": "demo-practitioner", "priya": "demo-manager", "ines": "demo-auditor"}
-
-
-def off_thread(make: Callable[[], Awaitable[T]]) -> T:
-    """Run a coroutine to completion on a thread of its own (its own event loop)."""
-
-    async def main() -> T:
-        return await make()
-
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, main()).result()
 
 
 def wait_for_ok(url: str, timeout: float, alive: Callable[[], bool]) -> bool:

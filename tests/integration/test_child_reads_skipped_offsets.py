@@ -32,7 +32,14 @@ from broker.models.internal import ChildMessage, ChildMessageKind
 from broker.topics import LINKED, all_topics
 from tests.integration.test_child_stage import alerts_for, gus, write
 from tests.integration.test_link_reads_skipped_offsets import _commit_past
-from tests.integration.worker import CODEC, WorkerProcess, publish, read_topic, worker_env
+from tests.integration.worker import (
+    CODEC,
+    WorkerProcess,
+    publish,
+    read_topic,
+    wait_linked,
+    worker_env,
+)
 
 APP_ID = "mash-child-skipped"
 PARTITIONS = 3
@@ -50,19 +57,6 @@ async def _put_linked(bootstrap: str, message: ChildMessage, partition: int) -> 
         return int(metadata.offset)
     finally:
         await producer.stop()
-
-
-def _linked(bootstrap: str, event_id: str) -> None:
-    """Wait until the event is on broker.linked.v1. The inbound topics have several
-    partitions and health updates are keyed by event id: two published together may be
-    ingested in either order, and the earlier one handled second would not be counted
-    by the later one's trailing 365 days (rules.md, CUMULATIVE_NEGLECT), so no alert.
-    One at a time, the child stage sees them in the order the test means."""
-
-    def arrived(records: list[dict[str, Any]]) -> bool:
-        return any((r["value"].get("event") or {}).get("event_id") == event_id for r in records)
-
-    assert arrived(asyncio.run(read_topic(bootstrap, LINKED.name, arrived, 120)))
 
 
 def _alerts_until(bootstrap: str, *event_ids: str) -> list[dict[str, Any]]:
@@ -91,9 +85,9 @@ def test_a_child_message_committed_unread_is_still_handled_once(
     worker = WorkerProcess(env, tmp_path / "w.log")
     worker.start()
     try:
-        for number, event in enumerate(events[:2]):  # in order: see _linked
+        for number, event in enumerate(events[:2]):  # in order: see wait_linked
             assert publish(bootstrap, write(tmp_path / f"a{number}.jsonl", [event])).returncode == 0
-            _linked(bootstrap, event["event_id"])
+            wait_linked(bootstrap, {event["event_id"]})
         records = _alerts_until(bootstrap, events[1]["event_id"])
         assert alerts_for(records, events[1]["event_id"]) == ["CUMULATIVE_NEGLECT"], worker.tail()
         [second] = [

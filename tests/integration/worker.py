@@ -12,9 +12,10 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer
 
@@ -22,6 +23,7 @@ from broker.codec import AvroCodec
 from broker.settings import Settings
 
 CODEC = AvroCodec(Settings().schemas_dir)
+T = TypeVar("T")
 
 
 def worker_env(bootstrap: str, state_dir: Path, app_id: str) -> dict[str, str]:
@@ -128,6 +130,34 @@ async def read_topic(
     finally:
         await consumer.stop()
     return records
+
+
+def off_thread(make: Callable[[], Awaitable[T]]) -> T:
+    """Run a coroutine to completion on a thread of its own (its own event loop): callable
+    from a test that already runs a loop (playwright's sync API does)."""
+
+    async def main() -> T:
+        return await make()
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, main()).result()
+
+
+def wait_linked(bootstrap: str, event_ids: set[str], timeout: float = 120) -> None:
+    """Wait until every one of `event_ids` is on broker.linked.v1.
+
+    The inbound topics are read each at its own pace and over several partitions, so
+    events published together may be handled in any order, and the rules rightly answer
+    by the order they were handled in: a VIST read before the involvement that makes an
+    agency involved raises no unshared-risk alert, and a health update handled after a
+    later one is not in that one's trailing 365 days. A test that means an order
+    publishes the earlier events, waits here, then publishes the rest."""
+
+    def linked(records: list[dict[str, Any]]) -> bool:
+        return event_ids <= {(r["value"].get("event") or {}).get("event_id") for r in records}
+
+    records = off_thread(lambda: read_topic(bootstrap, "broker.linked.v1", linked, timeout))
+    assert linked(records), f"not linked in {timeout} s: {sorted(event_ids)}"
 
 
 def run(coro: Any) -> Any:
