@@ -24,6 +24,7 @@ from broker.models import (
     Subject,
     YotReferral,
 )
+from broker.models.built import built
 from broker.picture.clone import clone
 from broker.picture.derived import is_risk_event, is_significant_harm
 from broker.picture.model import (
@@ -106,12 +107,13 @@ def apply_in_place(picture: ChildPicture, event: Event) -> bool:
 def summarise(event: PoliceVist | YotReferral | HealthUpdate | SchoolTransition) -> EventSummary:
     """The chronology entry for an event, with the derived flags of events.md.
 
-    Built without validation (`model_construct`): every value comes from the event,
+    Built without validation (`built`): every value comes from the event,
     validated at ingest, and `body` is its JSON form just made; validating the body
     again walked every value of it, once per chronology event. Every field is given
     (`told` too): pydantic's `model_construct` inspects a default factory's signature
     each time it calls one, which costs more than the validation saved."""
-    return EventSummary.model_construct(
+    return built(
+        EventSummary,
         event_id=event.event_id,
         event_type=event.event_type,
         source_agency=event.source.agency,
@@ -185,7 +187,8 @@ def _update_identity(picture: ChildPicture, subject: Subject) -> None:
         and current.postcode == postcode
     ):
         return  # the same child as described before (most events): keep the frozen part
-    picture.identity = Identity.model_construct(  # the validated subject's values, all given
+    picture.identity = built(
+        Identity,  # the validated subject's values, all given
         given_name=subject.given_name,
         family_name=subject.family_name,
         date_of_birth=subject.date_of_birth,
@@ -229,7 +232,8 @@ def _decision(picture: ChildPicture, event: MashDecision) -> DecisionMade:
         target = event.refers_to
     elif (alert := picture.alert(event.refers_to)) is not None:
         target = alert.event_id
-    return DecisionMade.model_construct(  # the validated event's values, every field given
+    return built(
+        DecisionMade,  # the validated event's values, every field given
         event_id=event.event_id,
         decision_id=event.decision_id,
         refers_to=event.refers_to,

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from broker.models import ChildContext, Concern, ConcernCount
+from broker.models.built import built
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
 from broker.picture.model import ChildPicture, EventSummary
 
@@ -46,7 +47,8 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
     record = picture.socialcare
     # Every value below comes from the validated picture or is a count: constructed, not
     # validated again (on every alert, it was a tenth of raising one).
-    return ChildContext.model_construct(
+    return built(
+        ChildContext,
         status=record.status if record else None,
         status_since=record.status_since if record else None,
         allocated_worker=record.allocated_worker if record else None,
@@ -56,9 +58,7 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
         risk_events_90_days=len(short),
         risk_events_365_days=len(long),
         concerns=[
-            ConcernCount.model_construct(
-                concern=c, last_90_days=by_short[c], last_365_days=by_long[c]
-            )
+            built(ConcernCount, concern=c, last_90_days=by_short[c], last_365_days=by_long[c])
             for c in CONCERNS
             if by_long[c]
         ],

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from broker.identity import IdentityIndex
+from broker.models.built import built
 from broker.models.events import Event, IdentityDecision, parse_event
 from broker.models.ids import stable_id
 from broker.models.internal import ChildMessage, ChildMessageKind
@@ -162,8 +163,14 @@ def _message(
 ) -> OutRecord:
     # Built from values already validated (the event, the clock's aware instant, our own
     # ids): validating them again was a twentieth of the link stage.
-    value = ChildMessage.model_construct(
-        kind=kind, child_id=child_id, at=at, other_child_id=other, link_note=note, event=event
+    value = built(
+        ChildMessage,
+        kind=kind,
+        child_id=child_id,
+        at=at,
+        other_child_id=other,
+        link_note=note,
+        event=event,
     )
     return OutRecord(LINKED.name, child_id, value)
 

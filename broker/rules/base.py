@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from broker.config.partnership import PartnershipConfig
 from broker.models import Agency, Alert, ChildRef, Event, Feedback, RuleId, Severity
+from broker.models.built import built
 from broker.models.ids import stable_id
 from broker.picture.enrichment import enrichment
 from broker.picture.model import ChildPicture, RaisedAlert, Timer
@@ -136,7 +137,8 @@ def child_ref(picture: ChildPicture) -> ChildRef:
     if identity is None:
         raise ValueError("a picture without an identity cannot be alerted on")
     record = picture.socialcare
-    return ChildRef.model_construct(  # the picture's values, validated when they arrived
+    return built(
+        ChildRef,  # the picture's values, validated when they arrived
         child_id=picture.child_id,
         given_name=identity.given_name,
         family_name=identity.family_name,
