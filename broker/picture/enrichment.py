@@ -10,14 +10,13 @@ days. `enrichment` gives it as plain data (for the MASH's screens and tests);
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, timedelta
 from typing import Final
 
 from broker.models import ChildContext, Concern, ConcernCount
 from broker.models.built import built
 from broker.picture.derived import agencies_involved, current_school, in_agency_order
-from broker.picture.model import ChildPicture, EventSummary
+from broker.picture.model import ChildPicture
 
 SHORT, LONG = 90, 365
 CONCERNS: Final = tuple(Concern)
@@ -33,17 +32,20 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
     """
     if at is None:
         at = max((e.occurred_at for e in picture.events), default=None)
-    short: list[EventSummary] = []
-    long: list[EventSummary] = []
+    in_short = in_long = 0
+    by_short: dict[Concern, int] = {}
+    by_long: dict[Concern, int] = {}
     if at is not None:  # one pass over the chronology for both windows (on every alert)
         since_short, since_long = at - timedelta(days=SHORT), at - timedelta(days=LONG)
         for e in picture.events:
             if e.risk and since_long <= e.occurred_at <= at:
-                long.append(e)
+                in_long += 1
+                for c in e.concerns:
+                    by_long[c] = by_long.get(c, 0) + 1
                 if since_short <= e.occurred_at:
-                    short.append(e)
-    by_short = Counter(c for e in short for c in e.concerns)
-    by_long = Counter(c for e in long for c in e.concerns)
+                    in_short += 1
+                    for c in e.concerns:
+                        by_short[c] = by_short.get(c, 0) + 1
     record = picture.socialcare
     # Every value below comes from the validated picture or is a count: constructed, not
     # validated again (on every alert, it was a tenth of raising one).
@@ -55,11 +57,13 @@ def enrichment(picture: ChildPicture, at: datetime | None = None) -> ChildContex
         previous_referrals=list(record.previous_referrals) if record else [],
         agencies_involved=in_agency_order(agencies_involved(picture)),
         current_school=current_school(picture),
-        risk_events_90_days=len(short),
-        risk_events_365_days=len(long),
+        risk_events_90_days=in_short,
+        risk_events_365_days=in_long,
         concerns=[
-            built(ConcernCount, concern=c, last_90_days=by_short[c], last_365_days=by_long[c])
+            built(
+                ConcernCount, concern=c, last_90_days=by_short.get(c, 0), last_365_days=by_long[c]
+            )
             for c in CONCERNS
-            if by_long[c]
+            if c in by_long
         ],
     )

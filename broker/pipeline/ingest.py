@@ -102,24 +102,26 @@ def _within_size(result: IngestResult, topic: str | None) -> IngestResult:
 def validate(
     data: Any, raw: bytes, topic: str | None, *, wall_now: datetime | None = None
 ) -> IngestResult:
-    """Schema, type and domain checks; every problem is collected, not just the first."""
-    event_id, agency = readable_envelope(data)
+    """Schema, type and domain checks; every problem is collected, not just the first.
+    A refusal carries what could be read of the envelope (`readable_envelope`, read
+    only then: an accepted event has its own)."""
     if not isinstance(data, dict):
         problem = Problem("payload", "must be a JSON object (one event a line)")
-        return Refused((problem,), raw, topic, event_id, agency)
+        return Refused((problem,), raw, topic, *readable_envelope(data))
     try:
         event = parse_event(data)
     except InvalidInput as exc:
-        return Refused(exc.problems, raw, topic, event_id, agency)
+        return Refused(exc.problems, raw, topic, *readable_envelope(data))
     if topic is not None and EVENT_TYPE_BY_TOPIC.get(topic) != event.event_type:
         expected = INBOUND[event.event_type].name
         problem = Problem(
             "event_type",
             f"'{event.event_type}' events belong on topic {expected}, not {topic}",
         )
-        return Refused((problem,), raw, topic, event_id, agency)
+        return Refused((problem,), raw, topic, *readable_envelope(data))
     if wall_now is not None and event.recorded_at - wall_now > MAX_AHEAD:
-        return Refused((_ahead(event.recorded_at - wall_now),), raw, topic, event_id, agency)
+        ahead = _ahead(event.recorded_at - wall_now)
+        return Refused((ahead,), raw, topic, *readable_envelope(data))
     return Accepted(event, raw)
 
 

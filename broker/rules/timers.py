@@ -30,10 +30,6 @@ FIRERS: Final[dict[RuleId, Callable[[Context, Timer], list[Output]]]] = {
 }
 
 
-def is_due(timer: Timer, before: datetime, inclusive: bool) -> bool:
-    return timer.due < before or (inclusive and timer.due == before)
-
-
 def fire_due(
     picture: ChildPicture, *, before: datetime, inclusive: bool = False, config: PartnershipConfig
 ) -> Outcome:
@@ -46,9 +42,11 @@ def fire_due(
 def fire_in_place(
     picture: ChildPicture, *, before: datetime, inclusive: bool, config: PartnershipConfig
 ) -> list[Output]:
-    due = sorted(
-        (t for t in picture.timers if is_due(t, before, inclusive)), key=lambda t: (t.due, t.key)
-    )
+    # On every event and tick: most pictures have no timer, or none due yet.
+    due = [t for t in picture.timers if t.due < before or (inclusive and t.due == before)]
+    if not due:
+        return []
+    due.sort(key=lambda t: (t.due, t.key))
     alerts: list[Output] = []
     for timer in due:
         picture.timers = [t for t in picture.timers if t.key != timer.key]
