@@ -38,10 +38,12 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.partitioner import DefaultPartitioner
 
 from broker.errors import ConfigurationError, Fenced
 from broker.kafka.admin import partition_counts
 from broker.kafka.tables import changelog_topic
+from broker.pipeline import offsets as offsets_plan
 from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.sink import Encoder, Outgoing
 from broker.topics import ACCEPTED
@@ -205,7 +207,14 @@ class LinkLoop:
         offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items() if ms}
         try:
             await producer.begin_transaction()
-            sent = [await producer.send(t, v, key=k) for t, k, v in wired]
+            placed = await placed_records(producer, wired)
+            closing = offsets_plan.closing([(t, p) for t, p, _, _ in placed])
+            sent = [
+                await producer.send(
+                    t, v, key=k, partition=p, headers=[CLOSING_HEADER] if closes else None
+                )
+                for (t, p, k, v), closes in zip(placed, closing, strict=True)
+            ]
             sent += [
                 await producer.send(self.state_topic, value, key=key, partition=0)
                 for key, value in batch.state
@@ -232,6 +241,27 @@ class LinkLoop:
         value = self.encoder.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
         return record.topic, key, value
+
+
+CLOSING_HEADER = (offsets_plan.CLOSES_TRANSACTION, b"")
+"""On the last record a transaction writes to a partition: the child stage then knows
+the offset after it for the transaction's marker, without asking Kafka
+(broker.pipeline.offsets)."""
+
+
+async def placed_records(
+    producer: AIOKafkaProducer, wired: Sequence[Wired]
+) -> list[tuple[str, int, bytes | None, bytes]]:
+    """Each record with its partition, chosen by the producer's own default partitioner
+    (murmur2 of the key, as faust's producer and the faust link agent place them), so
+    that the last record to each partition is known before it is sent."""
+    partitions = {
+        topic: sorted(await producer.partitions_for(topic)) for topic in {t for t, _, _ in wired}
+    }
+    return [
+        (topic, DefaultPartitioner()(key, partitions[topic], partitions[topic]), key, value)
+        for topic, key, value in wired
+    ]
 
 
 async def read_state(
