@@ -90,15 +90,14 @@ class Rewind:
         """Tell faust's consumer of each marker seen between two handed messages (one
         that closes a transaction, the next two offsets on), so that it commits past it
         (broker.kafka.transport, `no_records_in`)."""
-        noted = getattr(self.app.consumer, "no_records_in", None)
-        if noted is None:
-            return
         last: dict[int, Any] = {}
         for event in events:
             message = event.message
             before = last.get(message.partition)
             if before is not None and closes(before) and message.offset == before.offset + 2:
-                await noted(message.tp, before.offset + 1, message.offset)
+                noted = getattr(self.app.consumer, "no_records_in", None)
+                if noted is not None:
+                    await noted(message.tp, before.offset + 1, message.offset)
             last[message.partition] = message
 
     async def _take(self, partition: int, plan: offsets.Plan, events: Sequence[Any]) -> int:

@@ -17,7 +17,7 @@ takes the partition over fences whoever had it). For each batch:
    sends failed (docs/notes/faust-kafka.md). The group's offsets are committed after it,
    outside it, for the tools that read them (`_commit_offsets`);
 3. a Kafka error aborts the transaction, the in-memory state is read again from the
-   state topic and the partition from its committed offset, and the batch is linked
+   state topic and the partition from the state's next offset, and the batch is linked
    again (with backoff); a producer fenced (`ProducerFenced`: another owner initialised
    the same transactional id) raises `Fenced`, and nothing more is written.
 
