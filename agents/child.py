@@ -48,7 +48,7 @@ from agents.guard import (
     report,
     telling,
 )
-from agents.rewind import Rewind
+from agents.rewind import Rewind, closes
 from broker.calendar.clock import Clock, SystemClock, tick_bound
 from broker.config.partnership import PartnershipConfig
 from broker.kafka.gaps import GapProbe
@@ -77,13 +77,15 @@ async def handle_child_batch(
     enter: Enter = no_context,
     observer: StageObserver = NO_OBSERVER,
     message_offsets: Sequence[int] = (),
+    closing: Sequence[bool] = (),
 ) -> list[str]:
     """Step a batch of child messages, in order; returns each one's outcome.
 
     A broker fault on one message keeps it on the rejected topic and leaves its
     child's slot as the messages before it left it; the rest of the batch goes on.
     `message_offsets` are the messages' offsets: the next one after them, per
-    partition, is kept once the batch is durable (broker.pipeline.offsets)."""
+    partition, is kept once the batch is durable (broker.pipeline.offsets); `closing`
+    says which of them close a link loop transaction (none: no message does)."""
     slots: dict[str, tuple[ChildSlot, ChildSlot, int]] = {}
     last: dict[str, int] = {}  # the child's last message in the batch: its context
     outgoing: list[Outgoing] = []
@@ -111,7 +113,7 @@ async def handle_child_batch(
     for child_id, (before, after, partition) in slots.items():
         enter(last[child_id])
         store.save(child_id, before, after, partition)
-    _keep_offsets(items, message_offsets, store, enter)
+    _keep_offsets(items, message_offsets, closing, store, enter)
     report(observer, "child", outcomes)
     return outcomes
 
@@ -119,6 +121,7 @@ async def handle_child_batch(
 def _keep_offsets(
     items: Sequence[tuple[bytes, int]],
     message_offsets: Sequence[int],
+    closing: Sequence[bool],
     store: ChildStore,
     enter: Enter,
 ) -> None:
@@ -126,14 +129,19 @@ def _keep_offsets(
     partition is the changelog's). No offsets: a batch from outside faust (tests)."""
     if not message_offsets:
         return
-    handled: dict[int, list[int]] = {}
+    flags = closing or [False] * len(message_offsets)
+    handled: dict[int, tuple[list[int], list[bool]]] = {}
     last: dict[int, int] = {}
-    for position, ((_, partition), offset) in enumerate(zip(items, message_offsets, strict=True)):
-        handled.setdefault(partition, []).append(offset)
+    for position, ((_, partition), offset, flag) in enumerate(
+        zip(items, message_offsets, flags, strict=True)
+    ):
+        found, closed = handled.setdefault(partition, ([], []))
+        found.append(offset)
+        closed.append(flag)
         last[partition] = position
-    for partition, found in handled.items():
+    for partition, (found, closed) in handled.items():
         enter(last[partition])
-        store.keep_offsets(partition, found)
+        store.keep_offsets(partition, found, closed)
 
 
 async def handle_child(
@@ -228,6 +236,7 @@ def register(
                     enter=message_context(events),
                     observer=observer,
                     message_offsets=[e.message.offset for e in events],
+                    closing=[closes(e.message) for e in events],
                 )
 
     async def look_for_deadlines() -> None:

@@ -21,7 +21,7 @@ from agents.link import handle_accepted_batch
 from broker.calendar.clock import Clock
 from broker.models.events import Event
 from broker.ops.metrics import NO_OBSERVER, StageObserver
-from broker.pipeline import dedupe
+from broker.pipeline import dedupe, offsets
 from broker.pipeline.link_state import BatchSink, LinkedBatch, LinkState
 
 
@@ -47,6 +47,11 @@ class LoopLinker:
 
     def load(self, key: bytes, value: bytes | None) -> None:
         self.state.load(key, value)
+
+    def next_offset(self) -> int | None:
+        """broker.accepted.v1's next offset, kept with every batch's state (the faust
+        agent's `offsets.NEXT_OFFSET_KEY` of seen-events)."""
+        return offsets.expected(self.state.seen)
 
     async def __call__(self, raws: Sequence[bytes], offsets: Sequence[int]) -> LinkedBatch:
         sink = BatchSink()

@@ -29,6 +29,12 @@ of that partition's messages (faust reads a table from the current message's
 partition)."""
 
 
+def closes(message: Any) -> bool:
+    """Whether a message closes a link loop transaction (a message with no headers,
+    as some ports give, closes none)."""
+    return offsets.closes_transaction(getattr(message, "headers", None))
+
+
 class Rewind:
     """Hands on only the part of a batch that follows each partition's last durable batch
     without a gap, and seeks the consumer back to a gap. A seek of a partition is not
@@ -64,16 +70,35 @@ class Rewind:
                 enter(position)
                 expected[partition] = self.expected(partition)
         found = [(p, e.message.offset) for p, e in zip(partitions, events, strict=True)]
+        closing = [closes(e.message) for e in events]
         by_partition: dict[int, list[Any]] = {}
         for partition, event in zip(partitions, events, strict=True):
             by_partition.setdefault(partition, []).append(event)
         take = {
             partition: await self._take(partition, plan, by_partition[partition])
-            for partition, plan in offsets.plan_partitions(found, expected).items()
+            for partition, plan in offsets.plan_partitions(found, expected, closing).items()
         }
-        if sum(take.values()) == len(events):
-            return events
-        return [events[position] for position in offsets.handed_on(partitions, take)]
+        handed = (
+            events
+            if sum(take.values()) == len(events)
+            else [events[position] for position in offsets.handed_on(partitions, take)]
+        )
+        await self._note_markers(handed)
+        return handed
+
+    async def _note_markers(self, events: Sequence[Any]) -> None:
+        """Tell faust's consumer of each marker seen between two handed messages (one
+        that closes a transaction, the next two offsets on), so that it commits past it
+        (broker.kafka.transport, `no_records_in`)."""
+        last: dict[int, Any] = {}
+        for event in events:
+            message = event.message
+            before = last.get(message.partition)
+            if before is not None and closes(before) and message.offset == before.offset + 2:
+                noted = getattr(self.app.consumer, "no_records_in", None)
+                if noted is not None:
+                    await noted(message.tp, before.offset + 1, message.offset)
+            last[message.partition] = message
 
     async def _take(self, partition: int, plan: offsets.Plan, events: Sequence[Any]) -> int:
         """How many of one partition's messages to hand on, seeking back to a gap."""
@@ -86,7 +111,12 @@ class Rewind:
             if noted is not None:  # broker.kafka.transport's consumer: commit past it
                 await noted(first.tp, plan.seek_to, first.offset)
             taken += plan.take  # a marker's gap: what follows it follows on
-            plan = offsets.plan([e.message.offset for e in events[taken:]], first.offset)
+            rest = events[taken:]
+            plan = offsets.plan(
+                [e.message.offset for e in rest],
+                first.offset,
+                [closes(e.message) for e in rest],
+            )
         if plan.seek_to is None:
             self._settled(partition)
             return taken + plan.take

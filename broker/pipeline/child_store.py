@@ -121,9 +121,12 @@ class ChildStore:
         no batch of it kept yet); read in the context of one of its messages."""
         return offsets.expected(self.timers, offsets.next_offset_key(partition))
 
-    def keep_offsets(self, partition: int, handled: Sequence[int]) -> None:
-        """After a durable batch, in the context of one of `partition`'s messages."""
-        offsets.keep(self.timers, handled, offsets.next_offset_key(partition))
+    def keep_offsets(
+        self, partition: int, handled: Sequence[int], closing: Sequence[bool] = ()
+    ) -> None:
+        """After a durable batch, in the context of one of `partition`'s messages;
+        `closing`: which of them close a transaction (broker.pipeline.offsets)."""
+        offsets.keep(self.timers, handled, offsets.next_offset_key(partition), closing)
 
     def load(self, child_id: str) -> ChildSlot:
         picture = self._picture(child_id)

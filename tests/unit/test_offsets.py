@@ -132,3 +132,36 @@ def test_each_partition_keeps_its_own_next_offset_under_its_own_key() -> None:
     assert all(is_reserved(k) for k in keys)
     assert not is_reserved("c-2f1a")
     assert not is_reserved(None)
+
+
+def test_a_message_that_closes_a_transaction_is_followed_by_its_marker() -> None:
+    """The link loop's transactions leave a marker after the last record each writes to
+    a partition: 10 closes one (marker 11), 12 follows on; 13 after it is a gap."""
+    assert plan([10, 12], 10, [True, False]) == Plan(2, None)
+    assert plan([10, 13], 10, [True, False]) == Plan(1, 12)
+    assert plan([10, 11, 13], 10, [True, False, False]) == Plan(2, 12)  # 11: a tick first
+
+
+def test_the_next_offset_kept_after_a_closing_message_is_past_its_marker() -> None:
+    seen: dict[str, str] = {}
+    offsets.keep(seen, [10, 11], closing=[False, True])
+    assert offsets.expected(seen) == 13
+    offsets.keep(seen, [12], closing=[False])  # a tick before the marker: never back
+    assert offsets.expected(seen) == 13
+
+
+def test_plans_by_partition_carry_each_message_s_flag() -> None:
+    found = plan_partitions([(0, 4), (1, 7), (0, 6), (1, 9)], {0: 4, 1: 7}, [True] * 4)
+    assert found == {0: Plan(2, None), 1: Plan(2, None)}
+
+
+def test_the_last_record_a_transaction_sends_to_each_partition_closes_it() -> None:
+    sent = [("linked", 0), ("linked", 1), ("linked", 0), ("rejected", 0), ("linked", 1)]
+    assert offsets.closing(sent) == [False, False, True, True, True]
+
+
+def test_the_closing_header_is_read_from_a_list_or_a_mapping() -> None:
+    assert offsets.closes_transaction([("x", b"1"), (offsets.CLOSES_TRANSACTION, b"")])
+    assert offsets.closes_transaction({offsets.CLOSES_TRANSACTION: b""})
+    assert not offsets.closes_transaction([("x", b"1")])
+    assert not offsets.closes_transaction(None)
