@@ -53,7 +53,7 @@ from broker.kafka.publish import partition_key
 from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models import to_json_dict
 from broker.models.events import parse_event
-from broker.settings import PROJECT_ROOT
+from broker.settings import PROJECT_ROOT, Settings
 from broker.topics import (
     ACCEPTED,
     INBOUND_TOPICS,
@@ -64,6 +64,7 @@ from broker.topics import (
 )
 
 PARTITIONS = 4
+LINK_STAGE: str = Settings.model_fields["link_stage"].default
 SESSION_TIMEOUT = 10.0
 
 
@@ -81,9 +82,10 @@ class Plan:
     """One worker's state directory made unwritable (bench/chaos_disk.py)."""
     keep: Path | None = None
     """Where to leave the outputs, replay's records and the workers' logs."""
-    link_stage: str = "faust"
-    """The workers' MASH_LINK_STAGE: `faust` (the link agent) or `loop` (the transactional
-    loop, broker/kafka/link_loop.py)."""
+    link_stage: str = LINK_STAGE
+    """The workers' MASH_LINK_STAGE: `loop` (the transactional loop,
+    broker/kafka/link_loop.py) or `faust` (the link agent); the worker's default if not
+    said."""
 
 
 @dataclass
@@ -402,7 +404,9 @@ def keep(where: Path, outputs: list[Any], want: Any, accepted: list[Any], group:
         (where / f"worker-{n}.log").write_bytes(worker.log.read_bytes())
 
 
-async def keep_topics(where: Path, bootstrap: str, app_id: str, link_stage: str = "faust") -> None:
+async def keep_topics(
+    where: Path, bootstrap: str, app_id: str, link_stage: str = LINK_STAGE
+) -> None:
     """broker.linked.v1 and the tables' changelogs as Kafka holds them, each record with
     its partition, offset and timestamp (wall clock, to set beside the workers' logs):
     what each child partition was told, in its order, and every state write. With the
@@ -461,7 +465,7 @@ def _drain(
     floor: Path,
     until: datetime,
     group: Group,
-    link_stage: str = "faust",
+    link_stage: str = LINK_STAGE,
 ) -> list[Any]:
     """Wait until the workers have linked everything, move the clock, wait until they
     have caught up, read the outputs. Caught up: the link loop's group committed at
@@ -553,7 +557,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--link-stage",
         choices=("faust", "loop"),
-        default="faust",
+        default=LINK_STAGE,
         help="the workers' link stage (MASH_LINK_STAGE): the faust agent or the loop",
     )
     parser.add_argument(
