@@ -36,7 +36,8 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from bench.chaos_compare import Verdict, compare, expected, read_all, settled_outputs
 from bench.chaos_disk import DiskFault, unwritable_state
@@ -52,10 +53,18 @@ from broker.kafka.publish import partition_key
 from broker.kafka.tables import PICTURES, changelog_topic
 from broker.models import to_json_dict
 from broker.models.events import parse_event
-from broker.settings import PROJECT_ROOT
-from broker.topics import ACCEPTED, INBOUND_TOPICS, LINKED, all_topics, topic_for_event_type
+from broker.settings import PROJECT_ROOT, Settings
+from broker.topics import (
+    ACCEPTED,
+    INBOUND_TOPICS,
+    LINKED,
+    all_topics,
+    link_state_topic,
+    topic_for_event_type,
+)
 
 PARTITIONS = 4
+LINK_STAGE: str = Settings.model_fields["link_stage"].default
 SESSION_TIMEOUT = 10.0
 
 
@@ -73,6 +82,10 @@ class Plan:
     """One worker's state directory made unwritable (bench/chaos_disk.py)."""
     keep: Path | None = None
     """Where to leave the outputs, replay's records and the workers' logs."""
+    link_stage: str = LINK_STAGE
+    """The workers' MASH_LINK_STAGE: `loop` (the transactional loop,
+    broker/kafka/link_loop.py) or `faust` (the link agent); the worker's default if not
+    said."""
 
 
 @dataclass
@@ -251,6 +264,7 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         MASH_CLOCK_FLOOR_FILE=str(floor),
         MASH_TICK_SECONDS="0.5",
         MASH_SESSION_TIMEOUT_SECONDS=str(SESSION_TIMEOUT),
+        MASH_LINK_STAGE=plan.link_stage,
     )
     try:
         asyncio.run(create_topics(kafka.bootstrap, all_topics(), PARTITIONS, 1))
@@ -271,14 +285,14 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         readiness.stopping.set()
         readiness.join()
         until = (stream.last_time or start_time) + timedelta(days=14)
-        outputs = _drain(kafka.bootstrap, stream, floor, until, group)
+        outputs = _drain(kafka.bootstrap, stream, floor, until, group, plan.link_stage)
         inbound = asyncio.run(read_all(kafka.bootstrap, list(INBOUND_TOPICS)))
         accepted = asyncio.run(read_all(kafka.bootstrap, [ACCEPTED.name]))
         want = expected(inbound, accepted, CODEC, until)
         verdict = compare(outputs, want, CODEC)
         if plan.keep is not None:
             keep(plan.keep, outputs, want, accepted, group)
-            asyncio.run(keep_topics(plan.keep, kafka.bootstrap, group.app_id))
+            asyncio.run(keep_topics(plan.keep, kafka.bootstrap, group.app_id, plan.link_stage))
         outcomes = Counter(
             (kind, expected_outcome(Hostile(kind, topic, key, value), CODEC))
             for topic, key, value, kind in stream.items[: stream.sent]
@@ -390,12 +404,19 @@ def keep(where: Path, outputs: list[Any], want: Any, accepted: list[Any], group:
         (where / f"worker-{n}.log").write_bytes(worker.log.read_bytes())
 
 
-async def keep_topics(where: Path, bootstrap: str, app_id: str) -> None:
+async def keep_topics(
+    where: Path, bootstrap: str, app_id: str, link_stage: str = LINK_STAGE
+) -> None:
     """broker.linked.v1 and the tables' changelogs as Kafka holds them, each record with
     its partition, offset and timestamp (wall clock, to set beside the workers' logs):
-    what each child partition was told, in its order, and every state write."""
+    what each child partition was told, in its order, and every state write. With the
+    link loop, its state topic too, and every record as written (read_uncommitted: an
+    aborted transaction's records are evidence too; their markers are the offsets
+    missing between them)."""
     tables = ["seen-events", "identity", "held-events", PICTURES, "child-inbox", "child-timers"]
     topics = [LINKED.name, *(changelog_topic(app_id, t) for t in tables)]
+    if link_stage == "loop":
+        topics.append(link_state_topic(app_id).name)
     consumer = AIOKafkaConsumer(
         *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
     )
@@ -438,12 +459,20 @@ def _lag(worker: Any) -> Counter[str]:
     return lags
 
 
-def _drain(bootstrap: str, stream: Stream, floor: Path, until: datetime, group: Group) -> list[Any]:
+def _drain(
+    bootstrap: str,
+    stream: Stream,
+    floor: Path,
+    until: datetime,
+    group: Group,
+    link_stage: str = LINK_STAGE,
+) -> list[Any]:
     """Wait until the workers have linked everything, move the clock, wait until they
-    have caught up, read the outputs. Outputs that merely look still are not enough: a
-    worker recovering after the last kill, on a loaded machine, can be silent for longer
-    than the three reads `settled_outputs` compares (a CI run counted an alert still to
-    come as lost)."""
+    have caught up, read the outputs. Caught up: the link loop's group committed at
+    broker.accepted.v1's end (its lag is not among the faust agents' metrics), then no
+    agent lagging. Outputs that merely look still are not enough: a worker recovering
+    after the last kill, on a loaded machine, can be silent for longer than the three
+    reads `settled_outputs` compares (a CI run counted an alert still to come as lost)."""
     want = {
         CODEC.decode(value).event_id  # type: ignore[attr-defined]
         for topic, key, value, kind in stream.items[: stream.sent]
@@ -458,8 +487,28 @@ def _drain(bootstrap: str, stream: Stream, floor: Path, until: datetime, group: 
     time.sleep(3.0)
     floor.write_text(until.isoformat())
     time.sleep(3.0)
+    if link_stage == "loop":
+        wait(lambda: asyncio.run(link_loop_behind(bootstrap, f"{group.app_id}-link")) == 0, 180)
     wait(lambda: _caught_up(group), 180, every=1.0)
     return settled_outputs(bootstrap, asyncio.run)
+
+
+async def link_loop_behind(bootstrap: str, group_id: str) -> int:
+    """Records of broker.accepted.v1 past the link loop's committed offset."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group_id)
+    finally:
+        await admin.close()
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        tps = [TopicPartition(ACCEPTED.name, 0)]  # one partition: the link stage's order
+        ends = await consumer.end_offsets(tps)
+    finally:
+        await consumer.stop()
+    return sum(ends[tp] - (committed[tp].offset if tp in committed else 0) for tp in tps)
 
 
 def _caught_up(group: Group) -> bool:
@@ -506,6 +555,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", type=Path, help="leave the run's evidence in this folder")
     parser.add_argument("--no-pause", action="store_true", help="no worker paused (SIGSTOP)")
     parser.add_argument(
+        "--link-stage",
+        choices=("faust", "loop"),
+        default=LINK_STAGE,
+        help="the workers' link stage (MASH_LINK_STAGE): the faust agent or the loop",
+    )
+    parser.add_argument(
         "--no-disk", action="store_true", help="no worker's state directory made unwritable"
     )
     args = parser.parse_args(argv)
@@ -518,6 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         pause=not args.no_pause,
         disk=not args.no_disk,
         keep=args.keep,
+        link_stage=args.link_stage,
     )
     with TemporaryDirectory(prefix="mash-chaos-") as tmp:
         report = run(plan, Path(tmp))

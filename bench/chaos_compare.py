@@ -55,9 +55,15 @@ class Wire:
 
 
 async def read_all(bootstrap: str, topics: list[str], idle_ms: int = 1500) -> list[Wire]:
-    """Every record of `topics` from the beginning, in each partition's order."""
+    """Every committed record of `topics` from the beginning, in each partition's order
+    (read_committed: with the link loop an aborted transaction's records stay on the
+    topics, and no downstream reader sees them; with no transactions it is the same)."""
     consumer = AIOKafkaConsumer(
-        *topics, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+        *topics,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=None,
+        isolation_level="read_committed",
     )
     await consumer.start()
     found: list[Wire] = []

@@ -45,8 +45,10 @@ from bench.live_kafka import (
     scrape,
     total,
 )
-from broker.settings import PROJECT_ROOT
+from broker.settings import PROJECT_ROOT, Settings
 from broker.topics import LINKED
+
+LINK_STAGE: str = Settings.model_fields["link_stage"].default
 
 POLL = (1.0, 0.25)
 """Seconds between looks at the metrics: slow while events are still being linked, fast
@@ -118,7 +120,7 @@ class Workers:
                 # BENCH_WORKER_ENV="MASH_A=1 MASH_B=2": any other setting, for a trial
                 **worker_env(os.environ.get("BENCH_WORKER_ENV", "")),
             }
-            self.loop = env.get("MASH_LINK_STAGE") == "loop"
+            self.loop = env.get("MASH_LINK_STAGE", LINK_STAGE) == "loop"
             log = (root / f"{self.app_id}-worker-{n}.log").open("wb")
             self.logs.append(log)
             self.procs.append(

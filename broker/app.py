@@ -74,12 +74,22 @@ def group_instance_id(settings: Settings) -> str:
     address it advertises. faust's assignor checks that an assignment names this
     worker's URL, and a static member gets its previous assignment back: a worker
     restarted on another port under the same id would fail that check and never become
-    ready (tests/integration/test_deadline_while_down.py found it)."""
+    ready (tests/integration/test_deadline_while_down.py found it).
+
+    With the link stage as the loop, the id says so too: faust's consumer then no longer
+    subscribes to broker.accepted.v1, and a static member that rejoins under its old id
+    with another subscription is handed its previous assignment back, without a
+    rebalance. aiokafka then fails an assertion (an assignment of a topic it did not
+    subscribe to) and the worker never becomes ready: a worker switched from the faust
+    link agent to the loop did so (tests/integration/test_link_loop_migration.py). As a
+    new member it is assigned afresh (its old id leaves once its session times out)."""
     address = f"{settings.worker_web_host}:{settings.worker_web_port}"
+    stage = "" if settings.link_stage == "faust" else f"-{settings.link_stage}"
     if settings.worker_instance_id:
-        return f"{settings.worker_instance_id}@{address}"
+        return f"{settings.worker_instance_id}{stage}@{address}"
     where = f"{socket.gethostname()}:{settings.state_dir.resolve()}"
-    return f"{settings.app_id}-{hashlib.sha256(where.encode()).hexdigest()[:16]}@{address}"
+    digest = hashlib.sha256(where.encode()).hexdigest()[:16]
+    return f"{settings.app_id}-{digest}{stage}@{address}"
 
 
 def _credentials(settings: Settings) -> faust.types.auth.CredentialsT | None:

@@ -31,7 +31,8 @@ from broker.codec import codec_from_settings
 from broker.config.partnership import load_config
 from broker.kafka.admin import client_options, create_topics, metadata_check
 from broker.kafka.gaps import GapProbe
-from broker.kafka.link_loop import LinkLoop, refuse_unmigrated
+from broker.kafka.link_loop import LinkLoop
+from broker.kafka.link_migration import FromFaust
 from broker.kafka.sensor import lean_prometheus_sensor
 from broker.kafka.sink import KafkaSink
 from broker.kafka.tables import Tables, declare_tables
@@ -185,6 +186,9 @@ def link_loop(
         batch_bytes=settings.producer_batch_bytes,
         on_committed=published,
         before_commit=before_commit or (lambda batch: None),
+        migration=FromFaust(  # a worker that ran the faust link agent: its tables
+            settings.kafka_bootstrap, settings.app_id, client_options(settings)
+        ),
     )
 
     async def run_link_loop() -> None:
@@ -232,15 +236,6 @@ def run_worker(
             client_options=client_options(settings),  # TLS/SASL on a real cluster
         )
     )
-    if settings.link_stage == "loop":  # raises ConfigurationError: the state not moved over
-        asyncio.run(
-            refuse_unmigrated(
-                settings.kafka_bootstrap,
-                settings.app_id,
-                link_state_topic(settings.app_id).name,
-                client_options(settings),
-            )
-        )
     worker = build_worker(settings, wrap_sink=wrap_sink, before_link_commit=before_link_commit)
     log.info("worker starting", extra={"count": len(worker.agents)})
     runner = faust.Worker(worker.app, loglevel="INFO", override_logging=False, quiet=True)

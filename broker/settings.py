@@ -151,8 +151,8 @@ class Settings(BaseSettings):
         description="faust: the link stage is the faust `link` agent (agents/link.py) with "
         "its tables. loop: a batched aiokafka consume-link-produce loop in the worker, one "
         "Kafka transaction per batch (outputs, state, offsets), its state in the compacted "
-        "topic <app id>-link-state (docs/identity.md). A worker refuses to start as a loop "
-        "while the faust tables hold state its topic does not (no migration yet)",
+        "topic <app id>-link-state (docs/identity.md). A loop whose state topic is empty "
+        "moves the faust link tables' state into it first (and faust's offset), once",
     )
     link_batch_max: int = Field(
         default=500,

@@ -26,7 +26,11 @@ previous owner left open: a worker killed mid-batch), the state topic is read to
 end (read_committed: what was committed, nothing of an aborted batch), and the
 partition is read from the state's next offset (the group's committed offset for a
 state that holds none). What the consumer had fetched before is
-dropped. Losing it (a rebalance): the producer is stopped and the state forgotten.
+dropped. Losing it (a rebalance): the producer is stopped and the state forgotten. A
+state topic found empty while the faust link agent's tables hold state (a worker that
+ran MASH_LINK_STAGE=faust) is first filled from them, with faust's committed offset, in
+one transaction (`migration`: broker/kafka/link_migration.py). A Kafka error while
+taking the partition gives it up, to be taken again at the next turn (with backoff).
 """
 
 from __future__ import annotations
@@ -35,7 +39,7 @@ import asyncio
 import inspect
 import logging
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,18 +47,14 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.partitioner import DefaultPartitioner
 
-from broker.errors import ConfigurationError, Fenced
+from broker.errors import Fenced
 from broker.kafka.admin import partition_counts
-from broker.kafka.tables import changelog_topic
 from broker.pipeline import offsets as offsets_plan
-from broker.pipeline.link_state import LinkedBatch
+from broker.pipeline.link_state import LinkedBatch, StateRecord
 from broker.pipeline.sink import Encoder, Outgoing
 from broker.topics import ACCEPTED
 
 log = logging.getLogger(__name__)
-
-FAUST_TABLES = ("identity", "seen-events", "held-events")
-"""The faust link agent's tables, whose state the loop's topic replaces."""
 
 
 class Transform(Protocol):
@@ -72,6 +72,24 @@ class Transform(Protocol):
 
 
 Wired = tuple[str, bytes | None, bytes]
+
+
+class Moved(Protocol):
+    """A state moved over from elsewhere (broker.kafka.link_migration.Migration)."""
+
+    @property
+    def state(self) -> Sequence[StateRecord]: ...
+
+    @property
+    def offset(self) -> int: ...
+
+
+MIGRATED = "migrated"
+"""The outcome of the one batch a migration is (as `before_commit` hears of it)."""
+
+Migration = Callable[[], Awaitable[Moved | None]]
+"""What the loop runs when it takes the partition and its state topic is empty: the
+state to start from, and the offset, or None (nothing to move: a fresh app id)."""
 
 
 @dataclass
@@ -94,7 +112,10 @@ class LinkLoop:
     on_committed: Callable[[Sequence[Outgoing]], object] = lambda outgoing: None
     """Hears of each batch's outputs once its transaction has committed (metrics)."""
     before_commit: Callable[[LinkedBatch], object] = lambda batch: None
-    """Runs once a batch's sends are acknowledged, before its commit (the tests' kill)."""
+    """Runs once a batch's sends are acknowledged, before its commit (the tests' kill);
+    and before a migration's commit, with a batch of its state and no outputs."""
+    migration: Migration | None = None
+    """The state to move over when the state topic is empty (link_migration.FromFaust)."""
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
@@ -134,7 +155,16 @@ class LinkLoop:
                 if assigned != self._owned:
                     await self._release()
                     if assigned:
-                        await self._take(consumer, assigned)
+                        try:
+                            await self._take(consumer, assigned)
+                        except KafkaError as exc:
+                            log.warning(
+                                "link loop could not take its partition; trying again",
+                                extra={"error": type(exc).__name__},
+                            )
+                            await self._release()  # its next producer aborts what is open
+                            await asyncio.sleep(delay)
+                            delay = min(delay * 2, 10.0)
                     continue  # what was fetched before is read again from the committed offset
                 if not fetched:
                     continue
@@ -174,6 +204,8 @@ class LinkLoop:
         count = await read_state(
             self.bootstrap, self.state_topic, self.transform.load, self.client_options
         )
+        if count == 0 and self.migration is not None:
+            count = await self._migrate(producer, assigned)
         for tp in assigned:
             resume = await self._resume_offset(consumer, tp)
             if resume is None:
@@ -192,6 +224,41 @@ class LinkLoop:
         kept = self.transform.next_offset()
         return kept if kept is not None else await consumer.committed(tp)
 
+    async def _migrate(
+        self, producer: AIOKafkaProducer, assigned: frozenset[TopicPartition]
+    ) -> int:
+        """Move a state over (from the faust link tables) into the empty state topic:
+        its records and the offset to start from, in one transaction, so that a kill
+        before the commit leaves the topic empty and the group without an offset, and
+        the next owner moves it again. How many records."""
+        assert self.migration is not None
+        moved = await self.migration()
+        if moved is None:
+            return 0
+        try:
+            await producer.begin_transaction()
+            sent = [
+                await producer.send(self.state_topic, value, key=key, partition=0)
+                for key, value in moved.state
+            ]
+            offsets = dict.fromkeys(assigned, moved.offset)
+            await producer.send_offsets_to_transaction(offsets, self.group)
+            for acknowledgement in sent:
+                await acknowledgement
+            migrated = LinkedBatch([], list(moved.state), [MIGRATED])
+            if inspect.isawaitable(waiting := self.before_commit(migrated)):
+                await waiting
+            await producer.commit_transaction()
+        except ProducerFenced as exc:
+            raise Fenced("the link stage's transactional id is taken") from exc
+        for key, value in moved.state:
+            self.transform.load(key, value)
+        log.info(
+            "link loop moved the faust link tables over",
+            extra={"count": len(moved.state), "offset": moved.offset},
+        )
+        return len(moved.state)
+
     async def _release(self) -> None:
         await self._committed_offsets()
         producer, self._producer = self._producer, None
@@ -203,6 +270,16 @@ class LinkLoop:
                 log.warning("link producer stopped", extra={"error": type(exc).__name__})
 
     async def _abort(self) -> None:
+        """Abort the open transaction, if the producer still can; the caller then gives
+        the producer up, and the next one (initialised with the same transactional id)
+        aborts whatever this one could not.
+
+        aiokafka refuses an abort its transaction manager's state does not allow with an
+        AssertionError (`_transition_to`): `bench.chaos` seed 2 had Kafka stop while a
+        batch's offsets were being sent to the transaction, the sender routine failed on
+        FindCoordinator ("Unexpected error in sender routine"), and the abort asserted.
+        Uncaught, it stopped the worker at the very moment Kafka came back, and its
+        partitions moved to the other worker mid-restart (docs/notes/faust-kafka.md)."""
         producer = self._producer
         if producer is None:
             return
@@ -210,7 +287,7 @@ class LinkLoop:
             await producer.abort_transaction()
         except ProducerFenced as exc:
             raise Fenced("the link stage's transactional id is taken") from exc
-        except KafkaError as exc:
+        except (KafkaError, AssertionError) as exc:
             log.warning("link transaction not aborted", extra={"error": type(exc).__name__})
 
     async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
@@ -345,56 +422,5 @@ async def read_state(
                         load(m.key, m.value)
                         count += 1
         return count
-    finally:
-        await consumer.stop()
-
-
-async def refuse_unmigrated(
-    bootstrap: str,
-    app_id: str,
-    state_topic: str,
-    client_options: Mapping[str, Any] | None = None,
-) -> None:
-    """Raise `ConfigurationError` when the faust link agent's tables hold state and the
-    loop's state topic holds none: the loop would link from nothing, and every child
-    would be linked again as new. Copying the tables over (the design's migration) is not
-    built; an operator runs the worker with MASH_LINK_STAGE=faust until it is."""
-    holding = await _holding(
-        bootstrap,
-        [state_topic, *(changelog_topic(app_id, t) for t in FAUST_TABLES)],
-        client_options,
-    )
-    tables = [t for t in FAUST_TABLES if holding.get(changelog_topic(app_id, t))]
-    if tables and not holding.get(state_topic):
-        raise ConfigurationError(
-            f"MASH_LINK_STAGE=loop: the faust link tables ({', '.join(tables)}) hold state "
-            f"and {state_topic} is empty; moving that state over is not built, so the loop "
-            "would link every child again as new. Run with MASH_LINK_STAGE=faust"
-        )
-
-
-async def _holding(
-    bootstrap: str, topics: Sequence[str], client_options: Mapping[str, Any] | None
-) -> dict[str, bool]:
-    """Whether each topic holds a record (its end above its beginning somewhere)."""
-    counts = await partition_counts(bootstrap, topics, client_options)
-    if not any(counts.values()):
-        return dict.fromkeys(topics, False)  # no consumer started and stopped at once:
-        # aiokafka's stop of a consumer never assigned can end in its own cancellation
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=None, **(client_options or {})
-    )
-    await consumer.start()
-    try:
-        found: dict[str, bool] = {}
-        for topic in topics:
-            tps = [TopicPartition(topic, p) for p in range(counts[topic])]
-            if not tps:
-                found[topic] = False
-                continue
-            starts = await consumer.beginning_offsets(tps)
-            ends = await consumer.end_offsets(tps)
-            found[topic] = any(ends[tp] > starts[tp] for tp in tps)
-        return found
     finally:
         await consumer.stop()

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final
 
+from broker.pipeline import offsets
 from broker.pipeline.identity_store import IdentityStore
 from broker.pipeline.sink import Outgoing
 
@@ -112,6 +113,53 @@ class LinkState:
             text = value.decode()
             mapping.data[name] = json.loads(text) if kind == IDENTITY else text
         self.store.invalidate()  # the index is built from the identities when next used
+
+
+FAUST_TABLES: Final = {"identity": IDENTITY, "seen-events": SEEN, "held-events": HELD}
+"""The faust link agent's tables (broker.kafka.tables), and the kind of state record each
+becomes in the loop's state topic."""
+
+
+class FaustTables:
+    """The faust link agent's tables rebuilt from their changelogs, as the state records
+    of the loop's state topic: the move from `MASH_LINK_STAGE=faust` to `loop`.
+
+    A changelog record's key is the JSON of the key (faust's table key serializer), its
+    value the JSON of the value (an identity's object, a seen mark's or a held event's
+    string) or none (deleted). They are applied as faust's restore applies them
+    (broker.kafka.newest_wins): in order, the last of a key wins, but a value stamped
+    with a source offset older than the one the key already holds is a late write of a
+    worker behind the stage's order, and is skipped. The values are kept as they are,
+    stamps included: the loop's function writes the very same ones."""
+
+    def __init__(self) -> None:
+        self.state = LinkState()
+        self._newest: dict[tuple[bytes, str], int | None] = {}
+        self.count = 0
+
+    def load(self, table: str, key: bytes, value: bytes | None) -> None:
+        kind = FAUST_TABLES[table]
+        name = json.loads(key)
+        if not isinstance(name, str):
+            raise ValueError("a faust link table's key that is not a string")
+        mapping = {IDENTITY: self.state.identities, SEEN: self.state.seen, HELD: self.state.held}
+        self.count += 1
+        if value is None:
+            mapping[kind].pop(name, None)
+            self._newest[kind, name] = None
+            return
+        decoded = json.loads(value)
+        incoming = offsets.source_offset(decoded)
+        held = self._newest.get((kind, name))
+        if incoming is not None and held is not None and incoming < held:
+            return  # written late by a worker behind the stage's order
+        self._newest[kind, name] = incoming
+        mapping[kind][name] = decoded
+
+    def records(self) -> list[StateRecord]:
+        """The state records of every key the tables hold (no tombstones: the state
+        topic they go to is empty)."""
+        return [(key, value) for key, value in self.state.drain() if value is not None]
 
 
 class BatchSink:

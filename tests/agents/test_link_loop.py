@@ -12,11 +12,15 @@ content), a council's stream and bytes that do not decode:
   over reads the topic, give the same state (seen marks, held events, the identity
   index, the event clock);
 - a loop that takes over half-way (a fresh linker, loaded from the first half's state
-  records) links the second half exactly as the agent did.
+  records) links the second half exactly as the agent did;
+- and so does one moved over from the agent's tables' changelogs (the switch from
+  MASH_LINK_STAGE=faust to loop).
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
@@ -28,7 +32,7 @@ from broker.calendar.clock import EventClock
 from broker.codec import AvroCodec
 from broker.models.events import Event
 from broker.pipeline.identity_store import IdentityStore
-from broker.pipeline.link_state import LinkState, StateRecord
+from broker.pipeline.link_state import FaustTables, LinkState, StateRecord
 from broker.pipeline.records import OutRecord
 from broker.pipeline.sink import MemorySink
 from broker.settings import Settings
@@ -149,3 +153,61 @@ def test_a_tombstone_deletes_and_an_unknown_kind_is_refused() -> None:
     assert state.drain() == []  # what was read is not written back
     with pytest.raises(ValueError, match="no known kind"):
         state.load(b"x:what", b"1")
+
+
+class Changelogged(MutableMapping[str, Any]):
+    """A faust table as its changelog records it: each write's key and value as faust's
+    JSON serializers put them on the topic (a deletion: no value)."""
+
+    def __init__(self, table: str, changelog: list[tuple[str, bytes, bytes | None]]) -> None:
+        self.table, self.changelog, self.data = table, changelog, dict[str, Any]()
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+        self.changelog.append((self.table, json.dumps(key).encode(), json.dumps(value).encode()))
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+        self.changelog.append((self.table, json.dumps(key).encode(), None))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+
+@pytest.mark.asyncio
+async def test_a_loop_moved_over_from_the_agents_changelogs_links_on_as_the_agent_did() -> None:
+    """MASH_LINK_STAGE=faust for the first half, then loop: the faust tables' changelogs
+    (broker.kafka.link_migration) become the loop's state, and it links the second half
+    as the agent goes on doing."""
+    batches = _batches(_raws())
+    half = len(batches) // 2
+    changelog: list[tuple[str, bytes, bytes | None]] = []
+    agent = AgentTables()
+    agent.seen = Changelogged("seen-events", changelog)  # type: ignore[assignment]
+    agent.held = Changelogged("held-events", changelog)  # type: ignore[assignment]
+    agent.identity = Changelogged("identity", changelog)  # type: ignore[assignment]
+    agent.store = IdentityStore(agent.identity)
+    for raws, offsets in batches[:half]:
+        await agent.link(raws, offsets)
+    assert {"seen-events", "held-events", "identity"} == {t for t, _, _ in changelog}
+    assert any(value is None for _, _, value in changelog)  # a released held event
+
+    tables = FaustTables()
+    for table, key, value in changelog:
+        tables.load(table, key, value)
+    moved = tables.records()
+    loop = LoopLinker(CODEC.decode, EventClock())  # another process: a fresh clock
+    for key, value in moved:
+        loop.load(key, value)
+    assert _state_of(loop.state) == (dict(agent.seen), dict(agent.held), dict(agent.identity))
+    for raws, offsets in batches[half:]:
+        expected, _ = await agent.link(raws, offsets)
+        batch = await loop(raws, offsets)
+        assert [record for record, _ in batch.outgoing] == expected
+    assert _state_of(loop.state) == (dict(agent.seen), dict(agent.held), dict(agent.identity))

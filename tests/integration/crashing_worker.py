@@ -14,6 +14,10 @@ faust consumer reads uncommitted, meanwhile reads the batch's messages on
 broker.linked.v1) and SIGKILLs itself before the commit: the transaction is left open,
 to be aborted by the next owner.
 
+With `CRASH_HOW=migration` (and MASH_LINK_STAGE=loop) the link loop moves the faust link
+tables over (broker.kafka.link_migration), has the migration's records acknowledged in
+its transaction, and SIGKILLs itself before the commit.
+
 With `CRASH_HOW=raise` the sink raises instead (`RuntimeError`) once the half is
 acknowledged: a fault of the broker's own code escaping an agent's batch. faust would
 restart the agent in the same process without the batch's messages (never processed,
@@ -31,6 +35,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from broker.compose import run_worker
+from broker.kafka.link_loop import MIGRATED
 from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.records import OutRecord
 from broker.pipeline.sink import Outgoing, Sink
@@ -88,6 +93,15 @@ def kill_before_commit(
     return hook
 
 
+MIGRATION_MARKER = "killed before the migration's commit"
+
+
+async def kill_in_migration(batch: LinkedBatch) -> None:
+    if batch.outcomes == [MIGRATED]:
+        print(f"{MIGRATION_MARKER}: {len(batch.state)} state records sent", flush=True)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def main() -> int:
     at_least = int(os.environ.get("CRASH_AT_BATCH", "20"))
     how = os.environ.get("CRASH_HOW", "kill")
@@ -96,6 +110,8 @@ def main() -> int:
         after = int(os.environ.get("CRASH_AFTER_BATCHES", "0"))
         hook = kill_before_commit(at_least, wait, after)
         return run_worker(Settings(), before_link_commit=hook)
+    if how == "migration":
+        return run_worker(Settings(), before_link_commit=kill_in_migration)
     return run_worker(Settings(), wrap_sink=lambda inner: HalfThenKill(inner, at_least, how))
 
 
