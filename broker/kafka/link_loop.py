@@ -18,8 +18,8 @@ takes the partition over fences whoever had it). For each batch:
    outside it, for the tools that read them (`_commit_offsets`);
 3. a Kafka error aborts the transaction, the in-memory state is read again from the
    state topic and the partition from the state's next offset, and the batch is linked
-   again (with backoff); a producer fenced (`ProducerFenced`: another owner initialised
-   the same transactional id) raises `Fenced`, and nothing more is written.
+   again (with backoff); a producer fenced mid-batch (`ProducerFenced`: another owner
+   initialised the same transactional id) raises `Fenced`, and nothing more is written.
 
 Taking the partition: the producer is started (which aborts whatever transaction the
 previous owner left open: a worker killed mid-batch), the state topic is read to its
@@ -92,6 +92,19 @@ Migration = Callable[[], Awaitable[Moved | None]]
 state to start from, and the offset, or None (nothing to move: a fresh app id)."""
 
 
+def transactional_producer(loop: LinkLoop) -> AIOKafkaProducer:
+    """The loop's producer: transactional, idempotent, every replica's acknowledgement."""
+    return AIOKafkaProducer(
+        bootstrap_servers=loop.bootstrap,
+        transactional_id=loop.transactional_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=loop.linger_ms,
+        max_batch_size=loop.batch_bytes,
+        **loop.client_options,
+    )
+
+
 @dataclass
 class LinkLoop:
     transform: Transform
@@ -116,6 +129,9 @@ class LinkLoop:
     and before a migration's commit, with a batch of its state and no outputs."""
     migration: Migration | None = None
     """The state to move over when the state topic is empty (link_migration.FromFaust)."""
+    producer_factory: Callable[[LinkLoop], AIOKafkaProducer] = field(default=transactional_producer)
+    """Makes the transactional producer the loop takes its partition with (a port: the
+    tests hand a fake)."""
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
@@ -154,17 +170,9 @@ class LinkLoop:
                 assigned = frozenset(consumer.assignment())
                 if assigned != self._owned:
                     await self._release()
-                    if assigned:
-                        try:
-                            await self._take(consumer, assigned)
-                        except KafkaError as exc:
-                            log.warning(
-                                "link loop could not take its partition; trying again",
-                                extra={"error": type(exc).__name__},
-                            )
-                            await self._release()  # its next producer aborts what is open
-                            await asyncio.sleep(delay)
-                            delay = min(delay * 2, 10.0)
+                    if assigned and not await self._try_take(consumer, assigned):
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 10.0)
                     continue  # what was fetched before is read again from the committed offset
                 if not fetched:
                     continue
@@ -184,20 +192,44 @@ class LinkLoop:
             await self._release()
             await consumer.stop()
 
+    async def _try_take(
+        self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]
+    ) -> bool:
+        """Take the partition; False (given up, to be taken again at the next turn, after
+        a backoff) on a Kafka error, or on a fencing while taking it.
+
+        A fencing while taking is not a zombie's: the partition is ours by the group's
+        latest assignment, and another producer with the transactional id initialised
+        in the same moment of a rebalance (its owner by the assignment before, about to
+        learn it lost it). `bench.chaos` seed 2 with the loop had a worker stop on it
+        (`Fenced` from `producer.start()`), its partitions moving again. Taking it again
+        fences that other producer in turn, after two heartbeats, by which
+        time a stale owner's consumer has heard of the rebalance and no longer takes
+        it. A producer fenced mid-batch, after it took the partition, is a zombie
+        and stops (`_batch`)."""
+        try:
+            await self._take(consumer, assigned)
+            return True
+        except (KafkaError, Fenced) as exc:
+            log.warning(
+                "link loop could not take its partition; trying again",
+                extra={"error": type(exc.__cause__ or exc).__name__},
+            )
+            await self._release()  # its next producer aborts what is open
+            if isinstance(exc, Fenced):  # two heartbeats: time for a stale owner's consumer
+                await asyncio.sleep(2 * self.heartbeat_ms / 1000)  # to hear it lost it
+            return False
+
     async def _take(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> None:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            transactional_id=self.transactional_id,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=self.linger_ms,
-            max_batch_size=self.batch_bytes,
-            **self.client_options,
-        )
+        producer = self.producer_factory(self)
         try:
             await producer.start()  # fences the previous owner, aborts its open transaction
         except ProducerFenced as exc:
+            await _stopped(producer)
             raise Fenced("the link stage's transactional id is taken") from exc
+        except BaseException:
+            await _stopped(producer)
+            raise
         self._producer = producer
         started = time.monotonic()
         self.transform.reset()
@@ -355,6 +387,14 @@ class LinkLoop:
         value = self.encoder.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
         return record.topic, key, value
+
+
+async def _stopped(producer: AIOKafkaProducer) -> None:
+    """Stop a producer whose start failed (its connections and sender task), quietly."""
+    try:
+        await producer.stop()
+    except (KafkaError, AssertionError) as exc:
+        log.warning("link producer not stopped cleanly", extra={"error": type(exc).__name__})
 
 
 async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:

@@ -5,13 +5,15 @@ to its transaction; aiokafka's sender routine failed on FindCoordinator, and the
 abort of the failed transaction raised AssertionError from aiokafka's transaction manager
 (an abort its state does not allow). Uncaught, it stopped the worker just as Kafka came
 back. The loop must instead give the producer up (the next one, with the same
-transactional id, aborts what is open) and go on; a fenced producer still stops it.
+transactional id, aborts what is open) and go on; a producer fenced mid-batch still
+stops it; one fenced (or failing) while the loop takes the partition does not.
 """
 
 from __future__ import annotations
 
 import pytest
-from aiokafka.errors import ProducerFenced
+from aiokafka import TopicPartition
+from aiokafka.errors import KafkaConnectionError, ProducerFenced
 
 from agents.link_loop import LoopLinker
 from broker.calendar.clock import EventClock
@@ -64,3 +66,45 @@ async def test_a_fenced_producer_still_stops_the_loop() -> None:
     loop = _loop(RefusingProducer(ProducerFenced()))
     with pytest.raises(Fenced):
         await loop._abort()
+
+
+class StartRefusingProducer:
+    """A transactional producer whose start (InitProducerId) fails."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.stopped = False
+
+    async def start(self) -> None:
+        raise self.error
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("error", [ProducerFenced(), KafkaConnectionError()])
+async def test_a_producer_refused_while_taking_the_partition_gives_it_up_to_take_again(
+    error: BaseException,
+) -> None:
+    """`bench.chaos` seed 2 (loop): another producer with the transactional id
+    initialised in the same moment of a rebalance, and the loop's start was fenced; it
+    stopped the worker. Now the partition is given up, to be taken again at the next
+    turn (the run loop's backoff), and the worker goes on."""
+    made: list[StartRefusingProducer] = []
+
+    def factory(loop: LinkLoop) -> StartRefusingProducer:
+        made.append(StartRefusingProducer(error))
+        return made[-1]
+
+    loop = _loop(RefusingProducer(AssertionError()))
+    loop._producer = None
+    loop.heartbeat_ms = 5
+    loop.producer_factory = factory  # type: ignore[assignment]
+    assigned = frozenset({TopicPartition("broker.accepted.v1", 0)})
+    taken = await loop._try_take(None, assigned)  # type: ignore[arg-type]
+    assert taken is False
+    assert made
+    assert made[0].stopped  # its connections closed, not leaked
+    assert loop._producer is None
+    assert loop._owned == frozenset()  # so the next turn, still assigned, takes it again
