@@ -46,7 +46,7 @@ from broker.pipeline.child_store import ChildStore
 from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.sink import Sink
 from broker.settings import Settings
-from broker.topics import TopicSpec, all_topics, link_state_topic
+from broker.topics import LINKED, TopicSpec, all_topics, link_state_topic
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +85,6 @@ def build_worker(
     setup_prometheus_sensors(app, pattern="/metrics", registry=registry, name_prefix="faust")
     lean_prometheus_sensor(app)  # the same metrics, looked up once (broker/kafka/sensor.py)
     metrics = Metrics(registry)
-    state = faust_state.FaustState(app)
-    metrics.watch_worker(state)
-    faust_state.connect(app, state, metrics)
     kafka_sink: Sink = KafkaSink(app, codec)
     sink = MeteredSink(wrap_sink(kafka_sink) if wrap_sink else kafka_sink, metrics)
     tables = declare_tables(app)
@@ -102,25 +99,35 @@ def build_worker(
     if settings.store == "rocksdb":
         app.timer(interval=settings.state_check_seconds, name="state-dir")(watch.look)
     batch_max, within = settings.batch_max, settings.batch_within_seconds
+    linking = (
+        link_loop(app, settings, codec, clock, metrics, before_commit=before_link_commit)
+        if settings.link_stage == "loop"
+        else link.register(
+            app,
+            codec,
+            tables,
+            sink,
+            clock,
+            batch_max=batch_max,
+            batch_within=within,
+            observer=metrics,
+            on_fault=watch.fault,  # the disk's fault stops the worker
+        )
+    )
+    state = faust_state.FaustState(
+        app,
+        handled=lambda topic, partition: (
+            store.next_offset(partition) if topic == LINKED.name else None
+        ),
+        others=linking.lag if isinstance(linking, LinkLoop) else dict,
+    )
+    metrics.watch_worker(state)
+    faust_state.connect(app, state, metrics)
     agents = {
         "ingest": ingest.register(
             app, codec, sink, clock, batch_max=batch_max, batch_within=within, observer=metrics
         ),
-        "link": (
-            link_loop(app, settings, codec, clock, metrics, before_commit=before_link_commit)
-            if settings.link_stage == "loop"
-            else link.register(
-                app,
-                codec,
-                tables,
-                sink,
-                clock,
-                batch_max=batch_max,
-                batch_within=within,
-                observer=metrics,
-                on_fault=watch.fault,  # the disk's fault stops the worker
-            )
-        ),
+        "link": linking,
         "child": child.register(
             app,
             codec,

@@ -192,6 +192,19 @@ class LinkLoop:
             await self._release()
             await consumer.stop()
 
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages of the source not yet linked, per partition this loop holds: its
+        highwater less the state's next offset (read at scrape time, never raising)."""
+        consumer, kept = self._consumer, self.transform.next_offset()
+        if consumer is None or kept is None:
+            return {}
+        lags = {}
+        for tp in self._owned:
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lags[(tp.topic, tp.partition)] = max(0, highwater - kept)
+        return lags
+
     async def _try_take(
         self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]
     ) -> bool:

@@ -11,7 +11,7 @@ being revoked mid-read is normal during a rebalance), so failures read as "unkno
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from broker.ops.metrics import Metrics
@@ -22,9 +22,17 @@ log = logging.getLogger(__name__)
 class FaustState:
     """Reads of a faust app's live state (see the module docstring)."""
 
-    def __init__(self, app: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        handled: Callable[[str, int], int | None] = lambda topic, partition: None,
+        others: Callable[[], Mapping[tuple[str, int], int]] = dict,
+    ) -> None:
         self._app = app
         self._assigned_once = False
+        self._handled = handled
+        self._others = others
 
     def on_assigned(self) -> None:
         self._assigned_once = True
@@ -58,7 +66,8 @@ class FaustState:
 
     def lag(self) -> Mapping[tuple[str, int], int]:
         """highwater - committed offset, per assigned partition of the agents' sources
-        (not the tables' changelogs nor faust's own leader topic).
+        (not the tables' changelogs nor faust's own leader topic), and the lags of the
+        stages run beside faust (`others`: the link loop's of broker.accepted.v1).
 
         The committed offset is the consumer's own record of what it committed (faust
         keeps it in `_committed_offset`; there is no public synchronous accessor), so the
@@ -74,9 +83,26 @@ class FaustState:
             highwater = _highwater(consumer, tp)
             if highwater is None:
                 continue
-            done = committed.get(tp) or 0
+            done = max(committed.get(tp) or 0, self._stage_handled(tp.topic, tp.partition))
             lags[(tp.topic, tp.partition)] = max(0, highwater - int(done))
+        try:
+            lags.update(self._others())
+        except Exception:  # a stage outside faust between owners: unknown, left out
+            log.debug("a stage's lag not read")
         return lags
+
+    def _stage_handled(self, topic: str, partition: int) -> int:
+        """The next offset a stage keeps as handled in its own table, 0 if none.
+
+        faust commits the offset after the last message it handed a stream; the marker
+        a Kafka transaction leaves after its last record (the link loop's, on
+        broker.linked.v1) is never handed, so a partition whose last offset is a marker
+        would read one behind for ever. The child stage keeps the next offset it
+        expects, past such a marker (broker.pipeline.offsets), with every batch."""
+        try:
+            return self._handled(topic, partition) or 0
+        except Exception:  # the table's partition revoked mid-read
+            return 0
 
     def unfetched(self) -> int:
         """Assigned partitions of the agents' sources with no fetch since their assignment

@@ -65,3 +65,41 @@ def test_an_app_not_started_reads_as_nothing() -> None:
     state = FaustState(object())
     assert state.lag() == {}
     assert state.unfetched() == 0
+
+
+def test_a_transaction_marker_after_the_last_message_is_not_lag() -> None:
+    """The link loop's transactions end with a marker faust never hands a stream, so its
+    committed offset stays one short of the highwater; the child stage's own next
+    offset (kept past the marker) says the partition is done."""
+    tp = TP("broker.linked.v1", 2)
+    consumer = Consumer({tp: 11}, {tp: 10})
+    app = App(consumer, {tp}, topics=("broker.linked.v1",))
+    assert FaustState(app).lag() == {("broker.linked.v1", 2): 1}
+    kept = {("broker.linked.v1", 2): 11}
+    state = FaustState(app, handled=lambda topic, partition: kept.get((topic, partition)))
+    assert state.lag() == {("broker.linked.v1", 2): 0}
+
+
+def test_a_stage_kept_behind_its_commit_does_not_hide_lag() -> None:
+    tp = TP("broker.linked.v1", 0)
+    app = App(Consumer({tp: 20}, {tp: 15}), {tp}, topics=("broker.linked.v1",))
+    state = FaustState(app, handled=lambda topic, partition: 12)
+    assert state.lag() == {("broker.linked.v1", 0): 5}  # the larger of the two counts
+
+
+def test_the_lag_of_a_stage_beside_faust_is_reported_with_faust_s() -> None:
+    """The link loop reads broker.accepted.v1 with its own consumer, not faust's."""
+    tp = TP("police.vist.v1", 0)
+
+    def loop_lag() -> dict[tuple[str, int], int]:
+        return {("broker.accepted.v1", 0): 7}
+
+    def revoked() -> dict[tuple[str, int], int]:
+        raise RuntimeError("between owners")
+
+    app = App(Consumer({tp: 3}, {tp: 3}), {tp})
+    assert FaustState(app, others=loop_lag).lag() == {
+        ("police.vist.v1", 0): 0,
+        ("broker.accepted.v1", 0): 7,
+    }
+    assert FaustState(app, others=revoked).lag() == {("police.vist.v1", 0): 0}
