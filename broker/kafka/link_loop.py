@@ -136,6 +136,8 @@ class LinkLoop:
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
     _owned: frozenset[TopicPartition] = field(default=frozenset(), init=False)
+    _linked_to: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    """Per partition held, the offset linked next (committed): what its lag counts from."""
 
     @property
     def group(self) -> str:
@@ -194,15 +196,15 @@ class LinkLoop:
 
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages of the source not yet linked, per partition this loop holds: its
-        highwater less the state's next offset (read at scrape time, never raising)."""
-        consumer, kept = self._consumer, self.transform.next_offset()
-        if consumer is None or kept is None:
+        highwater less the offset it links next (read at scrape time, never raising)."""
+        consumer = self._consumer
+        if consumer is None:
             return {}
         lags = {}
-        for tp in self._owned:
+        for tp, linked_to in list(self._linked_to.items()):
             highwater = consumer.highwater(tp)
             if highwater is not None:
-                lags[(tp.topic, tp.partition)] = max(0, highwater - kept)
+                lags[(tp.topic, tp.partition)] = max(0, highwater - linked_to)
         return lags
 
     async def _try_take(
@@ -255,8 +257,10 @@ class LinkLoop:
             resume = await self._resume_offset(consumer, tp)
             if resume is None:
                 await consumer.seek_to_beginning(tp)
+                resume = (await consumer.beginning_offsets([tp]))[tp]
             else:
                 consumer.seek(tp, resume)
+            self._linked_to[tp] = resume
         self._owned = assigned
         log.info(
             "link loop took its partition",
@@ -308,6 +312,7 @@ class LinkLoop:
         await self._committed_offsets()
         producer, self._producer = self._producer, None
         self._owned = frozenset()
+        self._linked_to = {}
         if producer is not None:
             try:
                 await producer.stop()
@@ -374,6 +379,7 @@ class LinkLoop:
             # (ProducerFenced, a sequence or authorisation error), and it can write no more
             raise Fenced("the link producer stopped on a fatal error") from exc
         self._commit_offsets(offsets)
+        self._linked_to.update(offsets)
         self.on_committed(batch.outgoing)
 
     def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:

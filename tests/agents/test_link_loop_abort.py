@@ -108,3 +108,24 @@ async def test_a_producer_refused_while_taking_the_partition_gives_it_up_to_take
     assert made[0].stopped  # its connections closed, not leaked
     assert loop._producer is None
     assert loop._owned == frozenset()  # so the next turn, still assigned, takes it again
+
+
+class HighwaterConsumer:
+    def __init__(self, highwaters: dict[TopicPartition, int | None]) -> None:
+        self.highwaters = highwaters
+
+    def highwater(self, tp: TopicPartition) -> int | None:
+        return self.highwaters.get(tp)
+
+
+def test_the_loop_s_lag_counts_from_the_offset_it_links_next() -> None:
+    """What the operations view shows for broker.accepted.v1, read by the loop's own
+    consumer (faust's committed offsets do not cover it)."""
+    tp = TopicPartition("broker.accepted.v1", 0)
+    loop = _loop(RefusingProducer(AssertionError()))
+    assert loop.lag() == {}  # not started
+    loop._consumer = HighwaterConsumer({tp: None})  # type: ignore[assignment]
+    loop._linked_to = {tp: 4}
+    assert loop.lag() == {}  # not fetched yet: unknown, not 0
+    loop._consumer = HighwaterConsumer({tp: 10})  # type: ignore[assignment]
+    assert loop.lag() == {("broker.accepted.v1", 0): 6}
