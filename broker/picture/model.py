@@ -36,9 +36,11 @@ from broker.models import (
 from broker.models.common import Timestamp
 
 FORGOTTEN_KEPT = 32
-"""How many event ids a picture still knows as applied after `prune` forgot them. A
-message is delivered again only if the worker stopped before its offset was committed
-(every few seconds): a child has far fewer messages than this in that window."""
+"""How many event ids a picture still knows as applied after `prune` forgot them. Enough
+for a redelivery of a few seconds (a worker stopped before its offset was committed),
+not for one of minutes: faust's committed offsets of broker.linked.v1 can trail that far
+with the link loop, and the live child stage recognises such a redelivery by the
+picture's `last_message` instead (docs/notes/faust-kafka.md)."""
 
 
 class _Part(BaseModel):
@@ -182,6 +184,13 @@ class RaisedAlert(_Part):
     raised_at: Timestamp
 
 
+class MessagePosition(_Part):
+    """Where a message of broker.linked.v1 was: its partition and offset."""
+
+    partition: int
+    offset: int
+
+
 class ChildPicture(BaseModel):
     """Everything known about one child; see the module docstring. Not frozen: a step
     changes its own working copy's fields (lists and dicts of parts) as it goes."""
@@ -213,6 +222,13 @@ class ChildPicture(BaseModel):
     first: still applied once (see `applied`)."""
     seq: int = 0
     """How many events have been applied: orders `latest` without trusting clocks."""
+    last_message: MessagePosition | None = None
+    """The live worker's child stage only (None in replay): the position in
+    broker.linked.v1 of the last message it handled for this child when it stored this
+    picture, in the same table record. A message of the child at or before it is Kafka
+    delivering again what was handled (agents.child): `applied` cannot tell that for
+    events older than the last `FORGOTTEN_KEPT` forgotten ones, and faust's committed
+    offsets of broker.linked.v1 can trail by minutes (docs/notes/faust-kafka.md)."""
 
     # -- look-ups ----------------------------------------------------------------------
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from broker.models.internal import ChildMessage
 from broker.picture import ChildPicture
+from broker.picture.model import MessagePosition
 from broker.pipeline import offsets
 from broker.pipeline.child import ChildSlot
 
@@ -139,15 +140,27 @@ class ChildStore:
             tuple(ChildMessage.model_validate_json(m) for m in waiting["pending"]),
         )
 
-    def save(self, child_id: str, before: ChildSlot, after: ChildSlot, partition: int) -> None:
-        """Write what changed (a faust table write is a changelog record)."""
+    def save(
+        self,
+        child_id: str,
+        before: ChildSlot,
+        after: ChildSlot,
+        partition: int,
+        last_message: MessagePosition | None = None,
+    ) -> None:
+        """Write what changed (a faust table write is a changelog record). A changed
+        picture is stored with `last_message`, the position of the last message handled
+        for the child (agents.child, `handled_before`), when given."""
         if after.picture != before.picture:
             if after.picture is None:
                 self.pictures.pop(child_id, None)
                 self._parsed.pop(child_id, None)
             else:
-                self.pictures[child_id] = after.picture.model_dump_json().encode("utf-8")
-                self._keep(child_id, after.picture)
+                picture = after.picture
+                if last_message is not None:  # a copy: the step's picture may be shared
+                    picture = picture.model_copy(update={"last_message": last_message})
+                self.pictures[child_id] = picture.model_dump_json().encode("utf-8")
+                self._keep(child_id, picture)
         if (after.awaiting, after.pending) != (before.awaiting, before.pending):
             if after.awaiting or after.pending:
                 pending = [m.model_dump_json() for m in after.pending]
