@@ -192,19 +192,27 @@ def check_scenario(bootstrap: str, tmp_path: Path, name: str, **env: str) -> Non
     """A scenario through a worker (with `env`, e.g. MASH_LINK_STAGE) is replay's."""
     scenario = json.loads((SCENARIOS / f"{name}.json").read_text())
     until = datetime.fromisoformat(scenario["until"]) if scenario.get("until") else None
-    check_stream(bootstrap, tmp_path, scenario["events"], until, **env)
+    check_stream(bootstrap, tmp_path, scenario["events"], until, env)
 
 
 def check_stream(
-    bootstrap: str, tmp_path: Path, events: list[dict[str, Any]], until: datetime | None, **env: str
+    bootstrap: str,
+    tmp_path: Path,
+    events: list[dict[str, Any]],
+    until: datetime | None,
+    env: dict[str, str] | None = None,
+    then: Callable[[LiveWorker], None] = lambda worker: None,
 ) -> None:
+    """The stream through a live worker publishes what replay does; `then` checks the
+    worker further while it still runs."""
     replayed = _replayed(events, until)
     worker = LiveWorker(bootstrap, tmp_path)
-    worker.process.env.update(env)
+    worker.process.env.update(env or {})
     worker.process.start()
     try:
         live = _live_records(bootstrap, worker, events, until)
         _assert_same(live, replayed, tmp_path, worker)
+        then(worker)
     finally:
         worker.process.stop()
 

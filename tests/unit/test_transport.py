@@ -3,7 +3,11 @@ beginning whenever faust seeks back to the committed offsets (broker.kafka.trans
 
 from __future__ import annotations
 
+from collections import defaultdict
+
+import pytest
 from aiokafka import TopicPartition
+from intervaltree import IntervalTree
 
 from broker.app import create_app
 from broker.kafka.transport import Consumer, never_committed
@@ -25,3 +29,45 @@ def test_every_partition_committed_leaves_nothing_to_read_again() -> None:
 def test_the_worker_app_consumes_with_that_consumer() -> None:
     app = create_app(Settings())
     assert type(app.transport).Consumer is Consumer
+
+
+def offsets_only() -> Consumer:
+    """The worker's consumer with only faust's bookkeeping of offsets (as its
+    `__init__` makes it): no app, no event loop, no connection."""
+    consumer = Consumer.__new__(Consumer)
+    consumer._gap = defaultdict(IntervalTree)
+    consumer._acked = defaultdict(list)
+    consumer._acked_index = defaultdict(set)
+    consumer._committed_offset = defaultdict(lambda: None)
+    return consumer
+
+
+@pytest.mark.asyncio
+async def test_faust_commits_past_every_marker_between_messages_in_one_commit() -> None:
+    """broker.linked.v1 as the link loop writes it: a transaction's marker after each
+    record (offsets 1, 3, 5, 7 hold none). faust's consumer notes each gap as it
+    fetches (`_drain_messages`: `_add_gap(tp, last + 1, offset)`), the messages are
+    acknowledged, and one commit passes them all. faust's own gap held the message's
+    offset too, twice in the acknowledged offsets, and it committed 3, then 5, ..."""
+    consumer = offsets_only()
+    tp = TopicPartition("broker.linked.v1", 0)
+    last = None
+    for offset in (0, 2, 4, 6, 8):
+        if last is not None and offset - last > 1:
+            await consumer._add_gap(tp, last + 1, offset)  # as _drain_messages calls it
+        consumer._acked[tp].append(offset)  # as `ack` keeps it
+        consumer._acked_index[tp].add(offset)
+        last = offset
+    assert consumer._new_offset(tp) == 9
+
+
+@pytest.mark.asyncio
+async def test_a_marker_the_stage_reports_is_passed_like_one_faust_saw() -> None:
+    consumer = offsets_only()
+    tp = TopicPartition("broker.linked.v1", 0)
+    for offset in (0, 2):
+        consumer._acked[tp].append(offset)
+        consumer._acked_index[tp].add(offset)
+    await consumer.no_records_in(tp, 1, 2)
+    await consumer._add_gap(tp, 1, 2)  # and faust too: the same gap, no duplicate
+    assert consumer._new_offset(tp) == 3
