@@ -38,9 +38,10 @@ from broker.models.common import Timestamp
 FORGOTTEN_KEPT = 32
 """How many event ids a picture still knows as applied after `prune` forgot them. Enough
 for a redelivery of a few seconds (a worker stopped before its offset was committed),
-not for one of minutes: faust's committed offsets of broker.linked.v1 can trail that far
-with the link loop, and the live child stage recognises such a redelivery by the
-picture's `last_message` instead (docs/notes/faust-kafka.md)."""
+not for one of minutes (faust's committed offsets of broker.linked.v1 trailed that far
+with the link loop until broker.kafka.transport fixed faust's gaps): the live child
+stage recognises any redelivery by the picture's `last_message` as well
+(docs/notes/faust-kafka.md)."""
 
 
 class _Part(BaseModel):
@@ -227,8 +228,9 @@ class ChildPicture(BaseModel):
     broker.linked.v1 of the last message it handled for this child when it stored this
     picture, in the same table record. A message of the child at or before it is Kafka
     delivering again what was handled (agents.child): `applied` cannot tell that for
-    events older than the last `FORGOTTEN_KEPT` forgotten ones, and faust's committed
-    offsets of broker.linked.v1 can trail by minutes (docs/notes/faust-kafka.md)."""
+    events older than the last `FORGOTTEN_KEPT` forgotten ones, and a committed offset
+    can trail by more than a few seconds (faust's of broker.linked.v1 trailed by
+    minutes before broker.kafka.transport fixed its gaps: docs/notes/faust-kafka.md)."""
 
     # -- look-ups ----------------------------------------------------------------------
 

@@ -26,11 +26,15 @@ CODEC = AvroCodec(Settings().schemas_dir)
 
 
 class RefusingProducer:
-    """A transactional producer whose abort fails as aiokafka's did."""
+    """A transactional producer whose abort fails as aiokafka's did, and whose start
+    (InitProducerId) fails the same way."""
 
     def __init__(self, error: BaseException) -> None:
         self.error = error
         self.stopped = False
+
+    async def start(self) -> None:
+        raise self.error
 
     async def abort_transaction(self) -> None:
         raise self.error
@@ -68,20 +72,6 @@ async def test_a_fenced_producer_still_stops_the_loop() -> None:
         await loop._abort()
 
 
-class StartRefusingProducer:
-    """A transactional producer whose start (InitProducerId) fails."""
-
-    def __init__(self, error: BaseException) -> None:
-        self.error = error
-        self.stopped = False
-
-    async def start(self) -> None:
-        raise self.error
-
-    async def stop(self) -> None:
-        self.stopped = True
-
-
 @pytest.mark.asyncio
 @pytest.mark.parametrize("error", [ProducerFenced(), KafkaConnectionError()])
 async def test_a_producer_refused_while_taking_the_partition_gives_it_up_to_take_again(
@@ -91,10 +81,10 @@ async def test_a_producer_refused_while_taking_the_partition_gives_it_up_to_take
     initialised in the same moment of a rebalance, and the loop's start was fenced; it
     stopped the worker. Now the partition is given up, to be taken again at the next
     turn (the run loop's backoff), and the worker goes on."""
-    made: list[StartRefusingProducer] = []
+    made: list[RefusingProducer] = []
 
-    def factory(loop: LinkLoop) -> StartRefusingProducer:
-        made.append(StartRefusingProducer(error))
+    def factory(loop: LinkLoop) -> RefusingProducer:
+        made.append(RefusingProducer(error))
         return made[-1]
 
     loop = _loop(RefusingProducer(AssertionError()))
