@@ -4,9 +4,13 @@ beginning whenever faust seeks back to the committed offsets (broker.kafka.trans
 from __future__ import annotations
 
 from collections import defaultdict
+from itertools import pairwise
 
 import pytest
 from aiokafka import TopicPartition
+from faust.transport.drivers import aiokafka as driver
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from intervaltree import IntervalTree
 
 from broker.app import create_app
@@ -71,3 +75,39 @@ async def test_a_marker_the_stage_reports_is_passed_like_one_faust_saw() -> None
     await consumer.no_records_in(tp, 1, 2)
     await consumer._add_gap(tp, 1, 2)  # and faust too: the same gap, no duplicate
     assert consumer._new_offset(tp) == 3
+
+
+def covered(tree: IntervalTree) -> set[int]:
+    return {offset for interval in tree for offset in range(interval.begin, interval.end)}
+
+
+@pytest.mark.asyncio
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(
+        st.tuples(st.integers(0, 60), st.integers(1, 4)).map(lambda g: (g[0], g[0] + g[1])),
+        max_size=30,
+    ),
+    committed=st.none() | st.integers(0, 40),
+)
+async def test_gaps_are_kept_as_faust_keeps_them_without_rebuilding_the_tree(
+    gaps: list[tuple[int, int]], committed: int | None
+) -> None:
+    """The cheaper `_add_gap` (a gap noted already changes nothing, a new one merged only
+    when it overlaps) leaves the same offsets in the gap as faust's own, with its
+    intervals apart, and so the same commit; gaps reported twice among them."""
+    ours, faust_s = offsets_only(), offsets_only()
+    tp = TopicPartition("broker.linked.v1", 0)
+    for consumer in (ours, faust_s):
+        consumer._committed_offset[tp] = committed
+    for start, end in [*gaps, *gaps[:3]]:
+        await ours._add_gap(tp, start, end)
+        await driver.Consumer._add_gap(faust_s, tp, start, end - 1)  # faust's, inclusive
+    assert covered(ours._gap[tp]) == covered(faust_s._gap[tp])
+    intervals = sorted(ours._gap[tp])
+    assert all(a.end <= b.begin for a, b in pairwise(intervals))
+    acked = [o for o in range(70) if o not in covered(faust_s._gap[tp]) and o % 3 == 0]
+    for consumer in (ours, faust_s):
+        consumer._acked[tp] = list(acked)
+        consumer._acked_index[tp] = set(acked)
+    assert ours._new_offset(tp) == faust_s._new_offset(tp)
