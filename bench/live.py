@@ -160,6 +160,13 @@ def printed(results: dict[str, Any]) -> list[str]:
                 for q in ("p50", "p95", "p99", "max")
             )
             lines.append(f"  {kind:<14} {s['count']:>7.0f} {cells}")
+        lines.append("  hop by hop (each read as the next stage reads it):")
+        for kind, s in found.get("hops", {}).items():
+            cells = " ".join(
+                shown(s[q] * 1000 if s[q] is not None else None, 0).rjust(8)
+                for q in ("p50", "p95", "p99", "max")
+            )
+            lines.append(f"  {'  ' + kind:<14} {s['count']:>7.0f} {cells}")
     return lines
 
 

@@ -9,7 +9,11 @@ recorded at the wall clock's time of sending, so the worker's event clock follow
 time and no deadline of theirs falls due during the run.
 
 A consumer in this process, started before the first VIST and polling with a short
-fetch wait, reads mash.alert.v1 and every agency's notification topic. An alert is
+fetch wait, reads mash.alert.v1 and every agency's notification topic, and also the two
+topics between the stages, broker.accepted.v1 and broker.linked.v1 (read uncommitted, as
+the next stage's faust consumer reads them), so that the latency is also shown hop by
+hop: publish -> accepted (ingest), accepted -> linked (the link stage), linked -> first
+output (the child stage); each hop's times include the next read's fetch. An alert is
 matched to the VIST that fired it by the first id of its `triggered_by`, a notification
 by its `event_id`; the latency of a VIST is from just before its send (time recorded
 here) to when the first alert, and the first notification, about it was read. Every
@@ -38,7 +42,7 @@ from bench.live_stats import late_by, send_offsets, summary
 from bench.live_worker import Workers
 from broker.codec import AvroCodec, codec_from_settings
 from broker.settings import Settings
-from broker.topics import AGENCIES, ALERTS, notification_topic
+from broker.topics import ACCEPTED, AGENCIES, ALERTS, LINKED, notification_topic
 
 STALL = 15.0
 """Seconds without a new notification after which the phase stops waiting for more."""
@@ -54,8 +58,12 @@ class Outputs:
         self.codec = codec
         self.alerts: dict[str, float] = {}
         self.notifications: dict[str, float] = {}
+        self.between: dict[str, dict[str, float]] = {ACCEPTED.name: {}, LINKED.name: {}}
+        """Topic between two stages -> event id -> when its record was first read."""
         self.consumer = AIOKafkaConsumer(
             ALERTS.name,
+            ACCEPTED.name,
+            LINKED.name,
             *(notification_topic(a) for a in AGENCIES),
             bootstrap_servers=bootstrap,
             group_id=f"bench-latency-{uuid.uuid4().hex[:6]}",
@@ -84,7 +92,11 @@ class Outputs:
             for tp, records in batches.items():
                 for record in records:
                     data = self.codec.decode_dict(record.value or b"")
-                    if tp.topic == ALERTS.name:
+                    if tp.topic in self.between:
+                        event_id = event_of(data)
+                        if event_id:
+                            self.between[tp.topic].setdefault(event_id, seen)
+                    elif tp.topic == ALERTS.name:
                         ids = data.get("triggered_by") or []
                         if ids:
                             self.alerts.setdefault(str(ids[0]), seen)
@@ -93,6 +105,29 @@ class Outputs:
 
     async def stop(self) -> None:
         await self.consumer.stop()
+
+
+def event_of(data: dict[str, Any]) -> str | None:
+    """The event id of a record between two stages (accepted: the event's own fields;
+    linked: the event inside the child message; a tick has none)."""
+    found = data.get("event_id")
+    if not found and isinstance(data.get("event"), dict):
+        found = data["event"].get("event_id")
+    return str(found) if found else None
+
+
+def hops(published: dict[str, float], outputs: Outputs, first: dict[str, float]) -> dict[str, Any]:
+    """Each event's time from one stage's output to the next's, where both were read."""
+    accepted, linked = outputs.between[ACCEPTED.name], outputs.between[LINKED.name]
+    steps = (
+        ("ingest", published, accepted),
+        ("link", accepted, linked),
+        ("child", linked, first),
+    )
+    return {
+        name: summary([after[e] - before[e] for e in before if e in after])
+        for name, before, after in steps
+    }
 
 
 async def paced(
@@ -149,6 +184,7 @@ async def measure(bootstrap: str, rate: float, seconds: float, children: int) ->
         "first_output": summary(latencies(published, first)),
         "notification": summary(latencies(published, outputs.notifications)),
         "alert": summary(latencies(published, outputs.alerts)),
+        "hops": hops(published, outputs, first),
     }
 
 

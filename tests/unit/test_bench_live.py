@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from bench.council import Council
 from bench.live_events import council_events, probe_children, probe_vist, to_wire
 from bench.live_kafka import total
+from bench.live_latency import Outputs, event_of, hops
 from broker.calendar.clock import ManualClock
 from broker.codec import codec_from_settings
 from broker.pipeline.engine import replay_lines
@@ -72,3 +73,21 @@ def test_the_probes_are_encoded_for_their_topics_keyed_by_child() -> None:
     ]
     assert wires[-1].event_id == "bench-vist-3"
     assert codec.decode(wires[-1].value).event_id == "bench-vist-3"
+
+
+def test_the_event_between_stages_is_found_in_accepted_and_linked_records() -> None:
+    assert event_of({"event_id": "e1", "child_id": None}) == "e1"
+    assert event_of({"kind": "event", "event": {"event_id": "e2"}}) == "e2"
+    assert event_of({"kind": "tick", "event": None}) is None
+
+
+def test_each_hop_is_timed_from_the_stage_before_for_events_read_at_both() -> None:
+    outputs = Outputs.__new__(Outputs)  # its bookkeeping only: no consumer
+    outputs.between = {"broker.accepted.v1": {"a": 1.010, "b": 2.020}, "broker.linked.v1": {}}
+    outputs.between["broker.linked.v1"] = {"a": 1.050}
+    found = hops({"a": 1.0, "b": 2.0, "c": 3.0}, outputs, {"a": 1.080})
+    assert found["ingest"]["count"] == 2
+    assert found["link"]["count"] == 1
+    assert round(found["ingest"]["max"] * 1000) == 20
+    assert round(found["link"]["p50"] * 1000) == 40
+    assert round(found["child"]["p50"] * 1000) == 30
