@@ -109,10 +109,13 @@ class Outputs:
 
 def event_of(data: dict[str, Any]) -> str | None:
     """The event id of a record between two stages (accepted: the event's own fields;
-    linked: the event inside the child message; a tick has none)."""
+    linked: the event inside the child message, decoded as a model; a tick has none)."""
     found = data.get("event_id")
-    if not found and isinstance(data.get("event"), dict):
-        found = data["event"].get("event_id")
+    inner = data.get("event")  # the codec decodes a child message's event as a model
+    if not found and inner is not None:
+        found = (
+            inner.get("event_id") if isinstance(inner, dict) else getattr(inner, "event_id", None)
+        )
     return str(found) if found else None
 
 

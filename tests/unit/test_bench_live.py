@@ -79,6 +79,10 @@ def test_the_event_between_stages_is_found_in_accepted_and_linked_records() -> N
     assert event_of({"event_id": "e1", "child_id": None}) == "e1"
     assert event_of({"kind": "event", "event": {"event_id": "e2"}}) == "e2"
     assert event_of({"kind": "tick", "event": None}) is None
+    codec = codec_from_settings(Settings())
+    (wire,) = to_wire([probe_vist(0, 3, datetime(2026, 5, 1, tzinfo=UTC))], codec)
+    linked = {"kind": "event", "event": codec.decode(wire.value)}  # as decode_dict gives it
+    assert event_of(linked) == wire.event_id
 
 
 def test_each_hop_is_timed_from_the_stage_before_for_events_read_at_both() -> None:
