@@ -12,8 +12,10 @@ A consumer in this process, started before the first VIST and polling with a sho
 fetch wait, reads mash.alert.v1 and every agency's notification topic, and also the two
 topics between the stages, broker.accepted.v1 and broker.linked.v1 (read uncommitted, as
 the next stage's faust consumer reads them), so that the latency is also shown hop by
-hop: publish -> accepted (ingest), accepted -> linked (the link stage), linked -> first
-output (the child stage); each hop's times include the next read's fetch. An alert is
+hop, on the records' own timestamps (the producer's clock when each stage sent it, the
+same machine's): publish -> accepted sent (ingest), -> linked sent (the link stage),
+-> first output sent (the child stage), and sent -> read here (`read`: the last fetch,
+and this process's own delay in getting to it). An alert is
 matched to the VIST that fired it by the first id of its `triggered_by`, a notification
 by its `event_id`; the latency of a VIST is from just before its send (time recorded
 here) to when the first alert, and the first notification, about it was read. Every
@@ -59,7 +61,9 @@ class Outputs:
         self.alerts: dict[str, float] = {}
         self.notifications: dict[str, float] = {}
         self.between: dict[str, dict[str, float]] = {ACCEPTED.name: {}, LINKED.name: {}}
-        """Topic between two stages -> event id -> when its record was first read."""
+        """Topic between two stages -> event id -> its first record's timestamp."""
+        self.sent: dict[str, float] = {}
+        """Event id -> the timestamp of its first alert or notification record."""
         self.consumer = AIOKafkaConsumer(
             ALERTS.name,
             ACCEPTED.name,
@@ -95,13 +99,19 @@ class Outputs:
                     if tp.topic in self.between:
                         event_id = event_of(data)
                         if event_id:
-                            self.between[tp.topic].setdefault(event_id, seen)
+                            self.between[tp.topic].setdefault(event_id, record.timestamp / 1000)
                     elif tp.topic == ALERTS.name:
                         ids = data.get("triggered_by") or []
                         if ids:
                             self.alerts.setdefault(str(ids[0]), seen)
+                            self._sent(str(ids[0]), record.timestamp)
                     elif data.get("event_id"):
                         self.notifications.setdefault(str(data["event_id"]), seen)
+                        self._sent(str(data["event_id"]), record.timestamp)
+
+    def _sent(self, event_id: str, timestamp_ms: int) -> None:
+        at = timestamp_ms / 1000
+        self.sent[event_id] = min(at, self.sent.get(event_id, at))
 
     async def stop(self) -> None:
         await self.consumer.stop()
@@ -120,15 +130,17 @@ def event_of(data: dict[str, Any]) -> str | None:
 
 
 def hops(published: dict[str, float], outputs: Outputs, first: dict[str, float]) -> dict[str, Any]:
-    """Each event's time from one stage's output to the next's, where both were read."""
+    """Each event's time from one stage's record to the next's (their timestamps), and
+    from its first output's to that output being read here."""
     accepted, linked = outputs.between[ACCEPTED.name], outputs.between[LINKED.name]
     steps = (
         ("ingest", published, accepted),
         ("link", accepted, linked),
-        ("child", linked, first),
+        ("child", linked, outputs.sent),
+        ("read", outputs.sent, first),
     )
     return {
-        name: summary([after[e] - before[e] for e in before if e in after])
+        name: summary([after[e] - before[e] for e in before if e in after and e in published])
         for name, before, after in steps
     }
 

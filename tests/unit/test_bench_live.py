@@ -87,11 +87,15 @@ def test_the_event_between_stages_is_found_in_accepted_and_linked_records() -> N
 
 def test_each_hop_is_timed_from_the_stage_before_for_events_read_at_both() -> None:
     outputs = Outputs.__new__(Outputs)  # its bookkeeping only: no consumer
-    outputs.between = {"broker.accepted.v1": {"a": 1.010, "b": 2.020}, "broker.linked.v1": {}}
-    outputs.between["broker.linked.v1"] = {"a": 1.050}
+    outputs.between = {"broker.accepted.v1": {"a": 1.010, "b": 2.020, "setup": 0.5}}
+    outputs.between["broker.linked.v1"] = {"a": 1.050, "setup": 0.6}
+    outputs.sent = {}
+    outputs._sent("a", 1070)
+    outputs._sent("a", 1075)  # its notification after its alert: the first counts
     found = hops({"a": 1.0, "b": 2.0, "c": 3.0}, outputs, {"a": 1.080})
     assert found["ingest"]["count"] == 2
-    assert found["link"]["count"] == 1
+    assert found["link"]["count"] == 1  # the setup events are not the run's
     assert round(found["ingest"]["max"] * 1000) == 20
     assert round(found["link"]["p50"] * 1000) == 40
-    assert round(found["child"]["p50"] * 1000) == 30
+    assert round(found["child"]["p50"] * 1000) == 20
+    assert round(found["read"]["p50"] * 1000) == 10
