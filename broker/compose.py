@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,6 +43,7 @@ from broker.ops.logs import configure_logging
 from broker.ops.metrics import DeadlineCounts, MeteredSink, Metrics
 from broker.ops.state_dir import EXIT_STATE_UNWRITABLE, StateWatch, problem, unwritable
 from broker.ops.views import Operations, register_views
+from broker.ops.watchdog import ProgressWatch, watch_progress
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.sink import Sink
@@ -156,8 +158,36 @@ def build_worker(
     )
     operations = Operations(registry, metrics, state, probe, settings.ops_refresh_seconds)
     operations.state_writable = lambda: watch.writable
+    if settings.stuck_seconds > 0:
+        operations.stuck = watch_for_stalls(app, settings, state, metrics)
     register_views(app, operations)
     return Worker(app, tables, agents, metrics, operations, watch)
+
+
+def watch_for_stalls(
+    app: faust.App, settings: Settings, state: faust_state.FaustState, metrics: Metrics
+) -> Callable[[], bool]:
+    """Look every few seconds whether the worker is stuck (broker.ops.watchdog); returns
+    what liveness asks."""
+    progress = ProgressWatch(settings.stuck_seconds)
+    look = watch_progress(
+        progress,
+        handled=lambda: metrics.handled,
+        waiting=lambda: sum(state.lag().values()),
+        ready=lambda: (
+            bool(state.assigned_partitions())
+            and not state.rebalancing()
+            and state.recovery_complete()
+        ),
+        clock=time.monotonic,
+        on_stuck=lambda stuck: metrics.stuck.set(1),
+    )
+
+    async def look_for_stalls() -> None:
+        look()
+
+    app.timer(interval=min(5.0, settings.stuck_seconds / 4), name="stall-watch")(look_for_stalls)
+    return lambda: progress.stuck is not None
 
 
 def link_loop(

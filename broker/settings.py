@@ -72,6 +72,14 @@ class Settings(BaseSettings):
         description="how often a worker tells Kafka it is alive and learns of a rebalance; "
         "at most a third of the session timeout",
     )
+    stuck_seconds: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="how long a ready worker may have messages waiting and handle none "
+        "before it is taken as stuck: an error says where it waits, and its liveness "
+        "fails so that it is restarted (broker.ops.watchdog). 0: never",
+    )
     fetch_wait_ms: int = Field(
         default=20,
         ge=1,

@@ -117,7 +117,15 @@ async def readiness(
     )
 
 
-def liveness(worker: WorkerProgress, started_at: float, now: float) -> dict[str, Any]:
-    """The loop answered (or this would not run); alive unless a service crashed."""
+def liveness(
+    worker: WorkerProgress, started_at: float, now: float, *, stuck: bool = False
+) -> dict[str, Any]:
+    """The loop answered (or this would not run); alive unless a service crashed or the
+    worker is stuck (broker.ops.watchdog: ready, messages waiting, none handled)."""
     crashed = worker.crashed()
-    return {"live": not crashed, "crashed": crashed, "uptime_s": round(now - started_at, 1)}
+    return {
+        "live": not (crashed or stuck),
+        "crashed": crashed,
+        "stuck": stuck,
+        "uptime_s": round(now - started_at, 1),
+    }

@@ -54,6 +54,9 @@ SAFE_FIELDS: Final = frozenset(
         "payload_suppressed",
         "repeated",
         "state_dir",
+        "seconds",
+        "tasks",
+        "threads",
     }
 )
 

@@ -233,6 +233,14 @@ class Metrics:
             "1 when the worker was last found ready (Kafka, partitions, recovery)",
             registry=registry,
         )
+        self.stuck = Gauge(
+            "mash_worker_stuck",
+            "1 once the worker had messages waiting and handled none for MASH_STUCK_SECONDS "
+            "(broker.ops.watchdog): its liveness fails and it is restarted",
+            registry=registry,
+        )
+        self.handled = 0
+        """Messages the stages have handled, every outcome (the watchdog's count)."""
         self._deadlines: Callable[[], DeadlineCounts] = DeadlineCounts
         due = Gauge(
             "mash_deadlines_due_within_hour",
@@ -277,6 +285,7 @@ class Metrics:
 
     def outcome(self, stage: str, outcome: str) -> None:
         self._series(self.outcomes, stage, outcome).inc()
+        self.handled += 1
         if outcome == "duplicate":
             self.duplicates.inc()
 

@@ -44,6 +44,8 @@ class Operations:
     rates: RateWindow = field(default_factory=RateWindow)
     state_writable: Callable[[], bool] = lambda: True
     """Whether the state directory can be written (broker.ops.state_dir.StateWatch)."""
+    stuck: Callable[[], bool] = lambda: False
+    """Whether the worker was found stuck (broker.ops.watchdog)."""
 
     async def readiness(self) -> Readiness:
         state = await readiness(self.probe, self.worker, state_writable=self.state_writable())
@@ -55,7 +57,7 @@ class Operations:
         return figures(self.registry, await self.readiness(), self.rates, self.clock())
 
     def liveness(self) -> dict[str, Any]:
-        return liveness(self.worker, self.started_at, time.monotonic())
+        return liveness(self.worker, self.started_at, time.monotonic(), stuck=self.stuck())
 
 
 def register_views(app: faust.App, ops: Operations) -> None:

@@ -23,6 +23,10 @@ acknowledged: a fault of the broker's own code escaping an agent's batch. faust 
 restart the agent in the same process without the batch's messages (never processed,
 never committed: the partition stalls while the worker says it is ready); the worker
 must instead stop, and be restarted from its committed offsets (agents/guard.py).
+
+With `CRASH_HOW=hang` the send never returns once the half is acknowledged: a stage
+waiting for ever, as one run of bench.live in 28 had the whole worker wait. The worker
+answers, is ready, and handles nothing; the watchdog (broker.ops.watchdog) must say so.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from broker.topics import ALERTS
 
 MARKER = "killed half-way through a batch"
 RAISED = "a fault of our own half-way through a batch"
+HUNG = "hung half-way through a batch"
 TOLD = (".notification.v1", "audit.disclosure.v1")
 
 
@@ -64,6 +69,9 @@ class HalfThenKill:
             return
         half = len(records) // 2
         await self.inner.send_all(records[:half])  # acknowledged by Kafka
+        if self.how == "hang":
+            print(f"{HUNG}: {half} of {len(records)} records sent", flush=True)
+            await asyncio.Event().wait()  # never set: the stage waits for ever
         if self.how == "raise":
             self.raised = True  # once: what faust's restarted agent would get is normal
             print(f"{RAISED}: {half} of {len(records)} records sent", flush=True)

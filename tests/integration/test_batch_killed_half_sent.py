@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from broker.kafka.local import LocalKafka
 from broker.kafka.publish import partition_key
 from broker.models.events import parse_event
 from broker.topics import all_topics
-from tests.integration.crashing_worker import MARKER, RAISED
+from tests.integration.crashing_worker import HUNG, MARKER, RAISED
 from tests.integration.test_live_equals_replay import (
     LiveWorker,
     _a_fortnight_after,
@@ -115,6 +116,19 @@ def test_a_batch_killed_half_sent_leaves_exactly_replays_records(
     cut_off = asyncio.run(_read_outputs(own_kafka.bootstrap))
     assert 0 < len(cut_off) < len(replayed)  # it died with work left to do
 
+    _restarted_gives_replay(worker, own_kafka, tmp_path, until, replayed, cut_off)
+
+
+def _restarted_gives_replay(
+    worker: LiveWorker,
+    own_kafka: LocalKafka,
+    tmp_path: Path,
+    until: Any,
+    replayed: list[str],
+    cut_off: list[str],
+) -> None:
+    """A normal worker on the same state directory and Kafka: exactly replay's records;
+    the only repeats are records sent before the cut, sent again whole."""
     worker.process.start()  # a normal worker, on the same state directory
     try:
         assert poll(worker.ready, 120), worker.process.tail()
@@ -135,3 +149,48 @@ def test_a_batch_killed_half_sent_leaves_exactly_replays_records(
     assert repeats  # the half that was sent is sent again, whole: the batch was cut off
     assert sum(repeats.values()) <= BATCH * 4  # at most the cut-off batch, sent again
     assert all(r in cut_off for r in repeats)  # only what had been sent before the kill
+
+
+def test_a_worker_stuck_mid_batch_is_found_stuck_and_its_restart_loses_nothing(
+    own_kafka: LocalKafka, tmp_path: Path
+) -> None:
+    """The stage waits for ever half-way through its send (`CRASH_HOW=hang`): the worker
+    answers and stays ready, and handles nothing more. The watchdog says so once, with
+    where it waits, and liveness fails (Kubernetes then restarts it: here, a SIGKILL and
+    a normal worker), and the restarted worker gives exactly replay's records."""
+    events = _police_notices(600)
+    until = _a_fortnight_after(events)
+    replayed = _replayed(events, until)
+
+    worker = LiveWorker(own_kafka.bootstrap, tmp_path)
+    worker.process.env.update(
+        MASH_BATCH_MAX=str(BATCH), CRASH_AT_BATCH="20", CRASH_HOW="hang", MASH_STUCK_SECONDS="8"
+    )
+    asyncio.run(_publish_all(own_kafka.bootstrap, events))
+    hanging = WorkerProcess(
+        worker.process.env, tmp_path / "hanging.log", ("tests.integration.crashing_worker",)
+    )
+    live_url = f"http://127.0.0.1:{worker.port}/health/live"
+    hanging.start()
+    try:
+        assert poll(lambda: HUNG in hanging.log.read_text(), 180, every=0.2), hanging.tail()
+        assert get(live_url)[0] == 200  # hung a moment ago: not yet judged
+        assert poll(lambda: get(live_url)[0] == 503, 60, every=0.5), hanging.tail()
+        assert json.loads(get(live_url)[1])["stuck"] is True
+        assert hanging.alive()  # it answers: only the watchdog can tell
+        said = [
+            json.loads(line) for line in hanging.log.read_text().splitlines() if "stuck" in line
+        ]
+        (stuck,) = [s for s in said if s.get("logger") == "broker.ops.watchdog"]
+        assert stuck["level"] == "error"
+        assert stuck["count"] > 0
+        waiting_in = [f for task in stuck["tasks"] for f in task["frames"]]
+        assert any(f.startswith("crashing_worker.py:") for f in waiting_in)
+        _, metrics = get(f"http://127.0.0.1:{worker.port}/metrics")
+        assert counts(metrics)[("mash_worker_stuck", ())] == 1
+    finally:
+        hanging.stop(signal.SIGKILL)  # what the orchestrator does to a worker not live
+    cut_off = asyncio.run(_read_outputs(own_kafka.bootstrap))
+    assert 0 < len(cut_off) < len(replayed)
+
+    _restarted_gives_replay(worker, own_kafka, tmp_path, until, replayed, cut_off)

@@ -135,6 +135,7 @@ def test_alive_unless_crashed() -> None:
     assert liveness(worker, started_at=10.0, now=70.0) == {
         "live": True,
         "crashed": False,
+        "stuck": False,
         "uptime_s": 60.0,
     }
     worker.has_crashed = True
