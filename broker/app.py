@@ -20,7 +20,7 @@ from broker.settings import Settings
 
 def create_app(settings: Settings) -> faust.App:
     # faust's App, its consumer reading a never-committed partition again: broker.kafka.transport
-    app = App(
+    return App(
         settings.app_id,
         broker=settings.broker_url,
         broker_credentials=_credentials(settings),
@@ -52,8 +52,6 @@ def create_app(settings: Settings) -> faust.App:
         stream_wait_empty=True,
         consumer_metadata_max_age_ms=METADATA_MAX_AGE_MS,
     )
-    app.fetch_wait_ms = settings.fetch_wait_ms  # its consumer's (broker.kafka.transport)
-    return app
 
 
 METADATA_MAX_AGE_MS = 10_000

@@ -80,17 +80,6 @@ class Settings(BaseSettings):
         "before it is taken as stuck: an error says where it waits, and its liveness "
         "fails so that it is restarted (broker.ops.watchdog). 0: never",
     )
-    fetch_wait_ms: int = Field(
-        default=20,
-        ge=1,
-        le=1500,
-        description="the longest Kafka holds the worker's fetch when none of the partitions "
-        "in it has a new record (faust's is 1500). The consumer keeps one fetch in flight "
-        "to the broker, and a partition whose records were just handed to a stage waits "
-        "for that fetch to come back before it is fetched again: up to this long, on every "
-        "stage (broker.kafka.transport). Shorter: lower latency, a few more requests a "
-        "second from an idle worker",
-    )
 
     # Operations: health checks, the /ops page and `mash-broker status` (docs/operations.md)
     health_kafka_timeout: float = Field(

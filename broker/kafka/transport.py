@@ -40,9 +40,6 @@ def never_committed(committed: Mapping[Any, int | None], sources: Collection[str
 
 
 class Consumer(driver.Consumer):
-    def _new_consumer_thread(self) -> Any:
-        return ConsumerThread(self, loop=self.loop, beacon=self.beacon)
-
     async def seek_to_committed(self) -> Mapping[Any, int]:
         committed: Mapping[Any, int] = await super().seek_to_committed()
         unread = never_committed(committed, source_topics(self.app))
@@ -102,40 +99,12 @@ class Consumer(driver.Consumer):
             tree.merge_overlaps()
 
 
-class ConsumerThread(driver.AIOKafkaConsumerThread):
-    """faust's consumer thread, its aiokafka consumer holding a fetch `App.fetch_wait_ms`
-    at most (faust's: 1500 ms, fixed).
-
-    aiokafka keeps one fetch in flight per broker, and leaves out of it the partitions
-    whose fetched records were not yet handed on; once handed on, such a partition is
-    fetched again only when the fetch in flight comes back. With one broker, a record
-    on a partition a stage just read waited for records to arrive on some other
-    partition, or for faust's 1.5 s: at 100 events/s each of the three hops took
-    65-73 ms at the median (bench.live's latency, hop by hop)."""
-
-    def _create_worker_consumer(self, transport: Any) -> Any:
-        consumer = super()._create_worker_consumer(transport)
-        consumer._fetch_max_wait_ms = fetch_wait_ms(self.app)  # read when it starts
-        return consumer
-
-
-def fetch_wait_ms(app: Any) -> int:
-    """The app's fetch wait (faust's own for an app made elsewhere)."""
-    return int(getattr(app, "fetch_wait_ms", FAUST_FETCH_WAIT_MS))
-
-
-FAUST_FETCH_WAIT_MS = 1500
-
-
 class Transport(driver.Transport):
     Consumer = Consumer
 
 
 class App(faust.App):
-    """faust's App on the transport above; `fetch_wait_ms` is its consumer's
-    (`ConsumerThread`), set by broker.app from the settings."""
-
-    fetch_wait_ms: int = FAUST_FETCH_WAIT_MS
+    """faust's App on the transport above."""
 
     def _new_transport(self) -> Any:
         return Transport(self.conf.broker_consumer, self)

@@ -14,12 +14,7 @@ from hypothesis import strategies as st
 from intervaltree import IntervalTree
 
 from broker.app import create_app
-from broker.kafka.transport import (
-    FAUST_FETCH_WAIT_MS,
-    Consumer,
-    ConsumerThread,
-    never_committed,
-)
+from broker.kafka.transport import Consumer, never_committed
 from broker.settings import Settings
 
 
@@ -116,22 +111,3 @@ async def test_gaps_are_kept_as_faust_keeps_them_without_rebuilding_the_tree(
         consumer._acked[tp] = list(acked)
         consumer._acked_index[tp] = set(acked)
     assert ours._new_offset(tp) == faust_s._new_offset(tp)
-
-
-@pytest.mark.asyncio
-async def test_the_workers_consumer_holds_a_fetch_as_long_as_the_settings_say() -> None:
-    """faust builds its consumer with a 1,500 ms fetch wait; a record on a partition a
-    stage had just read waited up to that long (ConsumerThread's docstring)."""
-    app = create_app(Settings(fetch_wait_ms=20))
-    thread = app.consumer._thread  # made with the consumer (faust's ThreadDelegateConsumer)
-    assert isinstance(thread, ConsumerThread)
-    try:
-        consumer = thread._create_worker_consumer(app.transport)
-    finally:
-        thread.thread_loop.close()  # its own loop, never run here
-    assert consumer._fetch_max_wait_ms == 20
-    await consumer.stop()  # never started: closes its client
-
-
-def test_the_fetch_wait_defaults_to_a_fraction_of_fausts() -> None:
-    assert Settings().fetch_wait_ms < FAUST_FETCH_WAIT_MS / 10
