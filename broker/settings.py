@@ -155,7 +155,7 @@ class Settings(BaseSettings):
     )
 
     link_stage: Literal["faust", "loop"] = Field(
-        default="faust",
+        default="loop",
         description="faust: the link stage is the faust `link` agent (agents/link.py) with "
         "its tables. loop: a batched aiokafka consume-link-produce loop in the worker, one "
         "Kafka transaction per batch (outputs, state, offsets), its state in the compacted "
