@@ -159,33 +159,33 @@ def build_worker(
     operations = Operations(registry, metrics, state, probe, settings.ops_refresh_seconds)
     operations.state_writable = lambda: watch.writable
     if settings.stuck_seconds > 0:
-        operations.stuck = watch_for_stalls(app, settings, state, metrics)
+        operations.stuck = watch_for_stalls(app, settings, operations, state, metrics)
     register_views(app, operations)
     return Worker(app, tables, agents, metrics, operations, watch)
 
 
 def watch_for_stalls(
-    app: faust.App, settings: Settings, state: faust_state.FaustState, metrics: Metrics
+    app: faust.App,
+    settings: Settings,
+    operations: Operations,
+    state: faust_state.FaustState,
+    metrics: Metrics,
 ) -> Callable[[], bool]:
     """Look every few seconds whether the worker is stuck (broker.ops.watchdog); returns
-    what liveness asks."""
+    what liveness asks. Ready is readiness itself: Kafka away is not a stall."""
+
+    async def ready() -> bool:
+        return (await operations.readiness()).ready
+
     progress = ProgressWatch(settings.stuck_seconds)
-    look = watch_progress(
+    look_for_stalls = watch_progress(
         progress,
         handled=lambda: metrics.handled,
         waiting=lambda: sum(state.lag().values()),
-        ready=lambda: (
-            bool(state.assigned_partitions())
-            and not state.rebalancing()
-            and state.recovery_complete()
-        ),
+        ready=ready,
         clock=time.monotonic,
         on_stuck=lambda stuck: metrics.stuck.set(1),
     )
-
-    async def look_for_stalls() -> None:
-        look()
-
     app.timer(interval=min(5.0, settings.stuck_seconds / 4), name="stall-watch")(look_for_stalls)
     return lambda: progress.stuck is not None
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -88,15 +88,18 @@ def watch_progress(
     *,
     handled: Callable[[], float],
     waiting: Callable[[], int],
-    ready: Callable[[], bool],
+    ready: Callable[[], Awaitable[bool]],
     clock: Callable[[], float],
     on_stuck: Callable[[Stuck], None] = lambda stuck: None,
-) -> Callable[[], None]:
-    """The look a timer runs: reads the worker, and on a new stall logs where it waits."""
+) -> Callable[[], Awaitable[None]]:
+    """The look a timer runs: reads the worker, and on a new stall logs where it waits.
+    `ready` is the worker's readiness (Kafka reachable among it: a worker waiting for
+    Kafka is not stuck, and must not be restarted)."""
 
-    def look() -> None:
+    async def look() -> None:
         try:
-            found = watch.look(handled(), waiting(), ready(), clock())
+            is_ready = await ready()
+            found = watch.look(handled(), waiting(), is_ready, clock())
         except Exception as exc:  # a read of faust's state mid-rebalance: look again later
             log.debug("progress look failed", extra={"error": type(exc).__name__})
             return

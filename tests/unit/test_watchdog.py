@@ -70,7 +70,7 @@ async def test_the_stall_is_logged_once_with_where_each_task_and_thread_waits() 
         ProgressWatch(patience=30),
         handled=lambda: 3,
         waiting=lambda: 12,
-        ready=lambda: True,
+        ready=ready,
         clock=lambda: now[0],
         on_stuck=said.append,
     )
@@ -78,7 +78,7 @@ async def test_the_stall_is_logged_once_with_where_each_task_and_thread_waits() 
     logging.getLogger("broker.ops.watchdog").addHandler(handler)
     try:
         for now[0] in (0.0, 15.0, 30.0, 45.0):
-            look()
+            await look()
     finally:
         logging.getLogger("broker.ops.watchdog").removeHandler(handler)
     assert said == [Stuck(30, 12)]
@@ -92,7 +92,8 @@ async def test_the_stall_is_logged_once_with_where_each_task_and_thread_waits() 
     assert any("test_watchdog.py" in frame for frame in mine["frames"])
 
 
-def test_a_failing_read_of_the_worker_is_no_verdict() -> None:
+@pytest.mark.asyncio
+async def test_a_failing_read_of_the_worker_is_no_verdict() -> None:
     def broken() -> int:
         raise RuntimeError("assignor rebuilt")
 
@@ -100,10 +101,10 @@ def test_a_failing_read_of_the_worker_is_no_verdict() -> None:
         ProgressWatch(patience=0),
         handled=lambda: 0,
         waiting=broken,
-        ready=lambda: True,
+        ready=ready,
         clock=lambda: 0.0,
     )
-    look()  # does not raise: a faust timer that raises stops the worker
+    await look()  # does not raise: a faust timer that raises stops the worker
 
 
 def test_thread_stacks_are_code_locations_only() -> None:
@@ -114,6 +115,10 @@ def test_thread_stacks_are_code_locations_only() -> None:
             assert function.isidentifier() or function.startswith("<")
 
 
+async def ready() -> bool:
+    return True
+
+
 class Collect(logging.Handler):
     def __init__(self) -> None:
         super().__init__()
@@ -121,3 +126,28 @@ class Collect(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.records.append(record)
+
+
+@pytest.mark.asyncio
+async def test_a_worker_waiting_for_kafka_is_not_stuck() -> None:
+    """Readiness includes Kafka being reachable: a worker whose Kafka is away has lag and
+    handles nothing, and must be left to reconnect (docs/operations.md, Health)."""
+    watch = ProgressWatch(patience=10)
+    said: list[Stuck] = []
+    now = [0.0]
+
+    async def kafka_away() -> bool:
+        return False
+
+    look = watch_progress(
+        watch,
+        handled=lambda: 0,
+        waiting=lambda: 40,
+        ready=kafka_away,
+        clock=lambda: now[0],
+        on_stuck=said.append,
+    )
+    for now[0] in (0.0, 30.0, 600.0):
+        await look()
+    assert said == []
+    assert watch.stuck is None
