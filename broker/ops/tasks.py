@@ -10,6 +10,9 @@ an exception's text, so no child's data can appear in it.
 from __future__ import annotations
 
 import asyncio
+import sys
+import threading
+import traceback
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +23,7 @@ def task_stacks() -> list[dict[str, Any]]:
     """Every task of the running loop with its suspended frames, agents' first."""
     found = []
     for task in asyncio.all_tasks():
-        frames = [
-            f"{Path(f.f_code.co_filename).name}:{f.f_lineno} {f.f_code.co_name}"
-            for f in task.get_stack(limit=_MAX_FRAMES)
-        ]
+        frames = [_location(f) for f in task.get_stack(limit=_MAX_FRAMES)]
         coro = task.get_coro()
         found.append(
             {
@@ -33,6 +33,22 @@ def task_stacks() -> list[dict[str, Any]]:
             }
         )
     return sorted(found, key=lambda t: (not _ours(t), t["coroutine"]))
+
+
+def thread_stacks() -> list[dict[str, Any]]:
+    """Every thread's frames (faust's consumer runs in a thread of its own), innermost
+    last, as code locations only."""
+    names = {t.ident: t.name for t in threading.enumerate()}
+    found = []
+    for ident, frame in sys._current_frames().items():
+        frames = [_location(f) for f, _ in traceback.walk_stack(frame)][:_MAX_FRAMES]
+        found.append({"thread": names.get(ident, str(ident)), "frames": frames[::-1]})
+    return found
+
+
+def _location(frame: Any) -> str:
+    """file:line function: where, never what."""
+    return f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} {frame.f_code.co_name}"
 
 
 def _ours(task: dict[str, Any]) -> bool:

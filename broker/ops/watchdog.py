@@ -22,14 +22,10 @@ lag).
 from __future__ import annotations
 
 import logging
-import sys
-import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from broker.ops.tasks import task_stacks
+from broker.ops.tasks import task_stacks, thread_stacks
 
 log = logging.getLogger(__name__)
 
@@ -65,22 +61,6 @@ class ProgressWatch:
             return None
         self.stuck = Stuck(seconds=now - self._since, waiting=waiting)
         return self.stuck
-
-
-def thread_stacks() -> list[dict[str, Any]]:
-    """Every thread's frames (faust's consumer runs in a thread of its own), innermost
-    last, as code locations only."""
-    names = {t.ident: t.name for t in threading.enumerate()}
-    found = []
-    for ident, frame in sys._current_frames().items():
-        frames: list[str] = []
-        at: Any = frame
-        while at is not None and len(frames) < 12:
-            code = at.f_code
-            frames.append(f"{Path(code.co_filename).name}:{at.f_lineno} {code.co_name}")
-            at = at.f_back
-        found.append({"thread": names.get(ident, str(ident)), "frames": frames[::-1]})
-    return found
 
 
 def watch_progress(

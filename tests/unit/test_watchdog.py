@@ -10,7 +10,8 @@ import pytest
 
 from broker.ops.health import liveness
 from broker.ops.logs import JsonFormatter
-from broker.ops.watchdog import ProgressWatch, Stuck, thread_stacks, watch_progress
+from broker.ops.tasks import thread_stacks
+from broker.ops.watchdog import ProgressWatch, Stuck, watch_progress
 
 
 def test_no_progress_with_messages_waiting_for_the_patience_is_stuck() -> None:
