@@ -90,6 +90,28 @@ def lag_of(metrics: Samples, loop: bool) -> float:
     return found
 
 
+def counted(scrapes: list[Samples], loop: bool) -> tuple[float, float, float, float, float]:
+    """ingest, link and child outcomes, what is left to do and records out, summed over
+    every worker's metrics.
+
+    With the loop, what is left includes the events linked that the child stage has not
+    yet handled: counted over all the workers together, since one worker links (the
+    link loop holds broker.accepted.v1's one partition) and every worker handles its
+    own children (a worker's own difference is no measure: with two, the linker is
+    always "behind" by the other's children, and the phase never settled)."""
+    ingest = link = child = lag = out = linked = events = 0.0
+    for m in scrapes:
+        ingest += total(m, "mash_stage_outcomes_total", stage="ingest")
+        link += total(m, "mash_stage_outcomes_total", stage="link")
+        child += total(m, "mash_stage_outcomes_total", stage="child")
+        lag += lag_of(m, loop)
+        out += total(m, "mash_events_out_total")
+        linked += total(m, "mash_stage_outcomes_total", stage="link", outcome="linked")
+        events += total(m, "mash_stage_outcomes_total", stage="child", outcome="event")
+    behind = max(0.0, linked - events) if loop else 0.0
+    return ingest, link, child, lag + behind, out
+
+
 class Workers:
     """`count` workers of one app id, started at once, stopped at the end."""
 
@@ -145,29 +167,7 @@ class Workers:
 
     def counts(self) -> tuple[float, float, float, float, float]:
         """ingest, link and child outcomes, consumer lag and records out, over all."""
-        figures = [0.0] * 5
-        for port in self.ports:
-            m = scrape(port)
-            for i, value in enumerate(
-                (
-                    total(m, "mash_stage_outcomes_total", stage="ingest"),
-                    total(m, "mash_stage_outcomes_total", stage="link"),
-                    total(m, "mash_stage_outcomes_total", stage="child"),
-                    lag_of(m, self.loop) + self.child_behind(m),
-                    total(m, "mash_events_out_total"),
-                )
-            ):
-                figures[i] += value
-        return figures[0], figures[1], figures[2], figures[3], figures[4]
-
-    def child_behind(self, m: Samples) -> float:
-        """With the loop: events linked that the child stage has not yet handled."""
-        if not self.loop:
-            return 0.0
-        linked = total(m, "mash_stage_outcomes_total", stage="link", outcome="linked")
-        return max(
-            0.0, linked - total(m, "mash_stage_outcomes_total", stage="child", outcome="event")
-        )
+        return counted([scrape(port) for port in self.ports], self.loop)
 
     def settle(self, linked: int, since: float, timeout: float) -> tuple[float, float, float]:
         """Wait until `linked` link outcomes, no lag, and stage counts that stay put.

@@ -11,6 +11,7 @@ from bench.council import Council
 from bench.live_events import council_events, probe_children, probe_vist, to_wire
 from bench.live_kafka import total
 from bench.live_latency import Outputs, event_of, hops
+from bench.live_worker import counted
 from broker.calendar.clock import ManualClock
 from broker.codec import codec_from_settings
 from broker.pipeline.engine import replay_lines
@@ -99,3 +100,21 @@ def test_each_hop_is_timed_from_the_stage_before_for_events_read_at_both() -> No
     assert round(found["link"]["p50"] * 1000) == 40
     assert round(found["child"]["p50"] * 1000) == 20
     assert round(found["read"]["p50"] * 1000) == 10
+
+
+def _outcomes(
+    stage: str, outcome: str, value: float
+) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    labels = (("outcome", outcome), ("stage", stage))
+    return {("mash_stage_outcomes_total", labels): value}
+
+
+def test_two_workers_with_the_link_loop_settle_once_every_linked_event_is_handled() -> None:
+    """One worker links every event; each handles its own children. Counted worker by
+    worker the linker looked behind by the other's share for ever (the two-worker phase
+    timed out with every event handled); counted together nothing is left."""
+    linker = _outcomes("link", "linked", 100.0) | _outcomes("child", "event", 60.0)
+    other = _outcomes("child", "event", 40.0)
+    assert counted([linker, other], loop=True)[3] == 0.0
+    assert counted([linker, _outcomes("child", "event", 30.0)], loop=True)[3] == 10.0
+    assert counted([linker, other], loop=True)[:3] == (0.0, 100.0, 100.0)
