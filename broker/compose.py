@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,6 +32,7 @@ from broker.codec import codec_from_settings
 from broker.config.partnership import load_config
 from broker.kafka.admin import client_options, create_topics, metadata_check
 from broker.kafka.gaps import GapProbe
+from broker.kafka.ingest_loop import IngestLoop
 from broker.kafka.link_loop import LinkLoop
 from broker.kafka.link_migration import FromFaust
 from broker.kafka.sensor import lean_prometheus_sensor
@@ -116,19 +117,24 @@ def build_worker(
             on_fault=watch.fault,  # the disk's fault stops the worker
         )
     )
+    ingesting = (
+        ingest_loop(app, settings, codec, sink, clock=clock, metrics=metrics)
+        if settings.ingest_stage == "loop"
+        else ingest.register(
+            app, codec, sink, clock, batch_max=batch_max, batch_within=within, observer=metrics
+        )
+    )
     state = faust_state.FaustState(
         app,
         handled=lambda topic, partition: (
             store.next_offset(partition) if topic == LINKED.name else None
         ),
-        others=linking.lag if isinstance(linking, LinkLoop) else dict,
+        others=lambda: {**loop_lag(linking), **loop_lag(ingesting)},
     )
     metrics.watch_worker(state)
     faust_state.connect(app, state, metrics)
     agents = {
-        "ingest": ingest.register(
-            app, codec, sink, clock, batch_max=batch_max, batch_within=within, observer=metrics
-        ),
+        "ingest": ingesting,
         "link": linking,
         "child": child.register(
             app,
@@ -227,16 +233,53 @@ def link_loop(
             settings.kafka_bootstrap, settings.app_id, client_options(settings)
         ),
     )
+    run_beside_faust(app, loop.run, "the link loop stopped")
+    return loop
 
-    async def run_link_loop() -> None:
+
+def run_beside_faust(app: faust.App, run: Callable[[], Awaitable[None]], stopped: str) -> None:
+    """A stage's loop as a task of the faust app: started once the worker is up,
+    cancelled when it stops; one that fails stops the worker, as an agent's fault does."""
+
+    async def run_loop() -> None:
         try:
-            await loop.run()
+            await run()
         except asyncio.CancelledError:
             raise
         except BaseException as exc:
-            stop_the_worker(exc, "the link loop stopped")
+            stop_the_worker(exc, stopped)
 
-    app.task(run_link_loop)
+    app.task(run_loop)
+
+
+def loop_lag(stage: Any) -> Mapping[tuple[str, int], int]:
+    """A stage run as a loop beside faust: its lag by partition (none for a faust agent,
+    whose lag faust's own consumer reports)."""
+    return stage.lag() if isinstance(stage, LinkLoop | IngestLoop) else {}
+
+
+def ingest_loop(
+    app: faust.App, settings: Settings, codec: Any, sink: Sink, *, clock: Clock, metrics: Metrics
+) -> IngestLoop:
+    """The ingest stage as a loop (broker/kafka/ingest_loop.py), run as a task of the
+    faust app like the link loop, and stopping the worker the same way if it fails. It
+    runs the faust agent's function and sends through the same sink (the worker's
+    producer, metered)."""
+
+    async def handle(messages: Sequence[tuple[bytes, str]]) -> None:
+        await ingest.handle_inbound_batch(messages, codec, sink, clock, observer=metrics)
+
+    loop = IngestLoop(
+        handle,
+        bootstrap=settings.kafka_bootstrap,
+        app_id=settings.app_id,
+        client_options=client_options(settings),
+        batch_max=settings.link_batch_max,
+        instance_id=group_instance_id(settings),
+        session_timeout_ms=int(settings.session_timeout_seconds * 1000),
+        heartbeat_ms=int(settings.heartbeat_seconds * 1000),
+    )
+    run_beside_faust(app, loop.run, "the ingest loop stopped")
     return loop
 
 

@@ -17,7 +17,8 @@ The principals:
 - **the worker** reads every inbound topic, writes every outbound one, owns the internal
   topics and its faust topics (prefix `<app id>-`: changelogs, the assignor's leader
   topic), and commits in its consumer group `<app id>` (and, running the link stage as a
-  transactional loop, in `<app id>-link` with the transactional id `<app id>-link-0`);
+  transactional loop, in `<app id>-link` with the transactional id `<app id>-link-0`;
+  running the ingest stage as a loop, in `<app id>-ingest`);
 - **the MASH page** (`mash-broker web`, docs/web.md) reads what its views show (alerts,
   decisions, identity decisions, the disclosure audit, the worker's child-pictures
   changelog) with no consumer group, and writes decisions and the access audit;
@@ -258,6 +259,8 @@ def worker_bindings(principal: str, app_id: str) -> list[AclBinding]:
         # The link stage as a transactional loop (MASH_LINK_STAGE=loop,
         # broker/kafka/link_loop.py): its consumer group and its transactional id.
         *_on(principal, [f"{app_id}-link"], read, resource=ResourceType.GROUP),
+        # The ingest stage as a loop (MASH_INGEST_STAGE=loop, broker/kafka/ingest_loop.py).
+        *_on(principal, [f"{app_id}-ingest"], read, resource=ResourceType.GROUP),
         *_on(
             principal,
             [f"{app_id}-link-0"],

@@ -37,9 +37,14 @@ def write(path: Path, *events: dict[str, Any]) -> Path:
     return path
 
 
-@pytest.fixture
-def worker(kafka_bootstrap: str, tmp_path: Path) -> Iterator[WorkerProcess]:
+@pytest.fixture(params=["faust", "loop"], ids=["ingest-agent", "ingest-loop"])
+def worker(
+    kafka_bootstrap: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[WorkerProcess]:
+    """A worker whose ingest stage is the faust agent, or the loop (MASH_INGEST_STAGE):
+    every test here holds for both."""
     env = worker_env(kafka_bootstrap, tmp_path / "state", f"mash-test-{uuid.uuid4().hex[:8]}")
+    env["MASH_INGEST_STAGE"] = request.param
     process = WorkerProcess(env, tmp_path / "worker.log")
     process.start()
     yield process

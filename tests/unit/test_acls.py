@@ -233,6 +233,7 @@ def test_the_worker_commits_in_its_own_groups_only() -> None:
     groups = [b for b in of(WORKER) if b.resource_type is ResourceType.GROUP]
     assert [(b.resource_name, b.pattern_type, b.operation) for b in groups] == [
         (APP_ID, PatternType.LITERAL, Operation.READ),
+        (f"{APP_ID}-ingest", PatternType.LITERAL, Operation.READ),  # the ingest loop's
         (f"{APP_ID}-link", PatternType.LITERAL, Operation.READ),  # the link loop's
     ]
 

@@ -36,6 +36,16 @@ def test_a_worker_switched_between_link_stages_is_another_member(tmp_path: Path)
     assert group_instance_id(named) == "worker-1-loop@127.0.0.1:6066"
 
 
+def test_a_worker_switched_between_ingest_stages_is_another_member(tmp_path: Path) -> None:
+    """The same for the inbound topics, which faust's consumer reads only with the faust
+    ingest agent (tests/integration/test_ingest_loop.py: the switched worker never got
+    ready before)."""
+    agent, loop = (Settings(state_dir=tmp_path, ingest_stage=s) for s in ("faust", "loop"))
+    assert group_instance_id(agent) != group_instance_id(loop)
+    named = Settings(worker_instance_id="w", worker_web_port=6066, ingest_stage="loop")
+    assert group_instance_id(named) == "w-loop-ingest-loop@127.0.0.1:6066"
+
+
 def test_a_worker_on_another_web_port_is_another_member(tmp_path: Path) -> None:
     """faust's assignor insists an assignment names the worker's own URL: a static member
     given its old assignment on a new port would never become ready."""
