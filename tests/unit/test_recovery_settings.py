@@ -22,7 +22,12 @@ def test_the_derived_instance_id_follows_the_state_directory(tmp_path: Path) -> 
     one, other = Settings(state_dir=tmp_path / "a"), Settings(state_dir=tmp_path / "b")
     assert group_instance_id(one) == group_instance_id(Settings(state_dir=tmp_path / "a"))
     assert group_instance_id(one) != group_instance_id(other)
-    named = Settings(worker_instance_id="worker-1", worker_web_port=6066, link_stage="faust")
+    named = Settings(
+        worker_instance_id="worker-1",
+        worker_web_port=6066,
+        link_stage="faust",
+        ingest_stage="faust",
+    )
     assert group_instance_id(named) == "worker-1@127.0.0.1:6066"
 
 
@@ -32,7 +37,9 @@ def test_a_worker_switched_between_link_stages_is_another_member(tmp_path: Path)
     (an unsubscribed topic: aiokafka's assertion, never ready)."""
     faust, loop = (Settings(state_dir=tmp_path, link_stage=s) for s in ("faust", "loop"))
     assert group_instance_id(faust) != group_instance_id(loop)
-    named = Settings(worker_instance_id="worker-1", worker_web_port=6066, link_stage="loop")
+    named = Settings(
+        worker_instance_id="worker-1", worker_web_port=6066, link_stage="loop", ingest_stage="faust"
+    )
     assert group_instance_id(named) == "worker-1-loop@127.0.0.1:6066"
 
 
