@@ -20,9 +20,11 @@ this loop reads the inbound topics with its own `AIOKafkaConsumer` and does only
    read again by whoever holds the partitions next, and the same records sent again.
 
 Its group is `<app id>-ingest`. A partition this group has no offset for starts where
-the faust `ingest` agent's group (the app id) had got to, so switching the stage over
-(stop the workers, set the switch, start them) neither skips nor re-reads a message;
-a partition neither group committed starts from the earliest offset, as faust does.
+the faust `ingest` agent's group (the app id) had committed, so switching the stage over
+(stop the workers, set the switch, start them) skips no message, and reads again only
+what the agent handled after its last commit (the same records again, as after any
+restart); a partition neither group committed starts from the earliest offset, as
+faust does.
 """
 
 from __future__ import annotations
@@ -33,10 +35,10 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from broker.kafka.admin import admin_client
+from broker.kafka.admin import admin_client, partition_counts
 from broker.topics import INBOUND_TOPICS
 
 log = logging.getLogger(__name__)
@@ -77,12 +79,14 @@ class IngestLoop:
             fetch_max_wait_ms=100,
             **self.client_options,
         )
-        consumer.subscribe(list(self.topics), listener=_StartWhereFaustWas(self, consumer))
+        await self._start_where_faust_was()
+        consumer.subscribe(list(self.topics))
         await consumer.start()
         self._consumer = consumer
         try:
             while stop is None or not stop.is_set():
                 fetched = await consumer.getmany(timeout_ms=100, max_records=self.batch_max)
+                await self._note_positions(consumer)
                 if fetched:
                     await self._batch(consumer, fetched)
         finally:
@@ -102,6 +106,49 @@ class IngestLoop:
             return
         self._handled_to.update(offsets)
 
+    async def _start_where_faust_was(self) -> None:
+        """Before the loop joins its group: each inbound partition its group has no
+        offset for is given the faust agent's committed offset, committed in the loop's
+        group by a consumer outside it (allowed while the group has no member: a switch
+        is a stop and a start). Not by seeking in a rebalance listener: the coordinator
+        applies the reset policy to a partition without a committed offset after the
+        listener returns, over the seek (the switch test read the whole first half
+        again). A second worker starting as the first joined has its commit refused,
+        and reads the offsets the first committed."""
+        opts = self.client_options
+        counts = await partition_counts(self.bootstrap, list(self.topics), opts)
+        tps = [TopicPartition(t, p) for t, n in counts.items() for p in range(n)]
+        ours = await committed_offsets(self.bootstrap, self.group, tps, opts)
+        fresh = [tp for tp in tps if tp not in ours]
+        before = await committed_offsets(self.bootstrap, self.app_id, fresh, opts) if fresh else {}
+        if not before:
+            return
+        seeder = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, group_id=self.group, enable_auto_commit=False, **opts
+        )
+        await seeder.start()
+        try:
+            seeder.assign(list(before))
+            await seeder.commit(dict(before))
+            log.info("ingest loop starts where the faust agent was", extra={"count": len(before)})
+        except KafkaError as exc:  # the group has a member already: it committed them
+            log.warning("ingest offsets not moved over", extra={"error": type(exc).__name__})
+        finally:
+            await seeder.stop()
+
+    async def _note_positions(self, consumer: AIOKafkaConsumer) -> None:
+        """Where each newly assigned partition's lag counts from until a batch of it is
+        handled: its position, asked here and not in a rebalance listener. There, a
+        partition with a committed offset may have no position until the coordinator
+        applies that offset, after the listener returns: a wait that need not end (a
+        CI run's restarted worker never reported its inbound topics' lag)."""
+        assigned = consumer.assignment()
+        for tp in [tp for tp in self._handled_to if tp not in assigned]:  # revoked
+            del self._handled_to[tp]
+        for tp in assigned:
+            if tp not in self._handled_to:
+                self._handled_to[tp] = await consumer.position(tp)
+
     def lag(self) -> dict[tuple[str, int], int]:
         """Inbound messages not yet handled, per partition this loop holds (its highwater
         less its position; read at scrape time, never raising)."""
@@ -115,33 +162,6 @@ class IngestLoop:
             if highwater is not None and handled is not None:
                 lags[(tp.topic, tp.partition)] = max(0, highwater - handled)
         return lags
-
-
-class _StartWhereFaustWas(ConsumerRebalanceListener):  # type: ignore[misc]
-    """A partition without an offset of this group starts at the faust agent's."""
-
-    def __init__(self, loop: IngestLoop, consumer: AIOKafkaConsumer) -> None:
-        self.loop = loop
-        self.consumer = consumer
-
-    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
-        for tp in revoked:
-            self.loop._handled_to.pop(tp, None)
-
-    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        fresh = [tp for tp in assigned if await self.consumer.committed(tp) is None]
-        if fresh:
-            before = await committed_offsets(
-                self.loop.bootstrap, self.loop.app_id, fresh, self.loop.client_options
-            )
-            for tp, offset in before.items():
-                self.consumer.seek(tp, offset)
-            if before:
-                log.info(
-                    "ingest loop starts where the faust agent was", extra={"count": len(before)}
-                )
-        for tp in assigned:  # where its lag counts from until a batch of it is handled
-            self.loop._handled_to[tp] = await self.consumer.position(tp)
 
 
 async def committed_offsets(

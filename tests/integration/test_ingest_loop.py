@@ -4,10 +4,12 @@ The council's stream through a worker whose ingest is the loop publishes exactly
 replay does (tests/integration/test_ingest_worker.py runs the rejection, de-duplication
 and kill tests against it too). And a worker switched from the faust agent to the loop
 (stopped, switched, started: deploy/README.md) carries on where the agent was: the
-loop's group has no offsets, so it starts at the agent's, neither skipping an inbound
-message nor reading one again. A re-read would not show in the linked stream (the link
-stage drops a second accepted event as a duplicate), so the test counts what ingest
-decided: the second half, and nothing of the first.
+loop's group has no offsets, so it starts at the agent's committed ones, skipping no
+inbound message and reading again only what the agent handled after its last commit
+(at least once: the same records again). A re-read would not show in the linked stream
+(the link stage drops a second accepted event as a duplicate), so the test counts what
+ingest decided: the second half, and at most a few of the first (from the beginning it
+would be all of them); and the outputs are replay's, each once.
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ from tests.integration.test_live_equals_replay import (
     check_stream,
     settled_outputs,
 )
+from tests.integration.test_operations import poll
+
+
+def _decided(worker: LiveWorker) -> float:
+    """Inbound messages this worker process has decided. Polled, not read once: ingest
+    counts a batch once its records are acknowledged, and the link stage may link one
+    of them (and count it) before ingest's count is taken (CI saw it one short)."""
+    return sum(worker.outcomes("ingest").values())
 
 
 def test_the_councils_stream_through_the_ingest_loop_is_what_replay_publishes(
@@ -56,7 +66,7 @@ def test_a_worker_switched_to_the_ingest_loop_starts_where_the_agent_was(
     worker.process.start()
     try:
         _link_one_by_one(bootstrap, worker, events[:half])
-        assert sum(worker.outcomes("ingest").values()) == half
+        assert poll(lambda: _decided(worker) == half, 30), worker.process.tail()
     finally:
         worker.process.stop()
 
@@ -65,12 +75,14 @@ def test_a_worker_switched_to_the_ingest_loop_starts_where_the_agent_was(
     try:
         rest = events[half:]
         _link_one_by_one(bootstrap, worker, rest)  # link outcomes of this process: the rest
-        assert sum(worker.outcomes("ingest").values()) == len(rest), worker.process.tail()
+        assert poll(lambda: _decided(worker) >= len(rest), 30), worker.process.tail()
+        again = _decided(worker) - len(rest)  # the agent's last uncommitted messages, if any
+        assert again <= half // 2, f"{again} of the first {half} read again"
         assert "ingest loop starts where the faust agent was" in worker.process.log.read_text()
         worker.floor.write_text(until.isoformat())
         live = settled_outputs(lambda: asyncio.run(_outputs(bootstrap)), 240, set(replayed))
         assert live is not None, worker.process.tail()
         _assert_same(live, replayed, tmp_path, worker)
-        assert sum(worker.outcomes("ingest").values()) == len(rest)  # none read again since
+        assert _decided(worker) == len(rest) + again  # none read again since
     finally:
         worker.process.stop()
