@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Se
 from contextlib import contextmanager
 from typing import Any, Final
 
+from aiokafka import TopicPartition
 from aiokafka import errors as aiokafka_errors
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -282,3 +283,21 @@ def metadata_check(
             await client.close()
 
     return check
+
+
+async def committed_offsets(
+    bootstrap: str,
+    group: str,
+    partitions: Sequence[TopicPartition],
+    client_options: Mapping[str, Any] | None = None,
+) -> dict[TopicPartition, int]:
+    """The offsets `group` committed for `partitions` (those it committed)."""
+    admin = admin_client(bootstrap, client_options)
+    await admin.start()
+    try:
+        committed = await admin.list_consumer_group_offsets(group, partitions=list(partitions))
+    finally:
+        await admin.close()
+    return {
+        tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0
+    }

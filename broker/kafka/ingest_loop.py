@@ -38,7 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
-from broker.kafka.admin import admin_client, partition_counts
+from broker.kafka.admin import committed_offsets, partition_counts
 from broker.topics import INBOUND_TOPICS
 
 log = logging.getLogger(__name__)
@@ -162,21 +162,3 @@ class IngestLoop:
             if highwater is not None and handled is not None:
                 lags[(tp.topic, tp.partition)] = max(0, highwater - handled)
         return lags
-
-
-async def committed_offsets(
-    bootstrap: str,
-    group: str,
-    partitions: Sequence[TopicPartition],
-    client_options: Mapping[str, Any] | None = None,
-) -> dict[TopicPartition, int]:
-    """The offsets `group` committed for `partitions` (those it committed)."""
-    admin = admin_client(bootstrap, client_options)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(group, partitions=list(partitions))
-    finally:
-        await admin.close()
-    return {
-        tp: meta.offset for tp, meta in committed.items() if meta is not None and meta.offset >= 0
-    }

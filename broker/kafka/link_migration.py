@@ -28,7 +28,7 @@ from typing import Any
 
 from aiokafka import TopicPartition
 
-from broker.kafka.admin import admin_client
+from broker.kafka.admin import committed_offsets
 from broker.kafka.link_loop import read_state
 from broker.kafka.tables import changelog_topic
 from broker.pipeline.link_state import FAUST_TABLES, FaustTables, StateRecord
@@ -86,11 +86,4 @@ async def faust_committed(
     """The offset of broker.accepted.v1 faust's consumer group (the app id) committed:
     where the faust link agent would have gone on. None if it committed none."""
     tp = TopicPartition(ACCEPTED.name, 0)  # one partition: linking is one writer
-    admin = admin_client(bootstrap, client_options)
-    await admin.start()
-    try:
-        committed = await admin.list_consumer_group_offsets(app_id, partitions=[tp])
-    finally:
-        await admin.close()
-    found = committed.get(tp)
-    return found.offset if found is not None and found.offset >= 0 else None
+    return (await committed_offsets(bootstrap, app_id, [tp], client_options)).get(tp)
