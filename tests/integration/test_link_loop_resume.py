@@ -55,7 +55,14 @@ async def _run_until(loop: LinkLoop, bootstrap: str, committed: int) -> None:
 
 
 async def _set_back(bootstrap: str, group: str) -> None:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=group)
+    """Commit offset 0 for the group, as an operator's tool would.
+
+    Without auto-commit: an assigned consumer that auto-commits commits its position
+    again when it stops, and that position may have been taken from the group's old
+    offset before the 0 landed (a fresh-clone CI read 11 back, not 0)."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
+    )
     await consumer.start()
     try:
         consumer.assign([SOURCE])
