@@ -260,16 +260,31 @@ def register(
                     closing=[closes(e.message) for e in events],
                 )
 
+    register_ticker(
+        app, ticker, lambda: owned_partitions(app), tick_seconds=tick_seconds, on_fault=on_fault
+    )
+    return child
+
+
+def register_ticker(
+    app: faust.App,
+    ticker: Ticker,
+    owned: Callable[[], set[int]],
+    *,
+    tick_seconds: float,
+    on_fault: FaultListener = ignore_fault,
+) -> None:
+    """Look for due deadlines every `tick_seconds`, on the partitions `owned` names (the
+    agent's or the child loop's: broker/kafka/child_loop.py)."""
+
     async def look_for_deadlines() -> None:
-        owned = owned_partitions(app)
-        if not owned:
+        partitions = owned()
+        if not partitions:
             return
         try:
-            await ticker.run_once(owned)
+            await ticker.run_once(partitions)
         except Exception as exc:  # an exception in a faust timer stops the whole worker
             on_fault(exc)  # unless it is the disk's: then the worker must stop
             log.exception("deadline look failed", extra={"error": type(exc).__name__})
 
     app.timer(interval=tick_seconds, name="ticker")(look_for_deadlines)
-
-    return child

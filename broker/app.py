@@ -83,11 +83,13 @@ def group_instance_id(settings: Settings) -> str:
     subscribe to) and the worker never becomes ready: a worker switched from the faust
     link agent to the loop did so (tests/integration/test_link_loop_migration.py). As a
     new member it is assigned afresh (its old id leaves once its session times out). The
-    ingest stage as the loop (MASH_INGEST_STAGE) takes the inbound topics from faust's
-    subscription in the same way, and is said in the id too."""
+    ingest stage as the loop (MASH_INGEST_STAGE) and the child stage as the loop
+    (MASH_CHILD_STAGE) take their topics from faust's subscription in the same way, and
+    are said in the id too."""
     address = f"{settings.worker_web_host}:{settings.worker_web_port}"
     stage = "" if settings.link_stage == "faust" else f"-{settings.link_stage}"
     stage += "-ingest-loop" if settings.ingest_stage == "loop" else ""  # the same, for ingest
+    stage += "-child-loop" if settings.child_stage == "loop" else ""  # and for the child stage
     if settings.worker_instance_id:
         return f"{settings.worker_instance_id}{stage}@{address}"
     where = f"{socket.gethostname()}:{settings.state_dir.resolve()}"

@@ -29,8 +29,10 @@ from agents.link_loop import LoopLinker
 from broker.app import create_app, group_instance_id
 from broker.calendar.clock import Clock, EventClock, SystemClock
 from broker.codec import codec_from_settings
-from broker.config.partnership import load_config
+from broker.config.partnership import PartnershipConfig, load_config
 from broker.kafka.admin import client_options, create_topics, metadata_check
+from broker.kafka.child_loop import ChildLoop, PartitionBatch
+from broker.kafka.child_state import child_changelogs
 from broker.kafka.gaps import GapProbe
 from broker.kafka.ingest_loop import IngestLoop
 from broker.kafka.link_loop import LinkLoop
@@ -38,6 +40,7 @@ from broker.kafka.link_migration import FromFaust
 from broker.kafka.sensor import lean_prometheus_sensor
 from broker.kafka.sink import KafkaSink
 from broker.kafka.tables import Tables, declare_tables
+from broker.models.internal import ChildMessage
 from broker.ops import faust_state
 from broker.ops.health import KafkaProbe
 from broker.ops.logs import configure_logging
@@ -68,6 +71,9 @@ SinkWrapper = Callable[[Sink], Sink]
 """Wraps the worker's sink (the port where its records leave): a fault-injecting sink in
 the crash tests, for instance. Production runs none."""
 
+BeforeChildCommit = Callable[[PartitionBatch], object]
+"""With the child loop: as `BeforeLinkCommit`, for one partition's transaction."""
+
 BeforeLinkCommit = Callable[[LinkedBatch], object]
 """With the link loop: runs when a batch's records are acknowledged, before its
 transaction commits (the crash tests' kill at the worst moment). Production runs none."""
@@ -79,6 +85,7 @@ def build_worker(
     *,
     wrap_sink: SinkWrapper | None = None,
     before_link_commit: BeforeLinkCommit | None = None,
+    before_child_commit: BeforeChildCommit | None = None,
 ) -> Worker:
     clock = clock or clock_from_settings(settings)
     config = load_config(settings.partnership_file)  # validated before anything connects
@@ -91,17 +98,52 @@ def build_worker(
     kafka_sink: Sink = KafkaSink(app, codec)
     sink = MeteredSink(wrap_sink(kafka_sink) if wrap_sink else kafka_sink, metrics)
     tables = declare_tables(app)
-    store = ChildStore(tables.pictures, tables.inbox, tables.timers)
-
-    def deadlines() -> DeadlineCounts:
-        soon, late = store.deadline_counts(clock.now(), child.owned_partitions(app))
-        return DeadlineCounts(due_within_hour=soon, overdue=late)
-
-    metrics.watch_deadlines(deadlines)
     watch = StateWatch(settings.state_dir)  # a disk that refuses writes stops the worker
     if settings.store == "rocksdb":
         app.timer(interval=settings.state_check_seconds, name="state-dir")(watch.look)
     batch_max, within = settings.batch_max, settings.batch_within_seconds
+    stepping: Any
+    if settings.child_stage == "loop":
+        stepping = child_loop(
+            app,
+            settings,
+            codec,
+            sink,
+            clock=clock,
+            config=config,
+            metrics=metrics,
+            before_commit=before_child_commit,
+        )
+        store, owned = stepping.store, stepping.owned_partitions
+    else:
+        store = ChildStore(tables.pictures, tables.inbox, tables.timers)
+        stepping = child.register(
+            app,
+            codec,
+            store,
+            sink=sink,
+            clock=clock,
+            config=config,
+            tick_seconds=settings.tick_seconds,
+            batch_max=batch_max,
+            batch_within=within,
+            observer=metrics,
+            on_fault=watch.fault,  # the disk's fault stops the worker
+            gap_probe=(
+                GapProbe(settings.kafka_bootstrap, client_options(settings))
+                if settings.link_stage == "loop"  # its transactions' markers on broker.linked.v1
+                else None
+            ),
+        )
+
+        def owned() -> set[int]:
+            return child.owned_partitions(app)
+
+    def deadlines() -> DeadlineCounts:
+        soon, late = store.deadline_counts(clock.now(), owned())
+        return DeadlineCounts(due_within_hour=soon, overdue=late)
+
+    metrics.watch_deadlines(deadlines)
     linking = (
         link_loop(app, settings, codec, clock, metrics, before_commit=before_link_commit)
         if settings.link_stage == "loop"
@@ -127,33 +169,18 @@ def build_worker(
     state = faust_state.FaustState(
         app,
         handled=lambda topic, partition: (
-            store.next_offset(partition) if topic == LINKED.name else None
+            store.next_offset(partition)
+            if topic == LINKED.name and settings.child_stage == "faust"
+            else None
         ),
-        others=lambda: {**loop_lag(linking), **loop_lag(ingesting)},
+        others=lambda: {**loop_lag(linking), **loop_lag(ingesting), **loop_lag(stepping)},
     )
     metrics.watch_worker(state)
     faust_state.connect(app, state, metrics)
     agents = {
         "ingest": ingesting,
         "link": linking,
-        "child": child.register(
-            app,
-            codec,
-            store,
-            sink=sink,
-            clock=clock,
-            config=config,
-            tick_seconds=settings.tick_seconds,
-            batch_max=batch_max,
-            batch_within=within,
-            observer=metrics,
-            on_fault=watch.fault,  # the disk's fault stops the worker
-            gap_probe=(
-                GapProbe(settings.kafka_bootstrap, client_options(settings))
-                if settings.link_stage == "loop"  # its transactions' markers on broker.linked.v1
-                else None
-            ),
-        ),
+        "child": stepping,
     }
     probe = KafkaProbe(
         metadata_check(
@@ -255,7 +282,7 @@ def run_beside_faust(app: faust.App, run: Callable[[], Awaitable[None]], stopped
 def loop_lag(stage: Any) -> Mapping[tuple[str, int], int]:
     """A stage run as a loop beside faust: its lag by partition (none for a faust agent,
     whose lag faust's own consumer reports)."""
-    return stage.lag() if isinstance(stage, LinkLoop | IngestLoop) else {}
+    return stage.lag() if isinstance(stage, LinkLoop | IngestLoop | ChildLoop) else {}
 
 
 def ingest_loop(
@@ -283,12 +310,73 @@ def ingest_loop(
     return loop
 
 
+def child_loop(
+    app: faust.App,
+    settings: Settings,
+    codec: Any,
+    sink: Sink,
+    *,
+    clock: Clock,
+    config: PartnershipConfig,
+    metrics: Metrics,
+    before_commit: BeforeChildCommit | None = None,
+) -> ChildLoop:
+    """The child stage as the transactional loop (broker/kafka/child_loop.py), run as a
+    task of the faust app like the link loop, with the agent's ticker over its store.
+    The ticks go through the worker's sink (its producer, outside any transaction)."""
+
+    def decode(raw: bytes) -> ChildMessage:  # only the link stage and the ticker write it
+        return codec.decode_trusted_as(raw, ChildMessage)  # type: ignore[no-any-return]
+
+    async def handle(
+        items: Sequence[tuple[bytes, int]], offsets: Sequence[int], store: ChildStore, out: Sink
+    ) -> None:
+        await child.handle_child_batch(
+            items,
+            decode,
+            store,
+            out,
+            config=config,
+            clock=clock,
+            observer=metrics,
+            message_offsets=offsets,
+        )
+
+    def published(outgoing: Any) -> None:
+        for record, recorded_at in outgoing:
+            metrics.record_published(record, recorded_at)
+
+    loop = ChildLoop(
+        handle,
+        codec,
+        bootstrap=settings.kafka_bootstrap,
+        app_id=settings.app_id,
+        client_options=client_options(settings),
+        batch_max=settings.link_batch_max,
+        instance_id=group_instance_id(settings),
+        session_timeout_ms=int(settings.session_timeout_seconds * 1000),
+        heartbeat_ms=int(settings.heartbeat_seconds * 1000),
+        linger_ms=int(settings.producer_linger_seconds * 1000),
+        batch_bytes=settings.producer_batch_bytes,
+        on_committed=published,
+        before_commit=before_commit or (lambda batch: None),
+    )
+    run_beside_faust(app, loop.run, "the child loop stopped")
+    ticker = child.Ticker(loop.store, sink, clock)
+    child.register_ticker(app, ticker, loop.owned_partitions, tick_seconds=settings.tick_seconds)
+    return loop
+
+
 def worker_topics(settings: Settings) -> list[TopicSpec]:
-    """The topics a worker creates at start: every declared one, and the link loop's
-    state topic when it runs the loop."""
+    """The topics a worker creates at start: every declared one, the link loop's state
+    topic when it runs the link loop, and the child tables' changelogs when it runs the
+    child loop (faust creates them for its agent's tables)."""
+    topics = all_topics()
     if settings.link_stage == "loop":
-        return [*all_topics(), link_state_topic(settings.app_id)]
-    return all_topics()
+        topics = [*topics, link_state_topic(settings.app_id)]
+    if settings.child_stage == "loop":
+        topics = [*topics, *child_changelogs(settings.app_id, settings.topic_partitions)]
+    return topics
 
 
 def clock_from_settings(settings: Settings) -> Clock:
@@ -302,6 +390,7 @@ def run_worker(
     *,
     wrap_sink: SinkWrapper | None = None,
     before_link_commit: BeforeLinkCommit | None = None,
+    before_child_commit: BeforeChildCommit | None = None,
 ) -> int:
     configure_logging()
     if settings.store == "rocksdb" and (found := problem(settings.state_dir)) is not None:
@@ -316,7 +405,12 @@ def run_worker(
             client_options=client_options(settings),  # TLS/SASL on a real cluster
         )
     )
-    worker = build_worker(settings, wrap_sink=wrap_sink, before_link_commit=before_link_commit)
+    worker = build_worker(
+        settings,
+        wrap_sink=wrap_sink,
+        before_link_commit=before_link_commit,
+        before_child_commit=before_child_commit,
+    )
     log.info("worker starting", extra={"count": len(worker.agents)})
     runner = faust.Worker(worker.app, loglevel="INFO", override_logging=False, quiet=True)
     runner.spinner = None  # a terminal spinner would write non-JSON bytes to the log

@@ -170,6 +170,15 @@ class Settings(BaseSettings):
         "the agent's group had got to (broker/kafka/ingest_loop.py). Switch with every "
         "worker stopped",
     )
+    child_stage: Literal["faust", "loop"] = Field(
+        default="faust",
+        description="faust (the default): the child stage is the faust `child` agent "
+        "(agents/child.py) over its tables. loop: a batched aiokafka consume-step-produce loop "
+        "in the worker, a Kafka transaction per partition and batch (outputs, the tables' "
+        "changes to their changelogs, the next offset), its state restored from the same "
+        "changelogs the agent's tables use (broker/kafka/child_loop.py). Switch with every "
+        "worker stopped",
+    )
     link_batch_max: int = Field(
         default=500,
         ge=1,

@@ -18,7 +18,9 @@ The principals:
   topics and its faust topics (prefix `<app id>-`: changelogs, the assignor's leader
   topic), and commits in its consumer group `<app id>` (and, running the link stage as a
   transactional loop, in `<app id>-link` with the transactional id `<app id>-link-0`;
-  running the ingest stage as a loop, in `<app id>-ingest`);
+  running the ingest stage as a loop, in `<app id>-ingest`; running the child stage as a
+  transactional loop, in `<app id>-child` with the transactional ids `<app id>-child-<n>`,
+  one per partition of broker.linked.v1);
 - **the MASH page** (`mash-broker web`, docs/web.md) reads what its views show (alerts,
   decisions, identity decisions, the disclosure audit, the worker's child-pictures
   changelog) with no consumer group, and writes decisions and the access audit;
@@ -267,6 +269,17 @@ def worker_bindings(principal: str, app_id: str) -> list[AclBinding]:
             write,
             describe,
             resource=ResourceType.TRANSACTIONAL_ID,
+        ),
+        # The child stage as a transactional loop (MASH_CHILD_STAGE=loop,
+        # broker/kafka/child_loop.py): its group, one transactional id per partition.
+        *_on(principal, [f"{app_id}-child"], read, resource=ResourceType.GROUP),
+        *_on(
+            principal,
+            [f"{app_id}-child-"],
+            write,
+            describe,
+            resource=ResourceType.TRANSACTIONAL_ID,
+            pattern=PatternType.PREFIXED,
         ),
     ]
 

@@ -29,6 +29,8 @@ async def live_pictures(settings: Settings, timeout: float = 10.0) -> dict[str, 
         enable_auto_commit=False,
         group_id=None,
         auto_offset_reset="earliest",
+        isolation_level="read_committed",  # the child loop's aborted batches: never
+
         **client_options(settings),
     )
     try:

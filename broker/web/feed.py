@@ -168,6 +168,9 @@ class ViewFeed:
             group_id=None,
             enable_auto_commit=False,
             auto_offset_reset="earliest",
+            # What the link and child loops wrote in a transaction they aborted is never
+            # shown: their records, and the child loop's pictures (broker/kafka/child_loop.py).
+            isolation_level="read_committed",
             metadata_max_age_ms=5_000,  # a topic created later (the changelog) is found soon
             **client_options(self.settings),
         )

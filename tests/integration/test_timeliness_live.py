@@ -25,7 +25,9 @@ from tests.integration.test_live_equals_replay import LiveWorker, _live_records
 from tests.unit.test_timeliness import AS_OF, FILE, JULY, MAY
 
 
+@pytest.mark.parametrize("child_stage", ["faust", "loop"])
 def test_the_live_worker_gives_the_report_replay_gives(
+    child_stage: str,
     own_kafka: LocalKafka,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
@@ -33,6 +35,7 @@ def test_the_live_worker_gives_the_report_replay_gives(
 ) -> None:
     events = [json.loads(line) for line in FILE.read_text().splitlines() if line.strip()]
     worker = LiveWorker(own_kafka.bootstrap, tmp_path)
+    worker.process.env["MASH_CHILD_STAGE"] = child_stage  # the loop writes the same changelog
     worker.process.start()
     try:
         outputs = [json.loads(r) for r in _live_records(own_kafka.bootstrap, worker, events, AS_OF)]

@@ -233,15 +233,19 @@ def test_the_worker_commits_in_its_own_groups_only() -> None:
     groups = [b for b in of(WORKER) if b.resource_type is ResourceType.GROUP]
     assert [(b.resource_name, b.pattern_type, b.operation) for b in groups] == [
         (APP_ID, PatternType.LITERAL, Operation.READ),
+        (f"{APP_ID}-child", PatternType.LITERAL, Operation.READ),  # the child loop's
         (f"{APP_ID}-ingest", PatternType.LITERAL, Operation.READ),  # the ingest loop's
         (f"{APP_ID}-link", PatternType.LITERAL, Operation.READ),  # the link loop's
     ]
 
 
-def test_only_the_worker_holds_the_link_loops_transactional_id() -> None:
+def test_only_the_worker_holds_the_loops_transactional_ids() -> None:
+    """The link loop's one id, and the child loop's, one per partition (a prefix: the
+    manifests do not know how many partitions a cluster's topic has)."""
     held = [b for b in BINDINGS if b.resource_type is ResourceType.TRANSACTIONAL_ID]
     assert {(b.principal, b.resource_name, b.pattern_type) for b in held} == {
-        (WORKER, f"{APP_ID}-link-0", PatternType.LITERAL)
+        (WORKER, f"{APP_ID}-link-0", PatternType.LITERAL),
+        (WORKER, f"{APP_ID}-child-", PatternType.PREFIXED),
     }
     assert {b.operation for b in held} == {Operation.WRITE, Operation.DESCRIBE}
 
@@ -341,10 +345,11 @@ def test_no_wildcards_no_cluster_rights_no_deny_only_allow() -> None:
         assert b.resource_type is not ResourceType.CLUSTER
         assert (b.permission, b.host) == ("ALLOW", "*")
         if b.pattern_type is PatternType.PREFIXED:
-            assert (b.principal, b.resource_name) == (
-                WORKER,
-                f"{APP_ID}-",
-            ) or b.resource_type is ResourceType.GROUP
+            assert (
+                (b.principal, b.resource_name) == (WORKER, f"{APP_ID}-")
+                or b.resource_type is ResourceType.GROUP
+                or (b.principal, b.resource_name) == (WORKER, f"{APP_ID}-child-")
+            )
 
 
 def test_an_agency_alone_gets_only_its_own_bindings() -> None:

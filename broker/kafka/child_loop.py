@@ -1,0 +1,424 @@
+"""The child stage as a batched consume -> step -> produce loop, a Kafka transaction per
+partition and batch.
+
+With `MASH_CHILD_STAGE=loop` the worker runs this beside faust instead of the faust
+`child` agent: its own `AIOKafkaConsumer` on broker.linked.v1 (group `<app id>-child`,
+read_committed, no auto-commit, the worker's static member id) and, for each partition
+it owns, a transactional producer `<app id>-child-<partition>`: whoever takes a
+partition over fences whoever had it, as the link loop's one producer does. For each
+batch, each partition's messages in turn:
+
+1. the agent's own function (`agents.child.handle_child_batch`) steps them over the
+   partition's state in memory (broker/kafka/child_state.py: the faust tables' three
+   mappings, restored from their changelog topics), its records gathered, not sent;
+2. one transaction on the partition's producer: every record (the last one to each
+   partition marked, as the link loop marks it: broker.pipeline.offsets), and every
+   change of the state as a changelog record, the partition's next offset among them
+   (`next_offset_key`); the sends are awaited before the commit (aiokafka commits a
+   transaction one of whose sends failed). The group's offsets are committed after it,
+   outside it, only for the tools that read them.
+3. a Kafka error aborts the open transactions; every partition is then given up and
+   taken again (its state read again from the changelogs, read committed, and its
+   messages from the state's next offset), with backoff. A producer fenced mid-batch
+   raises `Fenced`, which stops the worker, as in the link loop.
+
+Taking a partition: its producer is started (which aborts what a killed owner left
+open), its part of the three changelogs read to their end, read committed, and the
+partition read from the state's next offset; a partition whose state holds none starts
+where the faust agent's group (the app id) had committed, or at the beginning. The faust
+agent's state is in those same changelogs, so a worker switched from the agent to the
+loop starts from it: nothing moves. What it then handles again (the agent kept its
+offset after a batch's records) it recognises by the picture's last message
+(`agents.child.handled_before`), as the agent did.
+
+Deadlines: the ticker is the agent's (`agents.child.Ticker`), over the loop's store and
+the partitions it owns; its ticks are sent by the worker's producer, outside any
+transaction, and handled in order with the child's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError, ProducerFenced
+
+from broker.errors import Fenced
+from broker.kafka.admin import committed_offsets
+from broker.kafka.child_state import CHILD_TABLES, StateMap, child_state_maps
+from broker.kafka.link_loop import CLOSING_HEADER, Wired, placed_records
+from broker.kafka.tables import changelog_topic
+from broker.pipeline import offsets as offsets_plan
+from broker.pipeline.child_store import ChildStore
+from broker.pipeline.sink import Encoder, Outgoing
+from broker.topics import LINKED
+
+log = logging.getLogger(__name__)
+
+Handle = Callable[
+    [Sequence[tuple[bytes, int]], Sequence[int], ChildStore, "Gathered"], Awaitable[object]
+]
+"""Steps one partition's messages ((bytes, partition), their offsets) over the store,
+handing the records to the sink (agents.child.handle_child_batch)."""
+
+
+class Gathered:
+    """The sink a partition's step writes to: records kept, sent in the transaction."""
+
+    def __init__(self) -> None:
+        self.outgoing: list[Outgoing] = []
+
+    async def send(self, record: Any, *, recorded_at: Any = None) -> None:
+        self.outgoing.append((record, recorded_at))
+
+    async def send_all(self, records: Sequence[Outgoing]) -> None:
+        self.outgoing.extend(records)
+
+
+@dataclass(frozen=True)
+class PartitionBatch:
+    """One partition's part of a batch, stepped and ready for its transaction."""
+
+    tp: TopicPartition
+    outgoing: Sequence[Outgoing]
+    wired: Sequence[Wired]
+    state: Sequence[tuple[str, bytes, bytes | None]]
+    """The state's changes: (changelog topic, key, value or None)."""
+    next_offset: int
+
+
+@dataclass
+class ChildLoop:
+    handle: Handle
+    encoder: Encoder
+    bootstrap: str
+    app_id: str
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+    batch_max: int = 500
+    instance_id: str | None = None
+    session_timeout_ms: int = 10_000
+    heartbeat_ms: int = 1_000
+    linger_ms: int = 5
+    batch_bytes: int = 262_144
+    fetch_wait_ms: int = 20
+    on_committed: Callable[[Sequence[Outgoing]], object] = lambda outgoing: None
+    """Hears of a partition's records once its transaction has committed (metrics)."""
+    before_commit: Callable[[PartitionBatch], object] = lambda batch: None
+    """Runs once a partition's sends are acknowledged, before its commit (the tests' kill)."""
+    maps: dict[str, StateMap] = field(default_factory=child_state_maps)
+    store: ChildStore = field(init=False)
+    _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
+    _producers: dict[int, AIOKafkaProducer] = field(default_factory=dict, init=False)
+    _next: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    """Per partition held, the offset handled next (committed): where its lag counts from."""
+    _committing: asyncio.Task[None] | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        self.store = ChildStore(*(self.maps[table] for table in CHILD_TABLES))
+
+    @property
+    def group(self) -> str:
+        return f"{self.app_id}-child"
+
+    def transactional_id(self, partition: int) -> str:
+        return f"{self.app_id}-child-{partition}"
+
+    def owned_partitions(self) -> set[int]:
+        """The partitions of broker.linked.v1 this loop holds (the ticker's)."""
+        return {tp.partition for tp in self._next}
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Step until `stop` is set (or the task is cancelled); raises `Fenced`."""
+        consumer = AIOKafkaConsumer(
+            LINKED.name,
+            bootstrap_servers=self.bootstrap,
+            group_id=self.group,
+            group_instance_id=self.instance_id,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+            session_timeout_ms=self.session_timeout_ms,
+            heartbeat_interval_ms=self.heartbeat_ms,
+            fetch_max_wait_ms=self.fetch_wait_ms,
+            max_partition_fetch_bytes=4 * 1024 * 1024,
+            **self.client_options,
+        )
+        await consumer.start()
+        self._consumer = consumer
+        delay = 0.2
+        try:
+            while stop is None or not stop.is_set():
+                fetched = await consumer.getmany(timeout_ms=100, max_records=self.batch_max)
+                assigned = frozenset(consumer.assignment())
+                if assigned != frozenset(self._next):
+                    if not await self._try_take(consumer, assigned):
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, 10.0)
+                    continue  # what was fetched is read again from each partition's next offset
+                if not fetched:
+                    continue
+                try:
+                    await self._batch(fetched)
+                    delay = 0.2
+                except KafkaError as exc:
+                    log.warning(
+                        "child transaction failed; aborted, stepping the batch again",
+                        extra={"error": type(exc).__name__},
+                    )
+                    await self._release()  # taken again at the next turn: state and offsets
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 10.0)
+        finally:
+            await self._release()
+            await consumer.stop()
+
+    def lag(self) -> dict[tuple[str, int], int]:
+        """Messages not yet handled, per partition this loop holds: its highwater less the
+        offset it handles next (read at scrape time, never raising)."""
+        consumer = self._consumer
+        if consumer is None:
+            return {}
+        lags = {}
+        for tp, handled in list(self._next.items()):
+            highwater = consumer.highwater(tp)
+            if highwater is not None:
+                lags[(tp.topic, tp.partition)] = max(0, highwater - handled)
+        return lags
+
+    async def _try_take(
+        self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]
+    ) -> bool:
+        """Give up every partition and take the assigned ones; False (all given up, taken
+        again at the next turn) on a Kafka error or a fencing while taking them (another
+        owner's producer initialised in the same moment of a rebalance: see
+        broker.kafka.link_loop, `_try_take`)."""
+        await self._release()
+        if not assigned:
+            return True
+        try:
+            await self._take(consumer, assigned)
+            return True
+        except (KafkaError, Fenced) as exc:
+            log.warning(
+                "child loop could not take its partitions; trying again",
+                extra={"error": type(exc.__cause__ or exc).__name__},
+            )
+            await self._release()
+            if isinstance(exc, Fenced):
+                await asyncio.sleep(2 * self.heartbeat_ms / 1000)
+            return False
+
+    async def _take(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> None:
+        started = time.monotonic()
+        partitions = sorted(tp.partition for tp in assigned)
+        for partition in partitions:
+            self._producers[partition] = await self._started(partition)
+        count = await read_tables(
+            self.bootstrap, self.app_id, partitions, self.maps, self.client_options
+        )
+        self.store.forget()
+        missing = [tp for tp in assigned if self.store.next_offset(tp.partition) is None]
+        fallback = await self._fallback_offsets(missing)
+        for tp in assigned:
+            kept = self.store.next_offset(tp.partition)
+            resume = kept if kept is not None else fallback.get(tp)
+            if resume is None:
+                await consumer.seek_to_beginning(tp)
+                resume = (await consumer.beginning_offsets([tp]))[tp]
+            else:
+                consumer.seek(tp, resume)
+            self._next[tp] = resume
+        log.info(
+            "child loop took its partitions",
+            extra={"count": count, "seconds": round(time.monotonic() - started, 3)},
+        )
+
+    async def _started(self, partition: int) -> AIOKafkaProducer:
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            transactional_id=self.transactional_id(partition),
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=self.linger_ms,
+            max_batch_size=self.batch_bytes,
+            **self.client_options,
+        )
+        try:
+            await producer.start()  # fences the previous owner, aborts its open transaction
+        except ProducerFenced as exc:
+            await _stopped(producer)
+            raise Fenced("the child stage's transactional id is taken") from exc
+        except BaseException:
+            await _stopped(producer)
+            raise
+        return producer
+
+    async def _fallback_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:
+        """For partitions the state holds no next offset for: this loop's group's
+        committed offsets, else the faust agent's group's (the app id's)."""
+        if not tps:
+            return {}
+        opts = self.client_options
+        ours = await committed_offsets(self.bootstrap, self.group, tps, opts)
+        rest = [tp for tp in tps if tp not in ours]
+        agent = await committed_offsets(self.bootstrap, self.app_id, rest, opts) if rest else {}
+        return {**agent, **ours}
+
+    async def _release(self) -> None:
+        """Give every partition up: its producer stopped (aborting nothing: the next owner's
+        start aborts what is open), its state forgotten."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
+        producers, self._producers = self._producers, {}
+        self._next = {}
+        for mapping in self.maps.values():
+            mapping.reset()
+        self.store.forget()
+        for producer in producers.values():
+            await _stopped(producer)
+
+    async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        stepped = [await self._step(tp, messages) for tp, messages in fetched.items() if messages]
+        results = await asyncio.gather(
+            *(self._commit(batch) for batch in stepped), return_exceptions=True
+        )
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
+        self._commit_offsets({batch.tp: batch.next_offset for batch in stepped})
+
+    async def _step(self, tp: TopicPartition, messages: Sequence[Any]) -> PartitionBatch:
+        """Step a partition's messages over the state in memory; its records and the
+        state's changes, ready to send (nothing sent yet)."""
+        for mapping in self.maps.values():
+            mapping.partition = tp.partition
+        gathered = Gathered()
+        items = [(m.value or b"", tp.partition) for m in messages]
+        await self.handle(items, [m.offset for m in messages], self.store, gathered)
+        wired = [self._wire(record) for record, _ in gathered.outgoing]  # a fault: raised
+        state = [
+            (changelog_topic(self.app_id, table), key, value)
+            for table, mapping in self.maps.items()
+            for key, value in mapping.taken(tp.partition)
+        ]
+        return PartitionBatch(tp, gathered.outgoing, wired, state, messages[-1].offset + 1)
+
+    async def _commit(self, batch: PartitionBatch) -> None:
+        producer = self._producers[batch.tp.partition]
+        try:
+            await producer.begin_transaction()
+            placed = await placed_records(producer, list(batch.wired))
+            closing = offsets_plan.closing([(t, p) for t, p, _, _ in placed])
+            sent = [
+                await producer.send(
+                    t, v, key=k, partition=p, headers=[CLOSING_HEADER] if closes else None
+                )
+                for (t, p, k, v), closes in zip(placed, closing, strict=True)
+            ]
+            sent += [
+                await producer.send(topic, value, key=key, partition=batch.tp.partition)
+                for topic, key, value in batch.state
+            ]
+            for acknowledgement in sent:
+                await acknowledgement  # raises if a send failed: then nothing is committed
+            if inspect.isawaitable(waiting := self.before_commit(batch)):
+                await waiting
+            await producer.commit_transaction()
+        except ProducerFenced as exc:
+            raise Fenced("the child stage's transactional id is taken") from exc
+        except KafkaError:
+            await _aborted(producer)
+            raise
+        except asyncio.CancelledError as exc:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # the loop itself is stopping
+            raise Fenced("the child producer stopped on a fatal error") from exc
+        self._next[batch.tp] = batch.next_offset
+        self.on_committed(batch.outgoing)
+
+    def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
+        """The group's offsets, committed outside the transactions and not waited for
+        (where the loop reads from is the state's next offset: see the module's doc)."""
+        consumer = self._consumer
+        if consumer is None or not offsets:
+            return
+        previous = self._committing
+
+        async def commit() -> None:
+            if previous is not None:
+                await previous
+            try:
+                await asyncio.wait_for(consumer.commit(dict(offsets)), 10.0)
+            except (KafkaError, TimeoutError) as exc:
+                log.warning(
+                    "child group offsets not committed", extra={"error": type(exc).__name__}
+                )
+
+        self._committing = asyncio.ensure_future(commit())
+
+    def _wire(self, record: Any) -> Wired:
+        """As `KafkaSink` encodes a record (broker/kafka/sink.py)."""
+        value = self.encoder.encode(record.value, topic=record.topic)
+        key = record.key.encode("utf-8") if record.key is not None else None
+        return record.topic, key, value
+
+
+async def _stopped(producer: AIOKafkaProducer) -> None:
+    try:
+        await producer.stop()
+    except (KafkaError, AssertionError) as exc:  # a fenced producer may refuse to flush
+        log.warning("child producer not stopped cleanly", extra={"error": type(exc).__name__})
+
+
+async def _aborted(producer: AIOKafkaProducer) -> None:
+    """Abort the open transaction if the producer still can (see link_loop's `_abort`);
+    the next producer with the same id aborts whatever this one could not."""
+    try:
+        await producer.abort_transaction()
+    except (KafkaError, AssertionError) as exc:
+        log.warning("child transaction not aborted", extra={"error": type(exc).__name__})
+
+
+async def read_tables(
+    bootstrap: str,
+    app_id: str,
+    partitions: Sequence[int],
+    maps: Mapping[str, StateMap],
+    client_options: Mapping[str, Any] | None = None,
+) -> int:
+    """The given partitions of the three changelogs, committed records only, from their
+    beginning to their end, loaded into the maps in order; how many records."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        isolation_level="read_committed",
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        **(client_options or {}),
+    )
+    await consumer.start()
+    count = 0
+    try:
+        by_topic = {changelog_topic(app_id, table): table for table in maps}
+        tps = [TopicPartition(topic, p) for topic in by_topic for p in partitions]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
+            for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
+                table = maps[by_topic[tp.topic]]
+                for m in messages:
+                    if m.key is not None:
+                        table.load(tp.partition, m.key, m.value)
+                        count += 1
+        return count
+    finally:
+        await consumer.stop()
