@@ -30,7 +30,6 @@ async def live_pictures(settings: Settings, timeout: float = 10.0) -> dict[str, 
         group_id=None,
         auto_offset_reset="earliest",
         isolation_level="read_committed",  # the child loop's aborted batches: never
-
         **client_options(settings),
     )
     try:
