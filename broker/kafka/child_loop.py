@@ -116,7 +116,9 @@ class ChildLoop:
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _producers: dict[int, AIOKafkaProducer] = field(default_factory=dict, init=False)
     _next: dict[TopicPartition, int] = field(default_factory=dict, init=False)
-    """Per partition held, the offset handled next (committed): where its lag counts from."""
+    """Per partition held, the offset handled next (committed): where its lag counts from.
+    Past a transaction's marker that follows the last record handled (the consumer's
+    position): else a partition the link loop wrote last would lag by one for ever."""
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -292,6 +294,10 @@ class ChildLoop:
         for result in results:
             if isinstance(result, BaseException):
                 raise result
+        consumer = self._consumer
+        assert consumer is not None
+        for batch in stepped:  # past the link loop's marker after the last record, if any:
+            self._next[batch.tp] = max(batch.next_offset, await consumer.position(batch.tp))
         self._commit_offsets({batch.tp: batch.next_offset for batch in stepped})
 
     async def _step(self, tp: TopicPartition, messages: Sequence[Any]) -> PartitionBatch:

@@ -14,6 +14,11 @@ faust consumer reads uncommitted, meanwhile reads the batch's messages on
 broker.linked.v1) and SIGKILLs itself before the commit: the transaction is left open,
 to be aborted by the next owner.
 
+With `CRASH_HOW=child` (and MASH_CHILD_STAGE=loop) the child loop's first partition batch
+of at least `CRASH_AT_BATCH` records after `CRASH_AFTER_BATCHES` of them is sent in its
+transaction (records and the tables' changes) and acknowledged; the process SIGKILLs
+itself before the commit.
+
 With `CRASH_HOW=migration` (and MASH_LINK_STAGE=loop) the link loop moves the faust link
 tables over (broker.kafka.link_migration), has the migration's records acknowledged in
 its transaction, and SIGKILLs itself before the commit.
@@ -39,6 +44,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from broker.compose import run_worker
+from broker.kafka.child_loop import PartitionBatch
 from broker.kafka.link_loop import MIGRATED
 from broker.pipeline.link_state import LinkedBatch
 from broker.pipeline.records import OutRecord
@@ -101,6 +107,28 @@ def kill_before_commit(
     return hook
 
 
+CHILD_MARKER = "killed before a child transaction's commit"
+
+
+def kill_before_child_commit(
+    at_least: int, wait: float, after: int = 0
+) -> Callable[[PartitionBatch], Awaitable[None]]:
+    """The child loop's: kills in the first partition's batch of `at_least` records after
+    `after` of them committed."""
+    batches = 0
+
+    async def hook(batch: PartitionBatch) -> None:
+        nonlocal batches
+        batches += 1
+        if batches <= after or len(batch.outgoing) < at_least:
+            return
+        print(f"{CHILD_MARKER}: {len(batch.outgoing)} records sent", flush=True)
+        await asyncio.sleep(wait)
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    return hook
+
+
 MIGRATION_MARKER = "killed before the migration's commit"
 
 
@@ -118,6 +146,11 @@ def main() -> int:
         after = int(os.environ.get("CRASH_AFTER_BATCHES", "0"))
         hook = kill_before_commit(at_least, wait, after)
         return run_worker(Settings(), before_link_commit=hook)
+    if how == "child":
+        wait = float(os.environ.get("CRASH_WAIT", "1"))
+        after = int(os.environ.get("CRASH_AFTER_BATCHES", "0"))
+        hook = kill_before_child_commit(at_least, wait, after)
+        return run_worker(Settings(), before_child_commit=hook)
     if how == "migration":
         return run_worker(Settings(), before_link_commit=kill_in_migration)
     return run_worker(Settings(), wrap_sink=lambda inner: HalfThenKill(inner, at_least, how))
