@@ -97,7 +97,7 @@ def build_worker(
     metrics = Metrics(registry)
     kafka_sink: Sink = KafkaSink(app, codec)
     sink = MeteredSink(wrap_sink(kafka_sink) if wrap_sink else kafka_sink, metrics)
-    tables = declare_tables(app)
+    tables = declare_tables(app, child=settings.child_stage == "faust")
     watch = StateWatch(settings.state_dir)  # a disk that refuses writes stops the worker
     if settings.store == "rocksdb":
         app.timer(interval=settings.state_check_seconds, name="state-dir")(watch.look)

@@ -76,23 +76,32 @@ class Tables:
     held_events: Any
     """event_id -> event JSON, for events held unlinked until a person decides."""
     pictures: Any
-    """child id -> the child's picture, JSON bytes (broker.picture)."""
+    """child id -> the child's picture, JSON bytes (broker.picture); the child stage's
+    three are None when it runs as the loop."""
     inbox: Any
     """child id -> {awaiting, pending}, only while a merge is under way."""
     timers: Any
     """child id -> {due, partition}, only for children with a running deadline."""
 
 
-def declare_tables(app: faust.App) -> Tables:
+def declare_tables(app: faust.App, *, child: bool = True) -> Tables:
+    """Every table; without the child stage's (None) when it runs as the loop
+    (broker/kafka/child_loop.py), which keeps them itself: faust would otherwise read
+    their changelogs too, into a store nobody reads."""
     link = ACCEPTED.partitions
+    seen_events = app.Table(
+        "seen-events", key_type=str, value_type=str, partitions=link, help="idempotency"
+    )
+    identity = app.Table("identity", key_type=str, partitions=link, help="identity index")
+    held_events = app.Table(
+        "held-events", key_type=str, value_type=str, partitions=link, help="held for review"
+    )
+    if not child:
+        return Tables(seen_events, identity, held_events, None, None, None)
     return Tables(
-        seen_events=app.Table(
-            "seen-events", key_type=str, value_type=str, partitions=link, help="idempotency"
-        ),
-        identity=app.Table("identity", key_type=str, partitions=link, help="identity index"),
-        held_events=app.Table(
-            "held-events", key_type=str, value_type=str, partitions=link, help="held for review"
-        ),
+        seen_events,
+        identity,
+        held_events,
         pictures=app.Table(
             PICTURES,
             key_type=str,
