@@ -20,7 +20,8 @@ batch, each partition's messages in turn:
 3. a Kafka error aborts the open transactions; every partition is then given up and
    taken again (its state read again from the changelogs, read committed, and its
    messages from the state's next offset), with backoff. A producer fenced mid-batch
-   raises `Fenced`, which stops the worker, as in the link loop.
+   is a partition taken over (`PartitionTaken`): every partition is given up and taken
+   again as the group now assigns them.
 
 Taking a partition: its producer is started (which aborts what a killed owner left
 open), its part of the three changelogs read to their end, read committed, and the
@@ -79,6 +80,15 @@ class Gathered:
 
     async def send_all(self, records: Sequence[Outgoing]) -> None:
         self.outgoing.extend(records)
+
+
+class PartitionTaken(KafkaError):
+    """A partition's producer was fenced mid-batch: another worker took the partition (a
+    rebalance this worker's consumer had not yet heard of, or this worker paused past
+    its session timeout). Its transaction is aborted by the new owner; the loop gives up
+    every partition and takes what the group assigns it now (`run`), rather than stop
+    the worker as the link loop's fencing does: with a producer per partition, every
+    rebalance of a busy worker could meet one."""
 
 
 @dataclass(frozen=True)
@@ -337,8 +347,8 @@ class ChildLoop:
             if inspect.isawaitable(waiting := self.before_commit(batch)):
                 await waiting
             await producer.commit_transaction()
-        except ProducerFenced as exc:
-            raise Fenced("the child stage's transactional id is taken") from exc
+        except ProducerFenced as exc:  # taken over: given up with the rest, taken again
+            raise PartitionTaken(f"partition {batch.tp.partition} taken over") from exc
         except KafkaError:
             await _aborted(producer)
             raise
