@@ -50,7 +50,7 @@ PARTITIONS = "6"
 class Group:
     """Three workers of one app, each with its own state directory and web port."""
 
-    def __init__(self, bootstrap: str, tmp_path: Path) -> None:
+    def __init__(self, bootstrap: str, tmp_path: Path, **extra: str) -> None:
         self.floor = tmp_path / "clock-floor"
         app_id = f"mash-three-{uuid.uuid4().hex[:6]}"
         self.ports = free_ports(WORKERS)
@@ -64,6 +64,7 @@ class Group:
                 MASH_WORKER_WEB_PORT=str(port),
                 MASH_TOPIC_PARTITIONS=PARTITIONS,
                 **({"MASH_BATCH_MAX": b} if (b := os.environ.get("TEST_BATCH_MAX")) else {}),
+                **extra,
             )
             self.processes.append(WorkerProcess(env, tmp_path / f"worker-{n}.log"))
 
@@ -118,7 +119,8 @@ def _through_three_workers(
     if until is not None:
         group.floor.write_text(until.isoformat())
     time.sleep(1.0)
-    live = settled_outputs(lambda: asyncio.run(_read_outputs(bootstrap)), 120)
+    read = lambda: asyncio.run(_read_outputs(bootstrap, "read_committed"))  # noqa: E731
+    live = settled_outputs(read, 120)
     assert live is not None, group.tail()
     return live
 
@@ -148,14 +150,17 @@ def test_three_workers_publish_what_replay_publishes(
     _assert_same(live, replayed, tmp_path, _Shown(group))  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize("child_stage", ["faust", "loop"])
 def test_a_councils_stream_through_three_workers_is_what_replay_publishes(
-    own_kafka: LocalKafka, tmp_path: Path
+    child_stage: str, own_kafka: LocalKafka, tmp_path: Path
 ) -> None:
+    """With the child stage as the loop too: its partitions' producers and tables spread
+    over three workers, taken over in the rebalances as the workers join."""
     events = _council(200)
     until = _a_fortnight_after(events)
     replayed = _replayed(events, until)
     assert sum('"mash.alert.v1"' in r for r in replayed) > 10
-    group = Group(own_kafka.bootstrap, tmp_path)
+    group = Group(own_kafka.bootstrap, tmp_path, MASH_CHILD_STAGE=child_stage)
     try:
         live = _through_three_workers(own_kafka.bootstrap, group, events, until)
     finally:
