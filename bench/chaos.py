@@ -65,6 +65,7 @@ from broker.topics import (
 
 PARTITIONS = 4
 LINK_STAGE: str = Settings.model_fields["link_stage"].default
+CHILD_STAGE: str = Settings.model_fields["child_stage"].default
 SESSION_TIMEOUT = 10.0
 
 
@@ -86,6 +87,8 @@ class Plan:
     """The workers' MASH_LINK_STAGE: `loop` (the transactional loop,
     broker/kafka/link_loop.py) or `faust` (the link agent); the worker's default if not
     said."""
+    child_stage: str = CHILD_STAGE
+    """The workers' MASH_CHILD_STAGE (broker/kafka/child_loop.py), likewise."""
 
 
 @dataclass
@@ -265,6 +268,7 @@ def run(plan: Plan, root: Path, kafka: LocalKafka | None = None) -> Report:
         MASH_TICK_SECONDS="0.5",
         MASH_SESSION_TIMEOUT_SECONDS=str(SESSION_TIMEOUT),
         MASH_LINK_STAGE=plan.link_stage,
+        MASH_CHILD_STAGE=plan.child_stage,
     )
     try:
         asyncio.run(create_topics(kafka.bootstrap, all_topics(), PARTITIONS, 1))
@@ -561,6 +565,12 @@ def main(argv: list[str] | None = None) -> int:
         help="the workers' link stage (MASH_LINK_STAGE): the faust agent or the loop",
     )
     parser.add_argument(
+        "--child-stage",
+        choices=("faust", "loop"),
+        default=CHILD_STAGE,
+        help="the workers' child stage (MASH_CHILD_STAGE): the faust agent or the loop",
+    )
+    parser.add_argument(
         "--no-disk", action="store_true", help="no worker's state directory made unwritable"
     )
     args = parser.parse_args(argv)
@@ -574,6 +584,7 @@ def main(argv: list[str] | None = None) -> int:
         disk=not args.no_disk,
         keep=args.keep,
         link_stage=args.link_stage,
+        child_stage=args.child_stage,
     )
     with TemporaryDirectory(prefix="mash-chaos-") as tmp:
         report = run(plan, Path(tmp))
