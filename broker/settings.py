@@ -163,9 +163,9 @@ class Settings(BaseSettings):
         "moves the faust link tables' state into it first (and faust's offset), once",
     )
     ingest_stage: Literal["faust", "loop"] = Field(
-        default="faust",
-        description="faust (the default): the ingest stage is the faust `ingest` agent "
-        "(agents/ingest.py). loop: a batched aiokafka consume-decide-produce loop in the worker, "
+        default="loop",
+        description="faust: the ingest stage is the faust `ingest` agent (agents/ingest.py). "
+        "loop (the default): a batched aiokafka consume-decide-produce loop in the worker, "
         "at least once as the agent, in the consumer group <app id>-ingest, starting where "
         "the agent's group had got to (broker/kafka/ingest_loop.py). Switch with every "
         "worker stopped",
