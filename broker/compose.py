@@ -242,7 +242,7 @@ def link_loop(
             metrics.record_published(record, recorded_at)
 
     loop = LinkLoop(
-        LoopLinker(codec.decode, clock, observer=metrics),
+        LoopLinker(codec.decode_trusted, clock, observer=metrics),  # only ingest writes it
         codec,
         bootstrap=settings.kafka_bootstrap,
         app_id=settings.app_id,

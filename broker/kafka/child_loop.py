@@ -82,7 +82,7 @@ class Gathered:
         self.outgoing.extend(records)
 
 
-class PartitionTaken(KafkaError):
+class PartitionTaken(Exception):
     """A partition's producer was fenced mid-batch: another worker took the partition (a
     rebalance this worker's consumer had not yet heard of, or this worker paused past
     its session timeout). Its transaction is aborted by the new owner; the loop gives up
@@ -178,7 +178,7 @@ class ChildLoop:
                 try:
                     await self._batch(fetched)
                     delay = 0.2
-                except KafkaError as exc:
+                except (KafkaError, PartitionTaken) as exc:
                     log.warning(
                         "child transaction failed; aborted, stepping the batch again",
                         extra={"error": type(exc).__name__},

@@ -19,9 +19,11 @@ from typing import Any
 import faust
 import pytest
 import pytest_asyncio
+from prometheus_client import CollectorRegistry
 from pydantic import BaseModel
 
 from agents import child, ingest, link
+from broker import compose
 from broker.app import create_app
 from broker.calendar.clock import ManualClock
 from broker.codec import AvroCodec
@@ -29,6 +31,7 @@ from broker.config.partnership import load_config
 from broker.kafka.tables import declare_tables
 from broker.models.events import parse_event
 from broker.models.internal import ChildMessage
+from broker.ops.metrics import Metrics
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.sink import MemorySink
 from broker.settings import Settings
@@ -122,3 +125,18 @@ async def test_ingest_validates_what_an_agency_sends(codec: CountingCodec) -> No
     ]
     assert codec.calls == {"decode_dict": 2}  # read, then validated by parse_event
     assert sink.on(REJECTED.name)
+
+
+@pytest.mark.asyncio
+async def test_the_link_loop_the_worker_builds_reads_accepted_events_trusted(
+    app: faust.App, codec: CountingCodec, tmp_path: Path
+) -> None:
+    """The link loop (MASH_LINK_STAGE=loop) decodes as the faust link agent does: it
+    validated every accepted event again until the worker's profile showed it (3.5 s
+    of the link stage's 14 s for 19,935 events)."""
+    settings = Settings(state_dir=tmp_path, store="memory")
+    loop = compose.link_loop(app, settings, codec, CLOCK, Metrics(CollectorRegistry()))
+    raws = [codec.encode(event, topic=ACCEPTED.name) for event in events(3)]
+    batch = await loop.transform(raws, [0, 1, 2])
+    assert codec.calls == {"decode_trusted": 3}
+    assert [record.topic for record, _ in batch.outgoing] == [LINKED.name] * 3
