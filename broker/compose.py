@@ -174,6 +174,7 @@ def build_worker(
             else None
         ),
         others=lambda: {**loop_lag(linking), **loop_lag(ingesting), **loop_lag(stepping)},
+        held=lambda: sum(loop_held(stage) for stage in (linking, ingesting, stepping)),
     )
     metrics.watch_worker(state)
     faust_state.connect(app, state, metrics)
@@ -283,6 +284,12 @@ def loop_lag(stage: Any) -> Mapping[tuple[str, int], int]:
     """A stage run as a loop beside faust: its lag by partition (none for a faust agent,
     whose lag faust's own consumer reports)."""
     return stage.lag() if isinstance(stage, LinkLoop | IngestLoop | ChildLoop) else {}
+
+
+def loop_held(stage: Any) -> int:
+    """A stage run as a loop beside faust: how many partitions it holds in its own
+    group (0 for a faust agent, whose partitions faust's assignor counts)."""
+    return stage.held() if isinstance(stage, LinkLoop | IngestLoop | ChildLoop) else 0
 
 
 def ingest_loop(

@@ -141,6 +141,10 @@ class ChildLoop:
     def transactional_id(self, partition: int) -> str:
         return f"{self.app_id}-child-{partition}"
 
+    def held(self) -> int:
+        """How many partitions this loop holds (taken, state read): readiness counts them."""
+        return len(self._next)
+
     def owned_partitions(self) -> set[int]:
         """The partitions of broker.linked.v1 this loop holds (the ticker's)."""
         return {tp.partition for tp in self._next}

@@ -149,6 +149,11 @@ class IngestLoop:
             if tp not in self._handled_to:
                 self._handled_to[tp] = await consumer.position(tp)
 
+    def held(self) -> int:
+        """How many inbound partitions this loop is assigned: readiness counts them."""
+        consumer = self._consumer
+        return len(consumer.assignment()) if consumer is not None else 0
+
     def lag(self) -> dict[tuple[str, int], int]:
         """Inbound messages not yet handled, per partition this loop holds (its highwater
         less its position; read at scrape time, never raising)."""

@@ -194,6 +194,10 @@ class LinkLoop:
             await self._release()
             await consumer.stop()
 
+    def held(self) -> int:
+        """How many partitions this loop holds (taken, state read): readiness counts them."""
+        return len(self._owned)
+
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages of the source not yet linked, per partition this loop holds: its
         highwater less the offset it links next (read at scrape time, never raising)."""

@@ -28,24 +28,36 @@ class FaustState:
         *,
         handled: Callable[[str, int], int | None] = lambda topic, partition: None,
         others: Callable[[], Mapping[tuple[str, int], int]] = dict,
+        held: Callable[[], int] = lambda: 0,
     ) -> None:
         self._app = app
         self._assigned_once = False
         self._handled = handled
         self._others = others
+        self._held = held
 
     def on_assigned(self) -> None:
         self._assigned_once = True
 
     def assigned_partitions(self) -> int | None:
-        """Actively assigned partitions (sources and table changelogs); None before the
-        first assignment of this worker's life."""
+        """Actively assigned partitions (sources and table changelogs), and those the
+        stages run beside faust hold in their own groups (`held`); None before faust's
+        first assignment of this worker's life.
+
+        With every stage a loop, faust's own group holds only its leader topic and the
+        link tables' changelogs: of two workers, one had no faust partition at all and
+        never became ready, though its loops held inbound and child partitions
+        (`bench.chaos --child-stage loop`)."""
         if not self._assigned_once:
             return None
         try:
-            return len(self._app.assignor.assigned_actives())
+            actives = len(self._app.assignor.assigned_actives())
         except Exception:  # the assignor is rebuilt on a rebalance
             return None
+        try:
+            return actives + self._held()
+        except Exception:  # a loop between owners: its part unknown
+            return actives
 
     def rebalancing(self) -> bool:
         return bool(getattr(self._app, "rebalancing", False))

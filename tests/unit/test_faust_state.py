@@ -103,3 +103,25 @@ def test_the_lag_of_a_stage_beside_faust_is_reported_with_faust_s() -> None:
         ("broker.accepted.v1", 0): 7,
     }
     assert FaustState(app, others=revoked).lag() == {("police.vist.v1", 0): 0}
+
+
+def test_partitions_held_by_the_loops_count_as_assigned() -> None:
+    """With every stage a loop, faust's own group may give a worker nothing: the loops'
+    partitions (their own groups) make it ready all the same."""
+    state = FaustState(App(Consumer({}), set()), held=lambda: 7)
+    assert state.assigned_partitions() is None  # faust has not assigned yet
+    state.on_assigned()
+    assert state.assigned_partitions() == 7
+    nothing = FaustState(App(Consumer({}), set()))
+    nothing.on_assigned()
+    assert nothing.assigned_partitions() == 0
+
+
+def test_a_loop_between_owners_leaves_faust_s_count() -> None:
+    def between() -> int:
+        raise RuntimeError("the consumer is being rebuilt")
+
+    tp = TP("police.vist.v1", 0)
+    state = FaustState(App(Consumer({tp: 1}), {tp}), held=between)
+    state.on_assigned()
+    assert state.assigned_partitions() == 1
