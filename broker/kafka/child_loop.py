@@ -233,8 +233,7 @@ class ChildLoop:
     async def _take(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> None:
         started = time.monotonic()
         partitions = sorted(tp.partition for tp in assigned)
-        for partition in partitions:
-            self._producers[partition] = await self._started(partition)
+        await self._start_producers(partitions)
         count = await read_tables(
             self.bootstrap, self.app_id, partitions, self.maps, self.client_options
         )
@@ -254,6 +253,23 @@ class ChildLoop:
             "child loop took its partitions",
             extra={"count": count, "seconds": round(time.monotonic() - started, 3)},
         )
+
+    async def _start_producers(self, partitions: Sequence[int]) -> None:
+        """A producer for each partition, started together (each start is a few round
+        trips to the transaction coordinator: one after the other, a dozen of them were
+        a second of every rebalance); if one fails, the first failure is raised and the
+        others are left to `_release`."""
+        started = await asyncio.gather(
+            *(self._started(partition) for partition in partitions), return_exceptions=True
+        )
+        failed = None
+        for partition, result in zip(partitions, started, strict=True):
+            if isinstance(result, BaseException):
+                failed = failed or result
+            else:
+                self._producers[partition] = result
+        if failed is not None:
+            raise failed
 
     async def _started(self, partition: int) -> AIOKafkaProducer:
         producer = AIOKafkaProducer(
