@@ -171,9 +171,9 @@ class Settings(BaseSettings):
         "worker stopped",
     )
     child_stage: Literal["faust", "loop"] = Field(
-        default="faust",
-        description="faust (the default): the child stage is the faust `child` agent "
-        "(agents/child.py) over its tables. loop: a batched aiokafka consume-step-produce loop "
+        default="loop",
+        description="faust: the child stage is the faust `child` agent "
+        "(agents/child.py) over its tables. loop (the default): a batched aiokafka consume-step-produce loop "
         "in the worker, a Kafka transaction per partition and batch (outputs, the tables' "
         "changes to their changelogs, the next offset), its state restored from the same "
         "changelogs the agent's tables use (broker/kafka/child_loop.py). Switch with every "
