@@ -173,9 +173,10 @@ class Settings(BaseSettings):
     child_stage: Literal["faust", "loop"] = Field(
         default="loop",
         description="faust: the child stage is the faust `child` agent "
-        "(agents/child.py) over its tables. loop (the default): a batched aiokafka consume-step-produce loop "
-        "in the worker, a Kafka transaction per partition and batch (outputs, the tables' "
-        "changes to their changelogs, the next offset), its state restored from the same "
+        "(agents/child.py) over its tables. loop (the default): a batched aiokafka "
+        "consume-step-produce loop in the worker, a Kafka transaction per partition and "
+        "batch (outputs, the tables' changes to their changelogs, the next offset), its "
+        "state restored from the same "
         "changelogs the agent's tables use (broker/kafka/child_loop.py). Switch with every "
         "worker stopped",
     )
