@@ -24,7 +24,7 @@ from faust.sensors.prometheus import setup_prometheus_sensors
 from prometheus_client import CollectorRegistry
 
 from agents import child, ingest, link
-from agents.guard import stop_the_worker
+from agents.guard import report, stop_the_worker
 from agents.link_loop import LoopLinker
 from broker.app import create_app, group_instance_id
 from broker.calendar.clock import Clock, EventClock, SystemClock
@@ -337,21 +337,15 @@ def child_loop(
 
     async def handle(
         items: Sequence[tuple[bytes, int]], offsets: Sequence[int], store: ChildStore, out: Sink
-    ) -> None:
-        await child.handle_child_batch(
-            items,
-            decode,
-            store,
-            out,
-            config=config,
-            clock=clock,
-            observer=metrics,
-            message_offsets=offsets,
-        )
+    ) -> list[str]:
+        return await child.handle_child_batch(
+            items, decode, store, out, config=config, clock=clock, message_offsets=offsets
+        )  # its outcomes reported once committed (`published`), not at each attempt
 
-    def published(outgoing: Any) -> None:
-        for record, recorded_at in outgoing:
+    def published(batch: PartitionBatch) -> None:
+        for record, recorded_at in batch.outgoing:
             metrics.record_published(record, recorded_at)
+        report(metrics, "child", batch.outcomes)
 
     loop = ChildLoop(
         handle,

@@ -63,10 +63,11 @@ from broker.topics import LINKED
 log = logging.getLogger(__name__)
 
 Handle = Callable[
-    [Sequence[tuple[bytes, int]], Sequence[int], ChildStore, "Gathered"], Awaitable[object]
+    [Sequence[tuple[bytes, int]], Sequence[int], ChildStore, "Gathered"],
+    Awaitable[Sequence[str]],
 ]
 """Steps one partition's messages ((bytes, partition), their offsets) over the store,
-handing the records to the sink (agents.child.handle_child_batch)."""
+handing the records to the sink (agents.child.handle_child_batch); each one's outcome."""
 
 
 class Gathered:
@@ -101,6 +102,8 @@ class PartitionBatch:
     state: Sequence[tuple[str, bytes, bytes | None]]
     """The state's changes: (changelog topic, key, value or None)."""
     next_offset: int
+    outcomes: Sequence[str] = ()
+    """Each message's outcome (agents.child), reported once the transaction commits."""
 
 
 @dataclass
@@ -117,8 +120,9 @@ class ChildLoop:
     linger_ms: int = 5
     batch_bytes: int = 262_144
     fetch_wait_ms: int = 20
-    on_committed: Callable[[Sequence[Outgoing]], object] = lambda outgoing: None
-    """Hears of a partition's records once its transaction has committed (metrics)."""
+    on_committed: Callable[[PartitionBatch], object] = lambda batch: None
+    """Hears of a partition's batch once its transaction has committed (the metrics: its
+    records and its outcomes, counted once however often a batch is stepped again)."""
     before_commit: Callable[[PartitionBatch], object] = lambda batch: None
     """Runs once a partition's sends are acknowledged, before its commit (the tests' kill)."""
     maps: dict[str, StateMap] = field(default_factory=child_state_maps)
@@ -337,14 +341,16 @@ class ChildLoop:
             mapping.partition = tp.partition
         gathered = Gathered()
         items = [(m.value or b"", tp.partition) for m in messages]
-        await self.handle(items, [m.offset for m in messages], self.store, gathered)
+        outcomes = await self.handle(items, [m.offset for m in messages], self.store, gathered)
         wired = [self._wire(record) for record, _ in gathered.outgoing]  # a fault: raised
         state = [
             (changelog_topic(self.app_id, table), key, value)
             for table, mapping in self.maps.items()
             for key, value in mapping.taken(tp.partition)
         ]
-        return PartitionBatch(tp, gathered.outgoing, wired, state, messages[-1].offset + 1)
+        return PartitionBatch(
+            tp, gathered.outgoing, wired, state, messages[-1].offset + 1, outcomes
+        )
 
     async def _commit(self, batch: PartitionBatch) -> None:
         producer = self._producers[batch.tp.partition]
@@ -378,7 +384,7 @@ class ChildLoop:
                 raise  # the loop itself is stopping
             raise Fenced("the child producer stopped on a fatal error") from exc
         self._next[batch.tp] = batch.next_offset
-        self.on_committed(batch.outgoing)
+        self.on_committed(batch)
 
     def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
         """The group's offsets, committed outside the transactions and not waited for

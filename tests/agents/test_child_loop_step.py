@@ -46,8 +46,10 @@ def _loop() -> ChildLoop:
     def decode(raw: bytes) -> ChildMessage:
         return CODEC.decode_trusted_as(raw, ChildMessage)  # type: ignore[no-any-return]
 
-    async def handle(items: Any, message_offsets: Any, store: ChildStore, out: Gathered) -> None:
-        await child.handle_child_batch(
+    async def handle(
+        items: Any, message_offsets: Any, store: ChildStore, out: Gathered
+    ) -> list[str]:
+        return await child.handle_child_batch(
             items, decode, store, out, config=config, clock=CLOCK, message_offsets=message_offsets
         )
 
@@ -82,6 +84,7 @@ async def test_a_partitions_batch_carries_its_records_and_its_tables_changes() -
     assert by_topic[("app-child-timers-changelog", next_key)] == b'"42"'
     assert batch.next_offset == 42
     assert loop.store.next_offset(2) == 42
+    assert batch.outcomes == ["event", "event"]  # reported once the transaction commits
 
 
 @pytest.mark.asyncio
@@ -90,3 +93,4 @@ async def test_a_batch_delivered_again_gives_nothing() -> None:
     await loop._step(TP, _messages(40))
     again = await loop._step(TP, _messages(40))  # a restart from an older offset
     assert (again.outgoing, again.state) == ([], [])
+    assert again.outcomes == [child.DELIVERED_AGAIN] * 2

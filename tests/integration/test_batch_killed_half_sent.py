@@ -49,6 +49,12 @@ from tests.integration.worker import CODEC, WorkerProcess
 BATCH = 100
 
 
+AGENT_SINK = {"MASH_CHILD_STAGE": "faust"}
+"""The alerts' batches must pass the worker's sink, which the crashing worker wraps: the
+faust child agent's way. The child loop sends its records in its own transactions, and
+nothing of a half-sent one is ever read: its kill is tests/integration/test_child_loop.py's."""
+
+
 def _police_notices(count: int) -> list[dict[str, Any]]:
     found = []
     for line in Council(seed=11, events=count * 3).lines():
@@ -104,7 +110,9 @@ def test_a_batch_killed_half_sent_leaves_exactly_replays_records(
     assert sum('"mash.alert.v1"' in r for r in replayed) > 50
 
     worker = LiveWorker(own_kafka.bootstrap, tmp_path)
-    worker.process.env.update(MASH_BATCH_MAX=str(BATCH), CRASH_AT_BATCH="20", CRASH_HOW=how)
+    worker.process.env.update(
+        MASH_BATCH_MAX=str(BATCH), CRASH_AT_BATCH="20", CRASH_HOW=how, **AGENT_SINK
+    )
     asyncio.run(_publish_all(own_kafka.bootstrap, events))
 
     crashing = WorkerProcess(
@@ -164,7 +172,11 @@ def test_a_worker_stuck_mid_batch_is_found_stuck_and_its_restart_loses_nothing(
 
     worker = LiveWorker(own_kafka.bootstrap, tmp_path)
     worker.process.env.update(
-        MASH_BATCH_MAX=str(BATCH), CRASH_AT_BATCH="20", CRASH_HOW="hang", MASH_STUCK_SECONDS="8"
+        MASH_BATCH_MAX=str(BATCH),
+        CRASH_AT_BATCH="20",
+        CRASH_HOW="hang",
+        MASH_STUCK_SECONDS="8",
+        **AGENT_SINK,
     )
     asyncio.run(_publish_all(own_kafka.bootstrap, events))
     hanging = WorkerProcess(

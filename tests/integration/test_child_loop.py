@@ -10,6 +10,7 @@ loop's too (broker/kafka/child_state.py): the outputs are replay's, each once.
 from __future__ import annotations
 
 import asyncio
+import signal
 from collections import Counter
 from pathlib import Path
 
@@ -80,13 +81,25 @@ def test_a_child_loop_killed_before_its_commit_leaves_exactly_replays_records(
     assert sum('"mash.alert.v1"' in r for r in replayed) > 50
 
     worker = LiveWorker(bootstrap, tmp_path)
-    worker.process.env.update(LOOP, CRASH_AT_BATCH="8", CRASH_AFTER_BATCHES="3", CRASH_HOW="child")
+    worker.process.env.update(
+        LOOP,
+        # Batches of at most 50 (the child loop's are the link loop's size): else the whole
+        # backlog could go in the first three, and no fourth batch of 8 records ever come
+        # (a run did so: ticks only after them, and the worker never killed itself).
+        MASH_LINK_BATCH_MAX="50",
+        CRASH_AT_BATCH="8",
+        CRASH_AFTER_BATCHES="3",
+        CRASH_HOW="child",
+    )
     asyncio.run(_publish_all(bootstrap, events))
     crashing = WorkerProcess(
         worker.process.env, tmp_path / "crashing.log", ("tests.integration.crashing_worker",)
     )
     crashing.start()
-    assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
+    try:
+        assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
+    finally:
+        crashing.stop(signal.SIGKILL)  # not left running past the test if it never died
     assert CHILD_MARKER in crashing.log.read_text(), crashing.tail()
     uncommitted = asyncio.run(_read_outputs(bootstrap, "read_uncommitted"))
     cut_off = asyncio.run(_outputs(bootstrap))

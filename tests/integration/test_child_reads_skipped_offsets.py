@@ -82,6 +82,7 @@ def test_a_child_message_committed_unread_is_still_handled_once(
     asyncio.run(create_topics(bootstrap, all_topics(), partitions=PARTITIONS, replication=1))
     env = worker_env(bootstrap, tmp_path / "state", APP_ID)
     env["MASH_TOPIC_PARTITIONS"] = str(PARTITIONS)
+    env["MASH_CHILD_STAGE"] = "faust"  # the agent's guard; the loop reads from its own state
     worker = WorkerProcess(env, tmp_path / "w.log")
     worker.start()
     try:

@@ -221,8 +221,9 @@ def test_metrics_count_exactly_what_was_published(published: Published) -> None:
     assert delta(a, b, "mash_events_out_total", topic="broker.linked.v1") >= 3
     assert delta(a, b, "mash_events_out_total", topic="broker.rejected.v1") == 4
     assert delta(a, b, "mash_events_out_total", topic="agency.police.feedback.v1") == 3
-    # faust's own consumer-side metrics are served beside ours
-    assert value(b, "faust_messages_received_total") > 0
+    # faust's own consumer-side metrics are served beside ours (with every stage a loop,
+    # faust's consumer reads none of the stages' topics: counted, and 0)
+    assert ("faust_messages_received_total", ()) in b
 
 
 def test_a_worker_caught_up_has_fetched_every_partition_it_holds(published: Published) -> None:
