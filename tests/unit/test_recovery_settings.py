@@ -27,6 +27,7 @@ def test_the_derived_instance_id_follows_the_state_directory(tmp_path: Path) -> 
         worker_web_port=6066,
         link_stage="faust",
         ingest_stage="faust",
+        child_stage="faust",
     )
     assert group_instance_id(named) == "worker-1@127.0.0.1:6066"
 
@@ -38,7 +39,11 @@ def test_a_worker_switched_between_link_stages_is_another_member(tmp_path: Path)
     faust, loop = (Settings(state_dir=tmp_path, link_stage=s) for s in ("faust", "loop"))
     assert group_instance_id(faust) != group_instance_id(loop)
     named = Settings(
-        worker_instance_id="worker-1", worker_web_port=6066, link_stage="loop", ingest_stage="faust"
+        worker_instance_id="worker-1",
+        worker_web_port=6066,
+        link_stage="loop",
+        ingest_stage="faust",
+        child_stage="faust",
     )
     assert group_instance_id(named) == "worker-1-loop@127.0.0.1:6066"
 
@@ -49,8 +54,19 @@ def test_a_worker_switched_between_ingest_stages_is_another_member(tmp_path: Pat
     ready before)."""
     agent, loop = (Settings(state_dir=tmp_path, ingest_stage=s) for s in ("faust", "loop"))
     assert group_instance_id(agent) != group_instance_id(loop)
-    named = Settings(worker_instance_id="w", worker_web_port=6066, ingest_stage="loop")
+    named = Settings(
+        worker_instance_id="w", worker_web_port=6066, ingest_stage="loop", child_stage="faust"
+    )
     assert group_instance_id(named) == "w-loop-ingest-loop@127.0.0.1:6066"
+
+
+def test_a_worker_switched_between_child_stages_is_another_member(tmp_path: Path) -> None:
+    """And for broker.linked.v1, which faust's consumer reads only with the faust child
+    agent (tests/integration/test_child_loop.py switches a worker)."""
+    agent, loop = (Settings(state_dir=tmp_path, child_stage=s) for s in ("faust", "loop"))
+    assert group_instance_id(agent) != group_instance_id(loop)
+    named = Settings(worker_instance_id="w", worker_web_port=6066)  # every default: loops
+    assert group_instance_id(named) == "w-loop-ingest-loop-child-loop@127.0.0.1:6066"
 
 
 def test_a_worker_on_another_web_port_is_another_member(tmp_path: Path) -> None:
