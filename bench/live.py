@@ -2,7 +2,8 @@
 
     python -m bench.live [--events 5000] [--seed 0] [--partitions 12]
                          [--phases raw,faust,worker1,worker2,latency,linkloop]
-                         [--rate 100,25] [--latency-seconds 45] [--json] [--profile F]
+                         [--rate 100,25] [--latency-seconds 45] [--latency-children 1000]
+                         [--json] [--profile F]
 
 Replay (bench/replay.py) measures the broker's functions; this measures what an operator
 plans capacity with, and how far that is from what the tools allow. In one run, on one
@@ -23,7 +24,12 @@ worker fed RED VISTs at a steady rate for --latency-seconds, with the p50/p95/p9
 from each event's publish to its alert and its notification being readable downstream
 (bench/live_latency.py), once for each --rate: 100 a second as asked of the broker, and
 25, below what one worker handles of these events on 2 shared cores, for the latency of
-a worker that keeps up. Every wait is bounded; the run stops by itself.
+a worker that keeps up. The VISTs are about --latency-children children in turn: the
+default 1,000 gives each child a few VISTs in the run, as a council's stream spreads its
+events over its children; a few dozen (60 was this phase's old default) gives each of
+them a VIST every half second, and measures how the child stage copes with pictures
+that grow by the second (each event's picture is written whole). Every wait is bounded;
+the run stops by itself.
 
 The worker covers three stages (ingest, link, child), each a decode, a step and an
 encode, with state in tables, so it does several times the ceiling's work per event:
@@ -116,7 +122,14 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                     )
                 else:
                     found = [
-                        run_latency(kafka.bootstrap, root, args.partitions, r, args.latency_seconds)
+                        run_latency(
+                            kafka.bootstrap,
+                            root,
+                            args.partitions,
+                            r,
+                            args.latency_seconds,
+                            args.latency_children,
+                        )
                         for r in args.rate
                     ]
                 results[phase] = found
@@ -148,7 +161,8 @@ def printed(results: dict[str, Any]) -> list[str]:
         lines += [
             "",
             f"latency at {found['rate']:g} events/s for {found['seconds']:g} s "
-            f"({found['sent']:,} RED VISTs, {found['unmatched']} never read, "
+            f"({found['sent']:,} RED VISTs about {found['children']:,} children, "
+            f"{found['unmatched']} never read, "
             f"producer late by at most {found['producer_late_by_seconds'] * 1000:.0f} ms; "
             f"outputs came at {shown(found['handled_per_second'], 1)} events/s), ms:",
             f"  {'':<14} {'count':>7} {'p50':>8} {'p95':>8} {'p99':>8} {'max':>8}",
@@ -212,6 +226,9 @@ def main(argv: list[str] | None = None) -> int:
         help="latency: events a second, one run for each (comma-separated)",
     )
     parser.add_argument("--latency-seconds", type=float, default=45.0)
+    parser.add_argument(
+        "--latency-children", type=int, default=1000, help="latency: the children VISTs are about"
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="per throughput phase")
     parser.add_argument(
         "--profile", type=Path, help="run the workers' first under cProfile, its stats here"

@@ -67,7 +67,8 @@ def _subject(child: int) -> dict[str, Any]:
     return {
         "given_name": GIVEN[child % len(GIVEN)],
         "family_name": FAMILY[(child // len(GIVEN)) % len(FAMILY)] + f"-{child // 64}",
-        "date_of_birth": (date(2011, 1, 1) + timedelta(days=37 * child)).isoformat(),
+        # distinct for 6,200 children (37 and 6,200 share no factor), all of them under 18
+        "date_of_birth": (date(2009, 1, 1) + timedelta(days=37 * child % 6200)).isoformat(),
         "postcode": f"PL{1 + child % 9} {child % 10}A{chr(65 + child % 26)}",
         "socialcare_id": f"SC-B{child:05d}",
     }

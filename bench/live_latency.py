@@ -1,28 +1,29 @@
 """Phase (d): latency at a steady rate, from an event's publish to its readable outputs.
 
-One full worker on fresh topics and a fresh app id. First, untimed, a few dozen
-children are set up (bench.live_events: a social care record, child in need, and an
-open health involvement each) and the worker is waited for until it has processed
-them. Then RED police VISTs about those children are sent at a steady rate (by
-schedule: the n-th is due n/rate seconds after the start, bench.live_stats), each
-recorded at the wall clock's time of sending, so the worker's event clock follows real
-time and no deadline of theirs falls due during the run.
+One full worker on fresh topics and a fresh app id. First, untimed, the children
+(`--latency-children`, 1,000 unless told) are set up (bench.live_events: a social care
+record, child in need, and an open health involvement each) and the worker is waited for
+until it has processed them. Then RED police VISTs about those children are sent at a
+steady rate (by schedule: the n-th is due n/rate seconds after the start,
+bench.live_stats), each recorded at the wall clock's time of sending, so the worker's
+event clock follows real time and no deadline of theirs falls due during the run.
 
-A consumer in this process, started before the first VIST and polling with a short
-fetch wait, reads mash.alert.v1 and every agency's notification topic, and also the two
-topics between the stages, broker.accepted.v1 and broker.linked.v1 (read uncommitted, as
-the next stage's faust consumer reads them), so that the latency is also shown hop by
-hop, on the records' own timestamps (the producer's clock when each stage sent it, the
-same machine's): publish -> accepted sent (ingest), -> linked sent (the link stage),
--> first output sent (the child stage), and sent -> read here (`read`: the last fetch,
-and this process's own delay in getting to it). An alert is
+A consumer in this process, started before the first VIST and polling with a short fetch
+wait, reads mash.alert.v1 and every agency's notification topic, and also the two topics
+between the stages, broker.accepted.v1 and broker.linked.v1, all read committed (as the
+next stage's loop and an agency's consumer read them: docs/contract.md; an output is
+readable downstream once its transaction commits), so that the latency is also shown hop
+by hop, on the records' own timestamps (the producer's clock when each stage sent it,
+the same machine's): publish -> accepted sent (ingest), -> linked sent (the link stage),
+-> first output sent (the child stage), and sent -> read here (`read`: the rest of its
+transaction, the last fetch, and this process's own delay in getting to it). An alert is
 matched to the VIST that fired it by the first id of its `triggered_by`, a notification
 by its `event_id`; the latency of a VIST is from just before its send (time recorded
-here) to when the first alert, and the first notification, about it was read. Every
-such VIST is sent to social care and raises an alert, so each has both to wait for; the
-phase ends when all have been read, when none has come for a while, or at the latest a
-few minutes after the last send; those never read are counted, not dropped silently.
-When the worker is slower than the rate, its backlog grows for the whole run and the
+here) to when the first alert, and the first notification, about it was read. Every such
+VIST is sent to social care and raises an alert, so each has both to wait for; the phase
+ends when all have been read, when none has come for a while, or at the latest a few
+minutes after the last send; those never read are counted, not dropped silently. When
+the worker is slower than the rate, its backlog grows for the whole run and the
 latencies measure that queue: `handled_per_second` (outputs read over the time from the
 first send to the last output) says so, and a lower --rate shows the unloaded latency.
 """
@@ -72,6 +73,7 @@ class Outputs:
             bootstrap_servers=bootstrap,
             group_id=f"bench-latency-{uuid.uuid4().hex[:6]}",
             auto_offset_reset="earliest",
+            isolation_level="read_committed",
             fetch_max_wait_ms=10,
         )
 
@@ -204,7 +206,7 @@ async def measure(bootstrap: str, rate: float, seconds: float, children: int) ->
 
 
 def run_latency(
-    bootstrap: str, root: Path, partitions: int, rate: float, seconds: float, children: int = 60
+    bootstrap: str, root: Path, partitions: int, rate: float, seconds: float, children: int = 1000
 ) -> dict[str, Any]:
     asyncio.run(fresh_topics(bootstrap, partitions))
     codec = codec_from_settings(Settings())

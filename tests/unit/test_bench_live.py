@@ -61,6 +61,19 @@ def test_every_latency_probe_comes_out_as_a_notification_and_an_alert() -> None:
     assert len({a["child"]["child_id"] for a in alerts}) == children
 
 
+def test_a_thousand_probe_children_are_valid_and_distinct_people() -> None:
+    """The latency phase's default spreads its VISTs over 1,000 children: each must be a
+    valid child (under 18, born in the past) and nobody else (the matcher would link two
+    children with the same name and date of birth as one)."""
+    at = datetime(2026, 12, 4, 10, 0, tzinfo=UTC)
+    records = probe_children(1000, at)[::2]
+    people = {
+        (e.subject.given_name, e.subject.family_name, e.subject.date_of_birth) for e in records
+    }
+    assert len(people) == 1000
+    assert len({e.subject.date_of_birth for e in records}) == 1000
+
+
 def test_the_probes_are_encoded_for_their_topics_keyed_by_child() -> None:
     codec = codec_from_settings(Settings())
     at = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
