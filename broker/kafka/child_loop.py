@@ -16,7 +16,8 @@ batch, each partition's messages in turn:
    change of the state as a changelog record, the partition's next offset among them
    (`next_offset_key`); the sends are awaited before the commit (aiokafka commits a
    transaction one of whose sends failed). The group's offsets are committed after it,
-   outside it, only for the tools that read them.
+   outside it, only for the tools that read them. The next batch is fetched and
+   stepped while these transactions commit; its own begin once they have (`_batch`).
 3. a Kafka error aborts the open transactions; every partition is then given up and
    taken again (its state read again from the changelogs, read committed, and its
    messages from the state's next offset), with backoff. A producer fenced mid-batch
@@ -55,6 +56,13 @@ from broker.kafka.admin import committed_offsets
 from broker.kafka.child_state import CHILD_TABLES, StateMap, child_state_maps
 from broker.kafka.link_loop import CLOSING_HEADER, Wired, placed_records
 from broker.kafka.tables import changelog_topic
+from broker.kafka.transactions import (
+    abort_quietly,
+    lag_from,
+    read_committed,
+    stop_quietly,
+    transactional_producer,
+)
 from broker.pipeline import offsets as offsets_plan
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.sink import Encoder, Outgoing
@@ -134,6 +142,11 @@ class ChildLoop:
     Past a transaction's marker that follows the last record handled (the consumer's
     position): else a partition the link loop wrote last would lag by one for ever."""
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
+    _round: list[tuple[PartitionBatch, asyncio.Future[None]]] = field(
+        default_factory=list, init=False
+    )
+    """The last batch's transactions, one a partition, committing while the next batch
+    is fetched and stepped (`_batch`)."""
 
     def __post_init__(self) -> None:
         self.store = ChildStore(*(self.maps[table] for table in CHILD_TABLES))
@@ -181,10 +194,11 @@ class ChildLoop:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 10.0)
                     continue  # what was fetched is read again from each partition's next offset
-                if not fetched:
-                    continue
                 try:
-                    await self._batch(fetched)
+                    if fetched:
+                        await self._batch(fetched)
+                    else:
+                        await self._settle()  # nothing new: the last batch's commits
                     delay = 0.2
                 except (KafkaError, PartitionTaken) as exc:
                     log.warning(
@@ -201,15 +215,7 @@ class ChildLoop:
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages not yet handled, per partition this loop holds: its highwater less the
         offset it handles next (read at scrape time, never raising)."""
-        consumer = self._consumer
-        if consumer is None:
-            return {}
-        lags = {}
-        for tp, handled in list(self._next.items()):
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                lags[(tp.topic, tp.partition)] = max(0, highwater - handled)
-        return lags
+        return lag_from(self._consumer, self._next)
 
     async def _try_take(
         self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]
@@ -276,22 +282,20 @@ class ChildLoop:
             raise failed
 
     async def _started(self, partition: int) -> AIOKafkaProducer:
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap,
-            transactional_id=self.transactional_id(partition),
-            enable_idempotence=True,
-            acks="all",
+        producer = transactional_producer(
+            self.bootstrap,
+            self.transactional_id(partition),
             linger_ms=self.linger_ms,
-            max_batch_size=self.batch_bytes,
-            **self.client_options,
+            batch_bytes=self.batch_bytes,
+            client_options=self.client_options,
         )
         try:
             await producer.start()  # fences the previous owner, aborts its open transaction
         except ProducerFenced as exc:
-            await _stopped(producer)
+            await stop_quietly(producer, "child")
             raise Fenced("the child stage's transactional id is taken") from exc
         except BaseException:
-            await _stopped(producer)
+            await stop_quietly(producer, "child")
             raise
         return producer
 
@@ -308,7 +312,11 @@ class ChildLoop:
 
     async def _release(self) -> None:
         """Give every partition up: its producer stopped (aborting nothing: the next owner's
-        start aborts what is open), its state forgotten."""
+        start aborts what is open), its state forgotten. The last batch's transactions are
+        waited for first (a failed one is as good as aborted: its records are never read
+        committed, and the state is read again from what was)."""
+        round_, self._round = self._round, []
+        await asyncio.gather(*(task for _, task in round_), return_exceptions=True)
         committing, self._committing = self._committing, None
         if committing is not None:
             await committing
@@ -318,21 +326,37 @@ class ChildLoop:
             mapping.reset()
         self.store.forget()
         for producer in producers.values():
-            await _stopped(producer)
+            await stop_quietly(producer, "child")
 
     async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """Step the batch while the last one's transactions commit, then wait for them and
+        start this one's. A partition's transactions so commit in order, one at a time,
+        and at most one batch is stepped ahead of what is committed: if any of the last
+        batch's transactions failed, this batch is never committed either (`_settle`
+        raises, and every partition is taken again from its changelogs)."""
+        consumer = self._consumer
+        assert consumer is not None
         stepped = [await self._step(tp, messages) for tp, messages in fetched.items() if messages]
-        results = await asyncio.gather(
-            *(self._commit(batch) for batch in stepped), return_exceptions=True
-        )
+        # past the link loop's marker after the last record, if any: read before the next
+        # fetch moves the position on
+        ahead = {b.tp: max(b.next_offset, await consumer.position(b.tp)) for b in stepped}
+        await self._settle()
+        self._round = [
+            (batch, asyncio.ensure_future(self._commit(batch, ahead[batch.tp])))
+            for batch in stepped
+        ]
+
+    async def _settle(self) -> None:
+        """Wait for the last batch's transactions; raise the first failure, else commit
+        the group's offsets for them."""
+        round_, self._round = self._round, []
+        if not round_:
+            return
+        results = await asyncio.gather(*(task for _, task in round_), return_exceptions=True)
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        consumer = self._consumer
-        assert consumer is not None
-        for batch in stepped:  # past the link loop's marker after the last record, if any:
-            self._next[batch.tp] = max(batch.next_offset, await consumer.position(batch.tp))
-        self._commit_offsets({batch.tp: batch.next_offset for batch in stepped})
+        self._commit_offsets({batch.tp: batch.next_offset for batch, _ in round_})
 
     async def _step(self, tp: TopicPartition, messages: Sequence[Any]) -> PartitionBatch:
         """Step a partition's messages over the state in memory; its records and the
@@ -352,7 +376,7 @@ class ChildLoop:
             tp, gathered.outgoing, wired, state, messages[-1].offset + 1, outcomes
         )
 
-    async def _commit(self, batch: PartitionBatch) -> None:
+    async def _commit(self, batch: PartitionBatch, ahead: int) -> None:
         producer = self._producers[batch.tp.partition]
         try:
             await producer.begin_transaction()
@@ -376,14 +400,14 @@ class ChildLoop:
         except ProducerFenced as exc:  # taken over: given up with the rest, taken again
             raise PartitionTaken(f"partition {batch.tp.partition} taken over") from exc
         except KafkaError:
-            await _aborted(producer)
+            await abort_quietly(producer, "child")
             raise
         except asyncio.CancelledError as exc:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
                 raise  # the loop itself is stopping
             raise Fenced("the child producer stopped on a fatal error") from exc
-        self._next[batch.tp] = batch.next_offset
+        self._next[batch.tp] = ahead
         self.on_committed(batch)
 
     def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
@@ -413,22 +437,6 @@ class ChildLoop:
         return record.topic, key, value
 
 
-async def _stopped(producer: AIOKafkaProducer) -> None:
-    try:
-        await producer.stop()
-    except (KafkaError, AssertionError) as exc:  # a fenced producer may refuse to flush
-        log.warning("child producer not stopped cleanly", extra={"error": type(exc).__name__})
-
-
-async def _aborted(producer: AIOKafkaProducer) -> None:
-    """Abort the open transaction if the producer still can (see link_loop's `_abort`);
-    the next producer with the same id aborts whatever this one could not."""
-    try:
-        await producer.abort_transaction()
-    except (KafkaError, AssertionError) as exc:
-        log.warning("child transaction not aborted", extra={"error": type(exc).__name__})
-
-
 async def read_tables(
     bootstrap: str,
     app_id: str,
@@ -438,29 +446,10 @@ async def read_tables(
 ) -> int:
     """The given partitions of the three changelogs, committed records only, from their
     beginning to their end, loaded into the maps in order; how many records."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        **(client_options or {}),
-    )
-    await consumer.start()
-    count = 0
-    try:
-        by_topic = {changelog_topic(app_id, table): table for table in maps}
-        tps = [TopicPartition(topic, p) for topic in by_topic for p in partitions]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-            for tp, messages in (await consumer.getmany(timeout_ms=500)).items():
-                table = maps[by_topic[tp.topic]]
-                for m in messages:
-                    if m.key is not None:
-                        table.load(tp.partition, m.key, m.value)
-                        count += 1
-        return count
-    finally:
-        await consumer.stop()
+    by_topic = {changelog_topic(app_id, table): table for table in maps}
+    tps = [TopicPartition(topic, p) for topic in by_topic for p in partitions]
+
+    def load(tp: TopicPartition, key: bytes, value: bytes | None) -> None:
+        maps[by_topic[tp.topic]].load(tp.partition, key, value)
+
+    return await read_committed(bootstrap, tps, load, client_options)

@@ -18,6 +18,9 @@ this loop reads the inbound topics with its own `AIOKafkaConsumer` and does only
 2. only then the batch's offsets are committed: at least once, as the faust agent.
    A worker killed between the two, or a commit refused in a rebalance, has the batch
    read again by whoever holds the partitions next, and the same records sent again.
+   The commit is not waited for: the next batch is fetched and decided while it goes
+   (a round trip to the group's coordinator saved on every batch's way), and waited for
+   before the next commit, so the commits go in order.
 
 Its group is `<app id>-ingest`. A partition this group has no offset for starts where
 the faust `ingest` agent's group (the app id) had committed, so switching the stage over
@@ -60,6 +63,7 @@ class IngestLoop:
     topics: Sequence[str] = INBOUND_TOPICS
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _handled_to: dict[TopicPartition, int] = field(default_factory=dict, init=False)
+    _committing: asyncio.Future[None] | None = field(default=None, init=False)
 
     @property
     def group(self) -> str:
@@ -90,6 +94,7 @@ class IngestLoop:
                 if fetched:
                     await self._batch(consumer, fetched)
         finally:
+            await self._committed()
             self._consumer = None
             await consumer.stop()
 
@@ -99,12 +104,23 @@ class IngestLoop:
         messages = [(m.value or b"", m.topic) for ms in fetched.values() for m in ms]
         await self.handle(messages)  # durable when it returns
         offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items() if ms}
+        await self._committed()
+        self._committing = asyncio.ensure_future(self._commit(consumer, offsets))
+
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
             await consumer.commit(offsets)
         except (KafkaError, AssertionError) as exc:  # a rebalance: read again, same records
             log.warning("ingest offsets not committed", extra={"error": type(exc).__name__})
             return
-        self._handled_to.update(offsets)
+        held = consumer.assignment()  # not a partition given up while it committed
+        self._handled_to.update({tp: o for tp, o in offsets.items() if tp in held})
+
+    async def _committed(self) -> None:
+        """Wait for the last batch's commit (it never raises)."""
+        committing, self._committing = self._committing, None
+        if committing is not None:
+            await committing
 
     async def _start_where_faust_was(self) -> None:
         """Before the loop joins its group: each inbound partition its group has no

@@ -49,6 +49,13 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from broker.errors import Fenced
 from broker.kafka.admin import partition_counts
+from broker.kafka.transactions import (
+    abort_quietly,
+    lag_from,
+    read_committed,
+    stop_quietly,
+    transactional_producer,
+)
 from broker.pipeline import offsets as offsets_plan
 from broker.pipeline.link_state import LinkedBatch, StateRecord
 from broker.pipeline.sink import Encoder, Outgoing
@@ -92,16 +99,14 @@ Migration = Callable[[], Awaitable[Moved | None]]
 state to start from, and the offset, or None (nothing to move: a fresh app id)."""
 
 
-def transactional_producer(loop: LinkLoop) -> AIOKafkaProducer:
-    """The loop's producer: transactional, idempotent, every replica's acknowledgement."""
-    return AIOKafkaProducer(
-        bootstrap_servers=loop.bootstrap,
-        transactional_id=loop.transactional_id,
-        enable_idempotence=True,
-        acks="all",
+def link_producer(loop: LinkLoop) -> AIOKafkaProducer:
+    """The loop's transactional producer (broker.kafka.transactions)."""
+    return transactional_producer(
+        loop.bootstrap,
+        loop.transactional_id,
         linger_ms=loop.linger_ms,
-        max_batch_size=loop.batch_bytes,
-        **loop.client_options,
+        batch_bytes=loop.batch_bytes,
+        client_options=loop.client_options,
     )
 
 
@@ -129,12 +134,15 @@ class LinkLoop:
     and before a migration's commit, with a batch of its state and no outputs."""
     migration: Migration | None = None
     """The state to move over when the state topic is empty (link_migration.FromFaust)."""
-    producer_factory: Callable[[LinkLoop], AIOKafkaProducer] = field(default=transactional_producer)
+    producer_factory: Callable[[LinkLoop], AIOKafkaProducer] = field(default=link_producer)
     """Makes the transactional producer the loop takes its partition with (a port: the
     tests hand a fake)."""
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
+    _inflight: asyncio.Future[None] | None = field(default=None, init=False)
+    """The last batch's transaction, committing while the next batch is fetched and
+    linked (`_batch`)."""
     _owned: frozenset[TopicPartition] = field(default=frozenset(), init=False)
     _linked_to: dict[TopicPartition, int] = field(default_factory=dict, init=False)
     """Per partition held, the offset linked next (committed): what its lag counts from."""
@@ -176,10 +184,11 @@ class LinkLoop:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 10.0)
                     continue  # what was fetched before is read again from the committed offset
-                if not fetched:
-                    continue
                 try:
-                    await self._batch(fetched)
+                    if fetched:
+                        await self._batch(fetched)
+                    else:
+                        await self._settle()  # nothing new: the last batch's commit
                     delay = 0.2
                 except KafkaError as exc:
                     log.warning(
@@ -201,15 +210,7 @@ class LinkLoop:
     def lag(self) -> dict[tuple[str, int], int]:
         """Messages of the source not yet linked, per partition this loop holds: its
         highwater less the offset it links next (read at scrape time, never raising)."""
-        consumer = self._consumer
-        if consumer is None:
-            return {}
-        lags = {}
-        for tp, linked_to in list(self._linked_to.items()):
-            highwater = consumer.highwater(tp)
-            if highwater is not None:
-                lags[(tp.topic, tp.partition)] = max(0, highwater - linked_to)
-        return lags
+        return lag_from(self._consumer, self._linked_to)
 
     async def _try_take(
         self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]
@@ -244,10 +245,10 @@ class LinkLoop:
         try:
             await producer.start()  # fences the previous owner, aborts its open transaction
         except ProducerFenced as exc:
-            await _stopped(producer)
+            await stop_quietly(producer, "link")
             raise Fenced("the link stage's transactional id is taken") from exc
         except BaseException:
-            await _stopped(producer)
+            await stop_quietly(producer, "link")
             raise
         self._producer = producer
         started = time.monotonic()
@@ -313,15 +314,15 @@ class LinkLoop:
         return len(moved.state)
 
     async def _release(self) -> None:
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:  # failed, it is as good as aborted: read again from state
+            await asyncio.gather(inflight, return_exceptions=True)
         await self._committed_offsets()
         producer, self._producer = self._producer, None
         self._owned = frozenset()
         self._linked_to = {}
         if producer is not None:
-            try:
-                await producer.stop()
-            except KafkaError as exc:  # a fenced producer may refuse to flush
-                log.warning("link producer stopped", extra={"error": type(exc).__name__})
+            await stop_quietly(producer, "link")
 
     async def _abort(self) -> None:
         """Abort the open transaction, if the producer still can; the caller then gives
@@ -338,13 +339,15 @@ class LinkLoop:
         if producer is None:
             return
         try:
-            await producer.abort_transaction()
+            await abort_quietly(producer, "link", fenced=True)
         except ProducerFenced as exc:
             raise Fenced("the link stage's transactional id is taken") from exc
-        except (KafkaError, AssertionError) as exc:
-            log.warning("link transaction not aborted", extra={"error": type(exc).__name__})
 
     async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
+        """Link the batch while the last one's transaction commits, then wait for it and
+        start this one's: the transactions commit in order, one at a time, and at most
+        one batch is linked ahead of what is committed. If the last one failed, this one
+        is never committed either (`_settle` raises; the state is read again)."""
         messages = [m for ms in fetched.values() for m in ms]
         batch = await self.transform(
             [m.value or b"" for m in messages], [m.offset for m in messages]
@@ -353,6 +356,22 @@ class LinkLoop:
         producer = self._producer
         assert producer is not None
         offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items() if ms}  # the group's
+        await self._settle()
+        self._inflight = asyncio.ensure_future(self._transact(producer, batch, wired, offsets))
+
+    async def _settle(self) -> None:
+        """Wait for the last batch's transaction; raises if it failed."""
+        inflight, self._inflight = self._inflight, None
+        if inflight is not None:
+            await inflight
+
+    async def _transact(
+        self,
+        producer: AIOKafkaProducer,
+        batch: LinkedBatch,
+        wired: Sequence[Wired],
+        offsets: Mapping[TopicPartition, int],
+    ) -> None:
         try:
             await producer.begin_transaction()
             placed = await placed_records(producer, wired)
@@ -412,14 +431,6 @@ class LinkLoop:
         return record.topic, key, value
 
 
-async def _stopped(producer: AIOKafkaProducer) -> None:
-    """Stop a producer whose start failed (its connections and sender task), quietly."""
-    try:
-        await producer.stop()
-    except (KafkaError, AssertionError) as exc:
-        log.warning("link producer not stopped cleanly", extra={"error": type(exc).__name__})
-
-
 async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
     try:
         await asyncio.wait_for(consumer.commit(dict(offsets)), COMMIT_SECONDS)
@@ -461,29 +472,7 @@ async def read_state(
     """Every committed record of the state topic, from its beginning to its end, handed
     to `load` in order; how many."""
     partitions = (await partition_counts(bootstrap, [topic], client_options))[topic]
-    if not partitions:
-        return 0
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        group_id=None,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        max_partition_fetch_bytes=8 * 1024 * 1024,
-        **(client_options or {}),
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    return await read_committed(
+        bootstrap, tps, lambda tp, key, value: load(key, value), client_options
     )
-    await consumer.start()
-    count = 0
-    try:
-        tps = [TopicPartition(topic, p) for p in range(partitions)]
-        consumer.assign(tps)
-        await consumer.seek_to_beginning(*tps)
-        ends = await consumer.end_offsets(tps)
-        while [tp for tp in tps if await consumer.position(tp) < ends[tp]]:
-            for messages in (await consumer.getmany(timeout_ms=500)).values():
-                for m in messages:
-                    if m.key is not None:
-                        load(m.key, m.value)
-                        count += 1
-        return count
-    finally:
-        await consumer.stop()
