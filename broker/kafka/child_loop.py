@@ -16,8 +16,7 @@ batch, each partition's messages in turn:
    change of the state as a changelog record, the partition's next offset among them
    (`next_offset_key`); the sends are awaited before the commit (aiokafka commits a
    transaction one of whose sends failed). The group's offsets are committed after it,
-   outside it, only for the tools that read them. The next batch is fetched and
-   stepped while these transactions commit; its own begin once they have (`_batch`).
+   outside it, only for the tools that read them.
 3. a Kafka error aborts the open transactions; every partition is then given up and
    taken again (its state read again from the changelogs, read committed, and its
    messages from the state's next offset), with backoff. A producer fenced mid-batch
@@ -142,11 +141,6 @@ class ChildLoop:
     Past a transaction's marker that follows the last record handled (the consumer's
     position): else a partition the link loop wrote last would lag by one for ever."""
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
-    _round: list[tuple[PartitionBatch, asyncio.Future[None]]] = field(
-        default_factory=list, init=False
-    )
-    """The last batch's transactions, one a partition, committing while the next batch
-    is fetched and stepped (`_batch`)."""
 
     def __post_init__(self) -> None:
         self.store = ChildStore(*(self.maps[table] for table in CHILD_TABLES))
@@ -194,11 +188,10 @@ class ChildLoop:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 10.0)
                     continue  # what was fetched is read again from each partition's next offset
+                if not fetched:
+                    continue
                 try:
-                    if fetched:
-                        await self._batch(fetched)
-                    else:
-                        await self._settle()  # nothing new: the last batch's commits
+                    await self._batch(fetched)
                     delay = 0.2
                 except (KafkaError, PartitionTaken) as exc:
                     log.warning(
@@ -312,11 +305,7 @@ class ChildLoop:
 
     async def _release(self) -> None:
         """Give every partition up: its producer stopped (aborting nothing: the next owner's
-        start aborts what is open), its state forgotten. The last batch's transactions are
-        waited for first (a failed one is as good as aborted: its records are never read
-        committed, and the state is read again from what was)."""
-        round_, self._round = self._round, []
-        await asyncio.gather(*(task for _, task in round_), return_exceptions=True)
+        start aborts what is open), its state forgotten."""
         committing, self._committing = self._committing, None
         if committing is not None:
             await committing
@@ -329,34 +318,18 @@ class ChildLoop:
             await stop_quietly(producer, "child")
 
     async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        """Step the batch while the last one's transactions commit, then wait for them and
-        start this one's. A partition's transactions so commit in order, one at a time,
-        and at most one batch is stepped ahead of what is committed: if any of the last
-        batch's transactions failed, this batch is never committed either (`_settle`
-        raises, and every partition is taken again from its changelogs)."""
-        consumer = self._consumer
-        assert consumer is not None
         stepped = [await self._step(tp, messages) for tp, messages in fetched.items() if messages]
-        # past the link loop's marker after the last record, if any: read before the next
-        # fetch moves the position on
-        ahead = {b.tp: max(b.next_offset, await consumer.position(b.tp)) for b in stepped}
-        await self._settle()
-        self._round = [
-            (batch, asyncio.ensure_future(self._commit(batch, ahead[batch.tp])))
-            for batch in stepped
-        ]
-
-    async def _settle(self) -> None:
-        """Wait for the last batch's transactions; raise the first failure, else commit
-        the group's offsets for them."""
-        round_, self._round = self._round, []
-        if not round_:
-            return
-        results = await asyncio.gather(*(task for _, task in round_), return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._commit(batch) for batch in stepped), return_exceptions=True
+        )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        self._commit_offsets({batch.tp: batch.next_offset for batch, _ in round_})
+        consumer = self._consumer
+        assert consumer is not None
+        for batch in stepped:  # past the link loop's marker after the last record, if any:
+            self._next[batch.tp] = max(batch.next_offset, await consumer.position(batch.tp))
+        self._commit_offsets({batch.tp: batch.next_offset for batch in stepped})
 
     async def _step(self, tp: TopicPartition, messages: Sequence[Any]) -> PartitionBatch:
         """Step a partition's messages over the state in memory; its records and the
@@ -376,7 +349,7 @@ class ChildLoop:
             tp, gathered.outgoing, wired, state, messages[-1].offset + 1, outcomes
         )
 
-    async def _commit(self, batch: PartitionBatch, ahead: int) -> None:
+    async def _commit(self, batch: PartitionBatch) -> None:
         producer = self._producers[batch.tp.partition]
         try:
             await producer.begin_transaction()
@@ -407,7 +380,7 @@ class ChildLoop:
             if task is not None and task.cancelling():
                 raise  # the loop itself is stopping
             raise Fenced("the child producer stopped on a fatal error") from exc
-        self._next[batch.tp] = ahead
+        self._next[batch.tp] = batch.next_offset
         self.on_committed(batch)
 
     def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:

@@ -140,9 +140,6 @@ class LinkLoop:
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _committing: asyncio.Task[None] | None = field(default=None, init=False)
-    _inflight: asyncio.Future[None] | None = field(default=None, init=False)
-    """The last batch's transaction, committing while the next batch is fetched and
-    linked (`_batch`)."""
     _owned: frozenset[TopicPartition] = field(default=frozenset(), init=False)
     _linked_to: dict[TopicPartition, int] = field(default_factory=dict, init=False)
     """Per partition held, the offset linked next (committed): what its lag counts from."""
@@ -184,11 +181,10 @@ class LinkLoop:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 10.0)
                     continue  # what was fetched before is read again from the committed offset
+                if not fetched:
+                    continue
                 try:
-                    if fetched:
-                        await self._batch(fetched)
-                    else:
-                        await self._settle()  # nothing new: the last batch's commit
+                    await self._batch(fetched)
                     delay = 0.2
                 except KafkaError as exc:
                     log.warning(
@@ -314,9 +310,6 @@ class LinkLoop:
         return len(moved.state)
 
     async def _release(self) -> None:
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:  # failed, it is as good as aborted: read again from state
-            await asyncio.gather(inflight, return_exceptions=True)
         await self._committed_offsets()
         producer, self._producer = self._producer, None
         self._owned = frozenset()
@@ -344,10 +337,6 @@ class LinkLoop:
             raise Fenced("the link stage's transactional id is taken") from exc
 
     async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        """Link the batch while the last one's transaction commits, then wait for it and
-        start this one's: the transactions commit in order, one at a time, and at most
-        one batch is linked ahead of what is committed. If the last one failed, this one
-        is never committed either (`_settle` raises; the state is read again)."""
         messages = [m for ms in fetched.values() for m in ms]
         batch = await self.transform(
             [m.value or b"" for m in messages], [m.offset for m in messages]
@@ -356,22 +345,6 @@ class LinkLoop:
         producer = self._producer
         assert producer is not None
         offsets = {tp: ms[-1].offset + 1 for tp, ms in fetched.items() if ms}  # the group's
-        await self._settle()
-        self._inflight = asyncio.ensure_future(self._transact(producer, batch, wired, offsets))
-
-    async def _settle(self) -> None:
-        """Wait for the last batch's transaction; raises if it failed."""
-        inflight, self._inflight = self._inflight, None
-        if inflight is not None:
-            await inflight
-
-    async def _transact(
-        self,
-        producer: AIOKafkaProducer,
-        batch: LinkedBatch,
-        wired: Sequence[Wired],
-        offsets: Mapping[TopicPartition, int],
-    ) -> None:
         try:
             await producer.begin_transaction()
             placed = await placed_records(producer, wired)
