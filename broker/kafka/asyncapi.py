@@ -66,6 +66,13 @@ receives every inbound topic and sends every outbound one; the MASH page reads w
 views show and sends decisions and the access audit. Nobody else reads
 `broker.rejected.v1` or the audit.
 
+**Read committed.** The worker writes what it sends an agency (notifications, the MASH's
+alerts, the disclosure audit) and broker.linked.v1 in Kafka transactions. Consumers must
+read committed (`isolation.level=read_committed`; Kafka's Java client reads uncommitted
+unless told): read so, each record arrives once, and nothing of a batch a killed worker
+never committed. Read uncommitted, such a batch's records may show, and then the same
+records (the same ids) again. docs/contract.md says more.
+
 Keys are strings; child ids are hashes, never personal data."""
 
 

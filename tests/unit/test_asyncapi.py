@@ -169,3 +169,11 @@ def test_a_topic_without_a_declared_retention_is_refused() -> None:
     assert all(retention_ms(t) != 0 for t in all_topics())
     with pytest.raises(InvalidInput):
         retention_ms(TopicSpec("someone.new.v1"))
+
+
+def test_the_contract_tells_consumers_to_read_committed(document: dict[str, Any]) -> None:
+    """What the worker sends agencies is written in transactions (the link and child
+    loops): an agency's consumer reading uncommitted could see an aborted batch's records."""
+    description = document["info"]["description"]
+    assert "isolation.level=read_committed" in description
+    assert "notifications" in description.split("**Read committed.**")[1]
