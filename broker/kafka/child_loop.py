@@ -59,6 +59,7 @@ from broker.kafka.transactions import (
     abort_quietly,
     lag_from,
     read_committed,
+    start_or_give_up,
     stop_quietly,
     transactional_producer,
 )
@@ -282,14 +283,7 @@ class ChildLoop:
             batch_bytes=self.batch_bytes,
             client_options=self.client_options,
         )
-        try:
-            await producer.start()  # fences the previous owner, aborts its open transaction
-        except ProducerFenced as exc:
-            await stop_quietly(producer, "child")
-            raise Fenced("the child stage's transactional id is taken") from exc
-        except BaseException:
-            await stop_quietly(producer, "child")
-            raise
+        await start_or_give_up(producer, "child")
         return producer
 
     async def _fallback_offsets(self, tps: Sequence[TopicPartition]) -> dict[TopicPartition, int]:

@@ -53,6 +53,7 @@ from broker.kafka.transactions import (
     abort_quietly,
     lag_from,
     read_committed,
+    start_or_give_up,
     stop_quietly,
     transactional_producer,
 )
@@ -238,14 +239,7 @@ class LinkLoop:
 
     async def _take(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> None:
         producer = self.producer_factory(self)
-        try:
-            await producer.start()  # fences the previous owner, aborts its open transaction
-        except ProducerFenced as exc:
-            await stop_quietly(producer, "link")
-            raise Fenced("the link stage's transactional id is taken") from exc
-        except BaseException:
-            await stop_quietly(producer, "link")
-            raise
+        await start_or_give_up(producer, "link")
         self._producer = producer
         started = time.monotonic()
         self.transform.reset()

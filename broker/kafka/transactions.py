@@ -17,6 +17,8 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
 
+from broker.errors import Fenced
+
 log = logging.getLogger(__name__)
 
 Load = Callable[[TopicPartition, bytes, bytes | None], None]
@@ -41,6 +43,21 @@ def transactional_producer(
         max_batch_size=batch_bytes,
         **(client_options or {}),
     )
+
+
+async def start_or_give_up(producer: AIOKafkaProducer, stage: str) -> None:
+    """Start a loop's producer: that fences the previous owner of its transactional id
+    and aborts what it left open. If it cannot start, it is stopped (its connections not
+    leaked) and the error raised; a fencing as `Fenced` (another owner started the same
+    id in the same moment)."""
+    try:
+        await producer.start()
+    except ProducerFenced as exc:
+        await stop_quietly(producer, stage)
+        raise Fenced(f"the {stage} stage's transactional id is taken") from exc
+    except BaseException:
+        await stop_quietly(producer, stage)
+        raise
 
 
 async def stop_quietly(producer: AIOKafkaProducer, stage: str) -> None:
