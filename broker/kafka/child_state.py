@@ -25,7 +25,7 @@ a write lands in memory and is also noted, under the partition being handled
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Collection, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -105,13 +105,17 @@ class StateMap(MutableMapping[str, Any]):
         return len(self.data)
 
     def load(self, partition: int, key: bytes, value: bytes | None) -> None:
-        """A record of the changelog, read in order when the partition is taken."""
+        """A record of the changelog, read in order when the partition is taken. It
+        touches its own partition's keys only: the loop reads a partition taken while it
+        keeps others (a key is one child's, so it lives in one partition; a tombstone
+        for a key held under another partition is not this partition's to apply)."""
         child_id = decode_key(key)
         if child_id is None:
             return
         if value is None:
-            self.data.pop(child_id, None)
-            self.home.pop(child_id, None)
+            if self.home.get(child_id, partition) == partition:  # another's: left alone
+                self.data.pop(child_id, None)
+                self.home.pop(child_id, None)
             return
         self.data[child_id] = value if self.raw_values else json.loads(value)
         self.home[child_id] = partition
@@ -121,6 +125,17 @@ class StateMap(MutableMapping[str, Any]):
         self.data.clear()
         self.home.clear()
         self.pending.clear()
+
+    def drop(self, partitions: Collection[int]) -> None:
+        """Forget the partitions given up, writes not taken included; the other
+        partitions' keys stay as they are (the loop keeps what it still holds across a
+        rebalance: broker/kafka/child_loop.py)."""
+        gone = set(partitions)
+        for key in [key for key, home in self.home.items() if home in gone]:
+            del self.home[key]
+            self.data.pop(key, None)
+        for partition in gone:
+            self.pending.pop(partition, None)
 
     def taken(self, partition: int) -> list[StateRecord]:
         """The partition's writes since they were last taken, as changelog records."""

@@ -79,3 +79,28 @@ def test_the_changelogs_are_the_faust_tables_own() -> None:
         "app-child-timers-changelog",
     ]
     assert all(t.compacted and t.partitions == 6 for t in child_changelogs("app", 6))
+
+
+def test_a_partition_given_up_is_dropped_and_the_others_kept() -> None:
+    """The child loop keeps the partitions it still holds across a rebalance: dropping
+    one forgets its keys and its writes not yet taken, nothing of the others."""
+    timers = StateMap(TIMERS)
+    timers.load(1, b'"child-1"', b'{"due": "x", "partition": 1}')
+    timers.load(2, b'"child-2"', b'{"due": "y", "partition": 2}')
+    timers.partition = 1
+    timers["child-3"] = {"due": "z", "partition": 1}
+    timers.partition = 2
+    timers["child-4"] = {"due": "w", "partition": 2}
+    timers.drop([1])
+    assert set(timers) == {"child-2", "child-4"}
+    assert timers.taken(1) == []
+    assert [key for key, _ in timers.taken(2)] == [b'"child-4"']
+
+
+def test_reading_a_partition_taken_leaves_the_others_keys_alone() -> None:
+    pictures = StateMap(PICTURES, raw_values=True)
+    pictures.load(1, b'"child-1"', b"{}")
+    pictures.load(2, b'"child-1"', None)  # not partition 2's key
+    assert pictures["child-1"] == b"{}"
+    pictures.load(1, b'"child-1"', None)
+    assert "child-1" not in pictures
