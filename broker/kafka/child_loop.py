@@ -21,7 +21,8 @@ batch, each partition's messages in turn:
    taken again (its state read again from the changelogs, read committed, and its
    messages from the state's next offset), with backoff. A producer fenced mid-batch
    is a partition taken over (`PartitionTaken`): every partition is given up and taken
-   again as the group now assigns them.
+   again as the group now assigns them. A rebalance alone gives up nothing it keeps
+   (below).
 
 Taking a partition: its producer is started (which aborts what a killed owner left
 open), its part of the three changelogs read to their end, read committed, and the
@@ -31,6 +32,43 @@ agent's state is in those same changelogs, so a worker switched from the agent t
 loop starts from it: nothing moves. What it then handles again (the agent kept its
 offset after a batch's records) it recognises by the picture's last message
 (`agents.child.handled_before`), as the agent did.
+
+Across a rebalance the loop keeps what it still holds. At each new assignment (an
+`Assignments` listener counts them: a rebalance that leaves the partitions as they were
+still resets their positions, and `consumer.assignment()` alone would not show it), with
+no failure pending: a partition no longer assigned is given up (its producer stopped, its
+keys and writes dropped from the maps: `StateMap.drop`); a partition kept keeps its
+producer and its state, and the consumer is sought back to the offset it handles next
+(`_next`: aiokafka resets a new assignment's positions to the group's committed offsets,
+which trail); a new partition is taken as above, only its changelogs read
+(`StateMap.load` touches no other partition's keys). The store's caches are forgotten
+whole (`ChildStore.forget`: a partition dropped may come back with another worker's
+pictures; what is lost is a few thousand pictures parsed again, not a changelog read).
+After a kill, the surviving worker reads the killed one's partitions only.
+
+Why a kept partition's state is right: it equals the partition's committed state, since
+every batch either committed or failed, and a failure (a Kafka error, a fencing, in a
+batch or while taking) gives every partition up and takes them all again, as before.
+Had the partition gone to another worker and come back between two looks at the
+assignment, that worker either never took it (nothing committed: the state is still
+right) or started the producer `<app id>-child-<p>`, which fenced this one. Then
+whatever it committed came from messages at or past our next offset, which the seek
+reads again: our next transaction on the partition fails with ProducerFenced
+(`PartitionTaken`), and everything is given up and read again. Nothing stale is ever
+committed. The rest of the loop does not break it:
+- the ticker looks only at the partitions held (`owned_partitions`, `_next`'s), and a
+  partition leaves `_next` before its state is dropped; a tick from a state gone stale
+  is a message like any other, stepped on the fresh state or failing with the fencing;
+- `_next` past a transaction marker is only ever a position the consumer reached after
+  records all handled: seeking there skips the marker, nothing else; messages below it
+  that a reset position hands over before the loop hears of the rebalance are dropped
+  before the step (`_unhandled`);
+- the group's offsets, committed after each batch (`_committing`, not waited for at a
+  rebalance), only trail the state's next offsets; aiokafka refuses to commit a partition
+  no longer assigned (a warning), and they are read only where the state holds no next
+  offset;
+- a batch whose partition was taken away while it committed reads no position there
+  (`_position`: aiokafka would raise, and every partition be given up).
 
 Deadlines: the ticker is the agent's (`agents.child.Ticker`), over the loop's store and
 the partitions it owns; its ticks are sent by the worker's producer, outside any
@@ -47,7 +85,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
 
 from broker.errors import Fenced
@@ -76,6 +114,59 @@ Handle = Callable[
 ]
 """Steps one partition's messages ((bytes, partition), their offsets) over the store,
 handing the records to the sink (agents.child.handle_child_batch); each one's outcome."""
+
+
+TableReader = Callable[
+    [str, str, Sequence[int], Mapping[str, StateMap], Mapping[str, Any] | None], Awaitable[int]
+]
+"""Reads the given partitions of the child tables' changelogs into the maps (`read_tables`;
+a port: the tests count what is read)."""
+
+
+async def read_tables(
+    bootstrap: str,
+    app_id: str,
+    partitions: Sequence[int],
+    maps: Mapping[str, StateMap],
+    client_options: Mapping[str, Any] | None = None,
+) -> int:
+    """The given partitions of the three changelogs, committed records only, from their
+    beginning to their end, loaded into the maps in order; how many records."""
+    by_topic = {changelog_topic(app_id, table): table for table in maps}
+    tps = [TopicPartition(topic, p) for topic in by_topic for p in partitions]
+
+    def load(tp: TopicPartition, key: bytes, value: bytes | None) -> None:
+        maps[by_topic[tp.topic]].load(tp.partition, key, value)
+
+    return await read_committed(bootstrap, tps, load, client_options)
+
+
+def child_producer(loop: ChildLoop, partition: int) -> AIOKafkaProducer:
+    """The transactional producer a partition is taken with (a port: the tests hand a
+    fake)."""
+    return transactional_producer(
+        loop.bootstrap,
+        loop.transactional_id(partition),
+        linger_ms=loop.linger_ms,
+        batch_bytes=loop.batch_bytes,
+        client_options=loop.client_options,
+    )
+
+
+class Assignments(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Counts the assignments the group hands the loop's consumer. Each rebalance gives
+    it a new assignment whose positions are the group's committed offsets, which this
+    loop commits lazily (they may trail) — even one that leaves its partitions as they
+    were, which comparing `consumer.assignment()` alone would not see."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def on_partitions_revoked(self, revoked: Any) -> None:
+        pass
+
+    def on_partitions_assigned(self, assigned: Any) -> None:
+        self.count += 1
 
 
 class Gathered:
@@ -134,6 +225,8 @@ class ChildLoop:
     before_commit: Callable[[PartitionBatch], object] = lambda batch: None
     """Runs once a partition's sends are acknowledged, before its commit (the tests' kill)."""
     maps: dict[str, StateMap] = field(default_factory=child_state_maps)
+    producer_factory: Callable[[ChildLoop, int], AIOKafkaProducer] = child_producer
+    table_reader: TableReader = read_tables
     store: ChildStore = field(init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
     _producers: dict[int, AIOKafkaProducer] = field(default_factory=dict, init=False)
@@ -164,7 +257,6 @@ class ChildLoop:
     async def run(self, stop: asyncio.Event | None = None) -> None:
         """Step until `stop` is set (or the task is cancelled); raises `Fenced`."""
         consumer = AIOKafkaConsumer(
-            LINKED.name,
             bootstrap_servers=self.bootstrap,
             group_id=self.group,
             group_instance_id=self.instance_id,
@@ -177,15 +269,21 @@ class ChildLoop:
             max_partition_fetch_bytes=4 * 1024 * 1024,
             **self.client_options,
         )
+        assignments = Assignments()
+        consumer.subscribe([LINKED.name], listener=assignments)
         await consumer.start()
         self._consumer = consumer
         delay = 0.2
+        taken_at = 0  # the assignment (its count) the partitions held were taken for
         try:
             while stop is None or not stop.is_set():
                 fetched = await consumer.getmany(timeout_ms=100, max_records=self.batch_max)
                 assigned = frozenset(consumer.assignment())
-                if assigned != frozenset(self._next):
-                    if not await self._try_take(consumer, assigned):
+                if assigned != frozenset(self._next) or assignments.count != taken_at:
+                    seen = assignments.count
+                    if await self._try_take(consumer, assigned):
+                        taken_at = seen
+                    else:
                         await asyncio.sleep(delay)
                         delay = min(delay * 2, 10.0)
                     continue  # what was fetched is read again from each partition's next offset
@@ -214,13 +312,10 @@ class ChildLoop:
     async def _try_take(
         self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]
     ) -> bool:
-        """Give up every partition and take the assigned ones; False (all given up, taken
-        again at the next turn) on a Kafka error or a fencing while taking them (another
-        owner's producer initialised in the same moment of a rebalance: see
-        broker.kafka.link_loop, `_try_take`)."""
-        await self._release()
-        if not assigned:
-            return True
+        """Hold the assigned partitions: those held already kept, the others given up or
+        taken (`_take`); False (all given up, taken again at the next turn) on a Kafka
+        error or a fencing while taking them (another owner's producer initialised in the
+        same moment of a rebalance: see broker.kafka.link_loop, `_try_take`)."""
         try:
             await self._take(consumer, assigned)
             return True
@@ -235,16 +330,44 @@ class ChildLoop:
             return False
 
     async def _take(self, consumer: AIOKafkaConsumer, assigned: frozenset[TopicPartition]) -> None:
+        """Give up the partitions no longer assigned, keep the others held (producer and
+        state; sought back to their next offset: the new assignment's positions are the
+        group's committed offsets), and take the new ones (see the module's doc)."""
         started = time.monotonic()
-        partitions = sorted(tp.partition for tp in assigned)
+        await self._give_up([tp for tp in self._next if tp not in assigned])
+        kept = {tp: self._next[tp] for tp in assigned if tp in self._next}
+        new = sorted((tp for tp in assigned if tp not in kept), key=lambda tp: tp.partition)
+        partitions = [tp.partition for tp in new]
         await self._start_producers(partitions)
-        count = await read_tables(
-            self.bootstrap, self.app_id, partitions, self.maps, self.client_options
+        count = 0
+        if partitions:
+            count = await self.table_reader(
+                self.bootstrap, self.app_id, partitions, self.maps, self.client_options
+            )
+        self.store.forget()  # its caches were filled while the new ones were read
+        resume = await self._resume_offsets(consumer, new)
+        for tp, offset in kept.items():
+            consumer.seek(tp, offset)
+        self._next.update(resume)
+        log.info(
+            "child loop took its partitions",
+            extra={
+                "count": count,
+                "kept": len(kept),
+                "read": len(new),
+                "seconds": round(time.monotonic() - started, 3),
+            },
         )
-        self.store.forget()
-        missing = [tp for tp in assigned if self.store.next_offset(tp.partition) is None]
+
+    async def _resume_offsets(
+        self, consumer: AIOKafkaConsumer, tps: Sequence[TopicPartition]
+    ) -> dict[TopicPartition, int]:
+        """Where each partition taken is read from, the consumer sought there: the state's
+        next offset, else the group's (`_fallback_offsets`), else the beginning."""
+        missing = [tp for tp in tps if self.store.next_offset(tp.partition) is None]
         fallback = await self._fallback_offsets(missing)
-        for tp in assigned:
+        resumed = {}
+        for tp in tps:
             kept = self.store.next_offset(tp.partition)
             resume = kept if kept is not None else fallback.get(tp)
             if resume is None:
@@ -252,11 +375,8 @@ class ChildLoop:
                 resume = (await consumer.beginning_offsets([tp]))[tp]
             else:
                 consumer.seek(tp, resume)
-            self._next[tp] = resume
-        log.info(
-            "child loop took its partitions",
-            extra={"count": count, "seconds": round(time.monotonic() - started, 3)},
-        )
+            resumed[tp] = resume
+        return resumed
 
     async def _start_producers(self, partitions: Sequence[int]) -> None:
         """A producer for each partition, started together (each start is a few round
@@ -276,13 +396,7 @@ class ChildLoop:
             raise failed
 
     async def _started(self, partition: int) -> AIOKafkaProducer:
-        producer = transactional_producer(
-            self.bootstrap,
-            self.transactional_id(partition),
-            linger_ms=self.linger_ms,
-            batch_bytes=self.batch_bytes,
-            client_options=self.client_options,
-        )
+        producer = self.producer_factory(self, partition)
         await start_or_give_up(producer, "child")
         return producer
 
@@ -296,6 +410,25 @@ class ChildLoop:
         rest = [tp for tp in tps if tp not in ours]
         agent = await committed_offsets(self.bootstrap, self.app_id, rest, opts) if rest else {}
         return {**agent, **ours}
+
+    async def _give_up(self, tps: Sequence[TopicPartition]) -> None:
+        """Give up the partitions no longer assigned, keeping the others: each one's
+        producer stopped (as `_release` does), its state dropped from every map, writes
+        not taken included (none are outside a batch: they are taken into its
+        transactions), and the store's caches forgotten (they may picture its children).
+        Stopped before dropped: the ticker looks at the partitions held only."""
+        if not tps:
+            return
+        partitions = [tp.partition for tp in tps]
+        for tp in tps:
+            del self._next[tp]
+        for mapping in self.maps.values():
+            mapping.drop(partitions)
+        self.store.forget()
+        for partition in partitions:
+            producer = self._producers.pop(partition, None)
+            if producer is not None:
+                await stop_quietly(producer, "child")
 
     async def _release(self) -> None:
         """Give every partition up: its producer stopped (aborting nothing: the next owner's
@@ -312,18 +445,36 @@ class ChildLoop:
             await stop_quietly(producer, "child")
 
     async def _batch(self, fetched: Mapping[TopicPartition, Sequence[Any]]) -> None:
-        stepped = [await self._step(tp, messages) for tp, messages in fetched.items() if messages]
+        fresh = {tp: self._unhandled(tp, messages) for tp, messages in fetched.items()}
+        stepped = [await self._step(tp, messages) for tp, messages in fresh.items() if messages]
         results = await asyncio.gather(
             *(self._commit(batch) for batch in stepped), return_exceptions=True
         )
         for result in results:
             if isinstance(result, BaseException):
                 raise result
-        consumer = self._consumer
-        assert consumer is not None
         for batch in stepped:  # past the link loop's marker after the last record, if any:
-            self._next[batch.tp] = max(batch.next_offset, await consumer.position(batch.tp))
+            self._next[batch.tp] = max(batch.next_offset, await self._position(batch.tp))
         self._commit_offsets({batch.tp: batch.next_offset for batch in stepped})
+
+    def _unhandled(self, tp: TopicPartition, messages: Sequence[Any]) -> Sequence[Any]:
+        """The messages from the partition's next offset on. The loop seeks there at each
+        assignment, but a position reset by a rebalance (to the group's committed offset,
+        which trails) that reached the fetcher before the loop heard of the rebalance
+        would hand it messages already committed: those are not stepped again."""
+        handled = self._next.get(tp)
+        if handled is None or not messages or messages[0].offset >= handled:
+            return messages
+        return [m for m in messages if m.offset >= handled]
+
+    async def _position(self, tp: TopicPartition) -> int:
+        """The consumer's position on a partition just committed; 0 (nothing past the
+        batch) if a rebalance has taken it away meanwhile: the next turn gives it up
+        (asked, aiokafka would raise, and the loop give every partition up)."""
+        consumer = self._consumer
+        if consumer is None or tp not in consumer.assignment():
+            return 0
+        return int(await consumer.position(tp))
 
     async def _step(self, tp: TopicPartition, messages: Sequence[Any]) -> PartitionBatch:
         """Step a partition's messages over the state in memory; its records and the
@@ -402,21 +553,3 @@ class ChildLoop:
         value = self.encoder.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
         return record.topic, key, value
-
-
-async def read_tables(
-    bootstrap: str,
-    app_id: str,
-    partitions: Sequence[int],
-    maps: Mapping[str, StateMap],
-    client_options: Mapping[str, Any] | None = None,
-) -> int:
-    """The given partitions of the three changelogs, committed records only, from their
-    beginning to their end, loaded into the maps in order; how many records."""
-    by_topic = {changelog_topic(app_id, table): table for table in maps}
-    tps = [TopicPartition(topic, p) for topic in by_topic for p in partitions]
-
-    def load(tp: TopicPartition, key: bytes, value: bytes | None) -> None:
-        maps[by_topic[tp.topic]].load(tp.partition, key, value)
-
-    return await read_committed(bootstrap, tps, load, client_options)
