@@ -353,8 +353,8 @@ class ChildLoop:
             "child loop took its partitions",
             extra={
                 "count": count,
-                "kept": len(kept),
-                "read": len(new),
+                "partitions_kept": len(kept),
+                "partitions_read": len(new),
                 "seconds": round(time.monotonic() - started, 3),
             },
         )

@@ -55,6 +55,8 @@ SAFE_FIELDS: Final = frozenset(
         "repeated",
         "state_dir",
         "seconds",
+        "partitions_kept",
+        "partitions_read",
         "tasks",
         "threads",
     }

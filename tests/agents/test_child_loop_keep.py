@@ -12,6 +12,7 @@ handles next; only a new one's changelogs are read; one given up leaves nothing 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -114,7 +115,10 @@ async def _held_after_a_batch(loop: ChildLoop, consumer: FakeConsumer) -> None:
 
 
 @pytest.mark.asyncio
-async def test_a_partition_kept_is_not_read_again_and_is_sought_to_its_next_offset() -> None:
+async def test_a_partition_kept_is_not_read_again_and_is_sought_to_its_next_offset(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO, logger="broker.kafka.child_loop")
     changelogs = Changelogs()
     loop, made = _loop(changelogs)
     consumer = FakeConsumer()
@@ -131,6 +135,8 @@ async def test_a_partition_kept_is_not_read_again_and_is_sought_to_its_next_offs
     assert loop._producers[1] is producer_a
     assert not producer_a.stopped
     assert [p.partition for p in made] == [1, 2]  # B's started, A's not again
+    took = [r for r in caplog.records if r.getMessage() == "child loop took its partitions"]
+    assert (took[-1].partitions_kept, took[-1].partitions_read, took[-1].count) == (1, 1, 2)
 
 
 @pytest.mark.asyncio

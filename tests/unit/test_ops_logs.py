@@ -122,6 +122,18 @@ def test_only_allowlisted_fields_are_written(
     assert_no_personal_data(capture.out.getvalue())
 
 
+def test_the_child_loop_s_take_says_how_many_partitions_it_kept_and_read(
+    capture: Capture,
+) -> None:
+    log = capture.logger("broker.kafka.child_loop")
+    log.info(
+        "child loop took its partitions",
+        extra={"count": 12, "partitions_kept": 3, "partitions_read": 2, "seconds": 0.4},
+    )
+    [line] = lines(capture)
+    assert (line["count"], line["partitions_kept"], line["partitions_read"]) == (12, 3, 2)
+
+
 def test_what_carries_a_payload() -> None:
     assert carries_payload(b"x")
     assert carries_payload(bytearray(b"x"))
