@@ -10,9 +10,12 @@ loop's too (broker/kafka/child_state.py): the outputs are replay's, each once.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
+import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from broker.kafka.local import LocalKafka
 from broker.topics import LINKED
@@ -25,12 +28,14 @@ from tests.integration.test_live_equals_replay import (
     _a_fortnight_after,
     _assert_same,
     _council,
+    _publish_one,
     _read_outputs,
     _replayed,
     check_stream,
     settled_outputs,
 )
 from tests.integration.test_operations import counts, get, poll
+from tests.integration.test_workers_equal_replay import Group, _Shown
 from tests.integration.worker import WorkerProcess
 
 LOOP = {"MASH_CHILD_STAGE": "loop"}
@@ -161,3 +166,68 @@ def test_a_worker_switched_to_the_child_loop_carries_on_from_the_agents_tables(
         _ran_the_loop(worker)
     finally:
         worker.process.stop()
+
+
+def _takes(log: str) -> list[dict[str, Any]]:
+    """The child loop's 'took its partitions' lines in a worker's JSON log."""
+    found = []
+    for line in log.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("msg") == "child loop took its partitions":
+            found.append(entry)
+    return found
+
+
+def test_a_worker_stopped_leaves_its_partitions_to_the_other_which_keeps_its_own(
+    own_kafka: LocalKafka, tmp_path: Path
+) -> None:
+    """Two workers whose child stage is the loop share broker.linked.v1's six partitions;
+    one is stopped halfway through a council's stream. At the rebalance the other keeps
+    the partitions it held (their producers and tables, not read again, sought back to
+    their next offsets) and reads only the stopped one's: the outputs are replay's, each
+    once."""
+    bootstrap = own_kafka.bootstrap
+    events = _council(120)
+    until = _a_fortnight_after(events)
+    replayed = _replayed(events, until)
+    half = len(events) // 2
+    group = Group(bootstrap, tmp_path, workers=2, **LOOP)
+    survivor, stopped = group.processes
+    try:
+        for process in group.processes:
+            process.start()
+        assert poll(group.ready, 180), group.tail()
+        time.sleep(2.0)  # let the group settle: each worker has its partitions
+        assert poll(group.ready, 120), group.tail()
+        _link_in_order(bootstrap, group, events[:half], 0.0)
+        linked_by_stopped = group.outcomes("link")  # the survivor's part is counted again
+        mark = len(survivor.log.read_text(errors="replace"))
+        stopped.stop()
+        linked_by_stopped -= group.outcomes("link")
+        _link_in_order(bootstrap, group, events[half:], linked_by_stopped - half)
+        group.floor.write_text(until.isoformat())
+        read = lambda: asyncio.run(_read_outputs(bootstrap, "read_committed"))  # noqa: E731
+        live = settled_outputs(read, 240, set(replayed))
+        assert live is not None, group.tail()
+        after = _takes(survivor.log.read_text(errors="replace")[mark:])
+    finally:
+        for process in group.processes:
+            process.stop()
+    _assert_same(live, replayed, tmp_path, _Shown(group))  # type: ignore[arg-type]
+    kept_and_read = [t for t in after if t.get("partitions_kept") and t.get("partitions_read")]
+    assert kept_and_read, after  # its own kept, the stopped worker's read
+
+
+def _link_in_order(
+    bootstrap: str, group: Group, events: list[dict[str, Any]], linked_before: float
+) -> None:
+    """Each event once a worker has linked the one before (a scenario's order);
+    `linked_before`: the link outcomes no running worker counts (a stopped worker's),
+    less the events published before these."""
+    for number, event in enumerate(events, start=1):
+        asyncio.run(_publish_one(bootstrap, event))
+        done = lambda n=number: group.outcomes("link") + linked_before >= n  # noqa: E731
+        assert poll(done, 90, every=0.05), group.tail()

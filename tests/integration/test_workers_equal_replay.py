@@ -50,10 +50,12 @@ PARTITIONS = "6"
 class Group:
     """Three workers of one app, each with its own state directory and web port."""
 
-    def __init__(self, bootstrap: str, tmp_path: Path, **extra: str) -> None:
+    def __init__(
+        self, bootstrap: str, tmp_path: Path, workers: int = WORKERS, **extra: str
+    ) -> None:
         self.floor = tmp_path / "clock-floor"
         app_id = f"mash-three-{uuid.uuid4().hex[:6]}"
-        self.ports = free_ports(WORKERS)
+        self.ports = free_ports(workers)
         self.processes = []
         for n, port in enumerate(self.ports):
             env = worker_env(bootstrap, tmp_path / f"state-{n}", app_id)
