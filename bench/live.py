@@ -3,6 +3,7 @@
     python -m bench.live [--events 5000] [--seed 0] [--partitions 12]
                          [--phases raw,faust,worker1,worker2,latency,linkloop]
                          [--rate 100,25] [--latency-seconds 45] [--latency-children 1000]
+                         [--latency-warmup 5]
                          [--json] [--profile F]
 
 Replay (bench/replay.py) measures the broker's functions; this measures what an operator
@@ -28,7 +29,9 @@ a worker that keeps up. The VISTs are about --latency-children children in turn:
 default 1,000 gives each child a few VISTs in the run, as a council's stream spreads its
 events over its children; a few dozen (60 was this phase's old default) gives each of
 them a VIST every half second, and measures how the child stage copes with pictures
-that grow by the second (each event's picture is written whole). Every wait is bounded;
+that grow by the second (each event's picture is written whole). The first
+--latency-warmup seconds of VISTs (5 unless told) warm the freshly started worker up and
+are printed apart, not counted (bench/live_latency.py says why). Every wait is bounded;
 the run stops by itself.
 
 The worker covers three stages (ingest, link, child), each a decode, a step and an
@@ -129,6 +132,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                             r,
                             args.latency_seconds,
                             args.latency_children,
+                            args.latency_warmup,
                         )
                         for r in args.rate
                     ]
@@ -170,6 +174,11 @@ def printed(results: dict[str, Any]) -> list[str]:
         for kind in ("first_output", "notification", "alert"):
             s = found[kind]
             lines.append(f"  {kind:<14} {s['count']:>7.0f} {percentiles(s)}")
+        if (warm := found.get("warmup")) and warm["count"]:
+            lines.append(
+                f"  {'warm-up':<14} {warm['count']:>7.0f} {percentiles(warm)}"
+                f"  (the first {warm['seconds']:g} s, not counted above)"
+            )
         lines.append("  hop by hop (on the records' own timestamps):")
         for kind, s in found.get("hops", {}).items():
             lines.append(f"  {'  ' + kind:<14} {s['count']:>7.0f} {percentiles(s)}")
@@ -226,6 +235,12 @@ def main(argv: list[str] | None = None) -> int:
         help="latency: events a second, one run for each (comma-separated)",
     )
     parser.add_argument("--latency-seconds", type=float, default=45.0)
+    parser.add_argument(
+        "--latency-warmup",
+        type=float,
+        default=5.0,
+        help="latency: seconds of VISTs sent first and not counted (their figures apart)",
+    )
     parser.add_argument(
         "--latency-children", type=int, default=1000, help="latency: the children VISTs are about"
     )

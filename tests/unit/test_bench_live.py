@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from bench.council import Council
 from bench.live_events import council_events, probe_children, probe_vist, to_wire
 from bench.live_kafka import total
-from bench.live_latency import Outputs, event_of, hops
+from bench.live_latency import Outputs, event_of, hops, split_warmup
 from bench.live_worker import counted
 from broker.calendar.clock import ManualClock
 from broker.codec import codec_from_settings
@@ -131,3 +131,17 @@ def test_two_workers_with_the_link_loop_settle_once_every_linked_event_is_handle
     assert counted([linker, other], loop=True)[3] == 0.0
     assert counted([linker, _outcomes("child", "event", 30.0)], loop=True)[3] == 10.0
     assert counted([linker, other], loop=True)[:3] == (0.0, 100.0, 100.0)
+
+
+def test_the_warm_up_is_the_events_sent_in_its_first_seconds_and_only_those() -> None:
+    """The latency phase leaves the cold worker's first seconds out of its percentiles
+    (printed apart): an event is the warm-up's when sent less than `warmup` seconds after
+    the first, and every event is in one part or the other."""
+    published = {f"e{n}": 1000.0 + n / 100 for n in range(1000)}  # 100 a second, 10 s
+    warm, measured = split_warmup(published, 5.0)
+    assert len(warm) == 500
+    assert len(measured) == 500
+    assert max(warm.values()) < 1005.0 <= min(measured.values())
+    assert warm.keys() | measured.keys() == published.keys()
+    assert split_warmup(published, 0.0) == ({}, published)
+    assert split_warmup({}, 5.0) == ({}, {})
