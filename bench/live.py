@@ -1,6 +1,6 @@
 """Live benchmark: the worker against what Kafka and faust allow, on one real Kafka.
 
-    python -m bench.live [--events 5000] [--seed 0] [--partitions 12]
+    python -m bench.live [--events 5000] [--seed 0] [--partitions 6]
                          [--phases raw,faust,worker1,worker2,latency,linkloop]
                          [--rate 100,25] [--latency-seconds 45] [--latency-children 1000]
                          [--latency-warmup 5]
@@ -38,6 +38,12 @@ The worker covers three stages (ingest, link, child), each a decode, a step and 
 encode, with state in tables, so it does several times the ceiling's work per event:
 the ratios say what the broker costs, not that it is slow. On this project's machine
 Kafka, the consumers and the producer share 2 cores with other work: figures are noisy.
+
+Every topic gets --partitions partitions, the worker's own default (6) unless told; the
+figures before 2026-12-05 were taken at 12. A worker pays for each partition it owns
+(a fetch position on each, a transaction per child partition a batch touches): at 100
+events/s one worker's p99 was 111-121 ms at 3, 128 at 6 and 182-228 at 12, and it
+moved 1,276, 1,134 and 1,018 events/s (deploy/README.md, "Partitions").
 """
 
 from __future__ import annotations
@@ -223,7 +229,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--partitions", type=int, default=12)
+    parser.add_argument(
+        "--partitions",
+        type=int,
+        default=Settings.model_fields["topic_partitions"].default,
+        help="every topic's (default: the worker's own default, MASH_TOPIC_PARTITIONS)",
+    )
     parser.add_argument("--phases", type=phases, default=list(DEFAULT_PHASES))
     parser.add_argument(
         "--link-batch", type=int, default=500, help="linkloop: records per batch at most"

@@ -217,7 +217,7 @@ def test_every_declared_topic_is_a_kafka_topic_as_declared() -> None:
     assert set(topics) == {t.name for t in all_topics()}
     for topic in all_topics():
         spec = topics[topic.name]
-        assert spec["partitions"] == (topic.partitions or 12)
+        assert spec["partitions"] == (topic.partitions or 6)  # deploy/README.md, "Partitions"
         assert spec["replicas"] == 3
         assert spec["config"]["min.insync.replicas"] == 2
         assert spec["config"]["cleanup.policy"] == ("compact" if topic.compacted else "delete")
