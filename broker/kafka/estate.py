@@ -24,6 +24,7 @@ from broker.errors import ConfigurationError
 from broker.kafka.acls import AclBinding, Operation, PatternType, Principals, ResourceType
 from broker.models import events, internal, outputs
 from broker.models.common import Agency
+from broker.settings import Settings
 from broker.topics import (
     ACCEPTED,
     ALERTS,
@@ -37,9 +38,10 @@ from broker.topics import (
     retention_ms,
 )
 
-PARTITIONS: Final = 6
-"""deploy/README.md, "Partitions: 6, once": 1, 2, 3 or 6 workers share evenly, and a
-worker pays in latency for each partition it owns (12 measured slower at 100 events/s)."""
+PARTITIONS: Final[int] = Settings.model_fields["topic_partitions"].default
+"""deploy/README.md, "Partitions: 6, once": the worker's own default (one decision, not
+two numbers to keep equal). 1, 2, 3 or 6 workers share evenly, and a worker pays in
+latency for each partition it owns (12 measured slower at 100 events/s)."""
 REPLICAS: Final = 3
 MIN_INSYNC_REPLICAS: Final = 2
 TOMBSTONE_RETENTION_MS: Final = DAY_MS
