@@ -197,12 +197,14 @@ def register(
     )
     identity = IdentityStore(tables.identity)
 
+    sweeper = dedupe.Sweeper()
+
     async def forget_index(sender: Any, revoked: Any, **kwargs: Any) -> None:
         identity.invalidate()
+        sweeper.forget()  # the table may be restored with other ids
 
     app.on_partitions_revoked.connect(forget_index)  # type: ignore[arg-type]
 
-    sweeper = dedupe.Sweeper()
     rewind = Rewind(app, lambda partition: offsets.expected(tables.seen_events), "link")
 
     @app.agent(channel, name="link", concurrency=1, supervisor_strategy=StopTheWorker)

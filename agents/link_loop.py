@@ -44,6 +44,7 @@ class LoopLinker:
     def reset(self) -> None:
         """Forget everything: the state is read again from the state topic."""
         self.state = LinkState()
+        self.sweeper.forget()
 
     def load(self, key: bytes, value: bytes | None) -> None:
         self.state.load(key, value)

@@ -79,6 +79,52 @@ def test_a_sweep_runs_at_most_once_an_hour() -> None:
     assert sweeper.maybe(seen, T0 + timedelta(minutes=61)) == 0
 
 
+class CountedReads(dict[str, str]):
+    """seen-events that counts the sweeps reading it whole."""
+
+    reads = 0
+
+    def items(self) -> Any:
+        self.reads += 1
+        return super().items()
+
+
+def test_no_sweep_before_the_oldest_id_left_can_pass_the_horizon() -> None:
+    """A sweep reads every id; ids are marked at the broker's clock, never before the
+    last sweep, so none can expire before the oldest one left by it does."""
+    seen, sweeper = CountedReads(), dedupe.Sweeper()
+    dedupe.mark_seen(seen, parse_event(police("pol-1", T0)), T0)
+    assert sweeper.maybe(seen, T0 + timedelta(hours=1)) == 0
+    for hours in (2, 24 * 30, 24 * 399):  # a batch a month, on the event clock
+        dedupe.mark_seen(seen, parse_event(police(f"pol-{hours}", T0)), T0 + timedelta(hours=hours))
+        assert sweeper.maybe(seen, T0 + timedelta(hours=hours)) is None
+    assert seen.reads == 1
+    assert sweeper.maybe(seen, T0 + dedupe.HORIZON + timedelta(minutes=1)) == 1
+    assert set(seen) == {"pol-2", "pol-720", "pol-9576"}
+    # the next sweep waits for pol-2, the oldest left
+    assert sweeper.maybe(seen, T0 + dedupe.HORIZON + timedelta(hours=1, minutes=1)) is None
+    assert sweeper.maybe(seen, T0 + dedupe.HORIZON + timedelta(hours=2, minutes=1)) == 1
+
+
+def test_state_read_again_is_swept_at_the_next_call() -> None:
+    seen, sweeper = CountedReads(), dedupe.Sweeper()
+    dedupe.mark_seen(seen, parse_event(police("pol-new", T0)), T0)
+    assert sweeper.maybe(seen, T0) == 0
+    dedupe.mark_seen(seen, parse_event(police("pol-old", T0)), T0 - dedupe.HORIZON * 2)
+    assert sweeper.maybe(seen, T0 + timedelta(hours=2)) is None
+    sweeper.forget()  # the state was read again, with ids this sweeper never saw
+    assert sweeper.maybe(seen, T0 + timedelta(hours=2)) == 1
+    assert set(seen) == {"pol-new"}
+
+
+def test_an_unstamped_id_stamped_by_a_sweep_waits_a_horizon_from_then() -> None:
+    bare = parse_event(police("bare", T0))
+    seen, sweeper = {"bare": dedupe.fingerprint(bare)}, dedupe.Sweeper()
+    assert sweeper.maybe(seen, T0) == 0
+    assert sweeper.maybe(seen, T0 + dedupe.HORIZON - timedelta(minutes=1)) is None
+    assert sweeper.maybe(seen, T0 + dedupe.HORIZON + timedelta(minutes=1)) == 1
+
+
 @pytest.mark.asyncio
 async def test_the_link_agent_sweeps_the_table_after_a_batch() -> None:
     event: Event = parse_event(police("pol-new", T0))
