@@ -34,6 +34,7 @@ from typing import Any, Final, TypeVar
 import fastavro
 from pydantic import BaseModel
 
+from broker.codec.memo import ReadData
 from broker.codec.registry import (
     CachingSchemaRegistry,
     HttpSchemaRegistry,
@@ -100,6 +101,10 @@ TRUSTED: Final[tuple[type[BaseModel], ...]] = (
 """What the internal topics carry (broker.accepted.v1, broker.linked.v1): the records
 `decode_trusted` builds without validating them again."""
 
+_KEPT: Final = frozenset(MESSAGE_SCHEMAS[cls] for cls in events.EVENT_CLASSES.values())
+"""Trusted reads whose datum is kept to write them again (broker/codec/memo.py): the
+accepted events the link stage nests in its ChildMessages."""
+
 MODEL_OF: Final[dict[str, type[BaseModel]]] = {name: cls for cls, name in MESSAGE_SCHEMAS.items()}
 
 _JSON_MAPS: Final[dict[str, tuple[str, ...]]] = {f"{NAMESPACE}.Notification": ("fields",)}
@@ -148,6 +153,7 @@ class AvroCodec:
         self._trusted = {MESSAGE_SCHEMAS[cls]: planner.plan(cls) for cls in TRUSTED}
         self.untrusted = 0
         """Records `decode_trusted` validated after all (their shape was not the plan's)."""
+        self.read_data = ReadData()
 
     # encoding
 
@@ -162,6 +168,9 @@ class AvroCodec:
     def encode(self, value: BaseModel, topic: str | None = None) -> bytes:
         """`value` in the configured framing; `topic` is needed with a registry."""
         writer = self.schema_for(type(value))
+        datum = self.read_data.datum(value, writer)
+        if datum is not None:  # this very object was read from it: the same bytes
+            return self._frame(writer, datum, topic)
         nested = _NESTED.get(writer.name, ())
         record = value.model_dump(mode="python", exclude=set(nested))
         for field in _JSON_MAPS.get(writer.name, ()):
@@ -224,11 +233,14 @@ class AvroCodec:
         without validating it again. One that does not fit its model's shape (a schema
         that drifted) is validated as `decode` does, so refused if it is invalid; the
         agents' handling of a refused record is the same either way."""
-        name, record = self._read(data, self.decode_trusted)
+        writer, datum = self._writer_of(bytes(data))
+        name, record = self._read_datum(writer, datum, self.decode_trusted)
         plan = self._trusted.get(name)
         if plan is not None:
             try:
                 built: BaseModel = plan(record)
+                if name in _KEPT and self.current[name] is writer:
+                    self.read_data.keep(built, writer, datum)
                 return built
             except Untrusted as exc:
                 self.untrusted += 1
@@ -249,7 +261,11 @@ class AvroCodec:
     def _read(self, data: bytes, inner: Callable[[bytes], BaseModel]) -> tuple[str, dict[str, Any]]:
         """The record in `data` and its schema's name; a nested message (a child
         message's event) decoded by `inner`."""
-        writer, body = self._writer_of(bytes(data))
+        return self._read_datum(*self._writer_of(bytes(data)), inner)
+
+    def _read_datum(
+        self, writer: WriterSchema, body: bytes, inner: Callable[[bytes], BaseModel]
+    ) -> tuple[str, dict[str, Any]]:
         reader = self.current.get(writer.name)
         if reader is None:
             message = f"was written with schema {writer.name}, which this broker does not read"
@@ -302,9 +318,11 @@ class AvroCodec:
             if not isinstance(schema, dict) or "name" not in schema:
                 raise UnknownSchema(_problem(f"names schema id {schema_id}: not a record"))
             try:
-                self._by_id[schema_id] = parse_standalone(schema, f"id {schema_id}")
+                writer = parse_standalone(schema, f"id {schema_id}")
             except ConfigurationError:
                 raise UnknownSchema(_problem(f"names schema id {schema_id}: invalid")) from None
+            # our current schema under another id: read as the very schema, no resolution
+            self._by_id[schema_id] = self.by_fingerprint.get(writer.fingerprint, writer)
         return self._by_id[schema_id]
 
 
