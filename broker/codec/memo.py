@@ -39,7 +39,7 @@ class ReadData:
 
     def keep(self, model: BaseModel, writer: WriterSchema, datum: bytes) -> None:
         entries = self._entries
-        if len(entries) >= self.limit:
+        if entries and len(entries) >= self.limit:
             del entries[next(iter(entries))]
         entries[id(model)] = (model, writer, datum)
 
