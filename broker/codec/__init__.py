@@ -232,14 +232,23 @@ class AvroCodec:
         broker.linked.v1: written by our workers alone, from validated models): built
         without validating it again. One that does not fit its model's shape (a schema
         that drifted) is validated as `decode` does, so refused if it is invalid; the
-        agents' handling of a refused record is the same either way."""
+        agents' handling of a refused record is the same either way.
+
+        An accepted event's datum is kept to write it again (broker/codec/memo.py)."""
+        return self._read_trusted(data, keep=True)
+
+    def _nested_trusted(self, data: bytes) -> BaseModel:
+        """A child message's event: never written again, so not kept."""
+        return self._read_trusted(data, keep=False)
+
+    def _read_trusted(self, data: bytes, *, keep: bool) -> BaseModel:
         writer, datum = self._writer_of(bytes(data))
-        name, record = self._read_datum(writer, datum, self.decode_trusted)
+        name, record = self._read_datum(writer, datum, self._nested_trusted)
         plan = self._trusted.get(name)
         if plan is not None:
             try:
                 built: BaseModel = plan(record)
-                if name in _KEPT and self.current[name] is writer:
+                if keep and name in _KEPT and self.current[name] is writer:
                     self.read_data.keep(built, writer, datum)
                 return built
             except Untrusted as exc:

@@ -80,3 +80,13 @@ def test_the_oldest_entry_goes_first() -> None:
     read = [codec.decode_trusted(d) for d in data]
     assert [codec.encode(r) for r in read] == data
     assert codec.read_data.reused == 2  # the first was let go
+
+
+def test_a_child_messages_event_is_not_kept() -> None:
+    """The child stage reads it and never writes it again."""
+    codec = AvroCodec(SCHEMAS)
+    message = codec.decode_trusted(codec.encode(linked(a_vist()), topic=LINKED.name))
+    assert isinstance(message, ChildMessage)
+    assert message.event is not None
+    codec.encode(message.event, topic=ACCEPTED.name)
+    assert codec.read_data.reused == 0
