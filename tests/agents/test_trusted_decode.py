@@ -56,6 +56,10 @@ class CountingCodec(AvroCodec):
         self.calls["decode_trusted"] += 1
         return super().decode_trusted(data)
 
+    def _nested_trusted(self, data: bytes) -> BaseModel:  # a child message's event
+        self.calls["decode_trusted"] += 1
+        return super()._nested_trusted(data)
+
     def decode_dict(self, data: bytes) -> dict[str, Any]:
         self.calls["decode_dict"] += 1  # ingest's: every problem reported by parse_event
         return super().decode_dict(data)
