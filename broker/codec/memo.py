@@ -17,6 +17,7 @@ for a while.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Final
 
 from pydantic import BaseModel
@@ -33,14 +34,16 @@ class ReadData:
 
     def __init__(self, limit: int = LIMIT) -> None:
         self.limit = limit
-        self._entries: dict[int, tuple[BaseModel, WriterSchema, bytes]] = {}
+        # ordered: the oldest out in constant time (a dict's first key is found by
+        # stepping over every slot deleted before it)
+        self._entries: OrderedDict[int, tuple[BaseModel, WriterSchema, bytes]] = OrderedDict()
         self.reused = 0
         """Encodes answered from a kept datum (for tests and benchmarks)."""
 
     def keep(self, model: BaseModel, writer: WriterSchema, datum: bytes) -> None:
         entries = self._entries
         if entries and len(entries) >= self.limit:
-            del entries[next(iter(entries))]
+            entries.popitem(last=False)
         entries[id(model)] = (model, writer, datum)
 
     def datum(self, model: BaseModel, writer: WriterSchema) -> bytes | None:
