@@ -114,6 +114,12 @@ def agencies_involved(picture: ChildPicture) -> frozenset[Agency]:
     return frozenset(involved)
 
 
+def chronological(events: list[EventSummary]) -> list[EventSummary]:
+    """Oldest first (ties by event id): the order of an alert's evidence, and so of
+    its id. Rules count before they sort: most counts do not fire."""
+    return sorted(events, key=lambda e: (e.occurred_at, e.event_id))
+
+
 def decisions_on(picture: ChildPicture, event_id: str) -> list[str]:
     """Ids of the MASH decisions about an event (naming it, or one of its alerts)."""
     return [

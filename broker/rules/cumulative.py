@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from broker.config.partnership import Thresholds
 from broker.models import Concern, RuleId, Severity
+from broker.picture.derived import chronological
 from broker.picture.model import EventSummary
 from broker.picture.wording import agencies, chronology_line
 from broker.rules.base import Context, Output
@@ -81,14 +82,14 @@ def _counts(limits: Thresholds) -> tuple[Count, ...]:
 
 
 def window(ctx: Context, summary: EventSummary, count: Count) -> list[EventSummary]:
-    """The counted risk events in the trailing window ending at `summary`, oldest first."""
+    """The counted risk events in the trailing window ending at `summary`, in the order
+    of the picture (sorted only when an alert needs them: most counts do not fire)."""
     since = summary.occurred_at - timedelta(days=count.window_days)
-    inside = [
+    return [
         e
         for e in ctx.picture.events
         if e.risk and count.counts(e) and since <= e.occurred_at <= summary.occurred_at
     ]
-    return sorted(inside, key=lambda e: (e.occurred_at, e.event_id))
 
 
 def check(ctx: Context, summary: EventSummary) -> list[Output]:
@@ -102,7 +103,7 @@ def check(ctx: Context, summary: EventSummary) -> list[Output]:
         n = len(events)
         if n == 0 or n % count.every:
             continue
-        records += _alert(ctx, summary, count, events)
+        records += _alert(ctx, summary, count, chronological(events))
     return records
 
 
