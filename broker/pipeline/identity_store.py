@@ -64,16 +64,18 @@ class IdentityStore:
             touched |= {survivor, other}
         if isinstance(event, IdentityDecision):
             touched |= {c for c in event.child_ids if c in index}
+        states: dict[str, Any] = {}  # a survivor's state, made once (most steps touch one child)
         for child_id in list(touched):
-            state = index.to_state(index.resolve(child_id))
-            touched.add(index.resolve(child_id))
+            survivor = index.resolve(child_id)
+            state = states[survivor] = states.get(survivor) or index.to_state(survivor)
+            touched.add(survivor)
             for key in ("kept_apart", "absorbed"):
                 value = state.get(key)
                 if isinstance(value, list):
                     touched.update(str(v) for v in value)
         for child_id in sorted(touched):
             if child_id in index or index.resolve(child_id) != child_id:
-                state = index.to_state(child_id)
+                state = states.get(child_id) or index.to_state(child_id)
                 held = offsets.unstamped(self.table.get(child_id))
                 if held != state:  # most records of a known child
                     self.table[child_id] = offsets.stamped(state, at)  # a changelog record
