@@ -42,7 +42,9 @@ class ReadData:
 
     def keep(self, model: BaseModel, writer: WriterSchema, datum: bytes) -> None:
         entries = self._entries
-        if entries and len(entries) >= self.limit:
+        if len(entries) >= self.limit:
+            if not entries:
+                return  # a limit of 0: nothing is kept
             entries.popitem(last=False)
         entries[id(model)] = (model, writer, datum)
 
