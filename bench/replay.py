@@ -207,7 +207,7 @@ def run_one(
 ) -> Result:
     """One size in this process, its lines piped from a generator process (the
     collector tuned as `mash-broker` tunes it)."""
-    tune_collector()
+    tune_collector(batch=True)
     command = [sys.executable, "-m", SHAPES[shape], "--events", str(events)]
     command += ["--seed", str(seed), "--years", str(years)]
     with subprocess.Popen(command, stdout=subprocess.PIPE, bufsize=1 << 20, cwd=ROOT) as generator:

@@ -30,7 +30,7 @@ from broker.cli import (
     worker,
 )
 from broker.errors import BrokerError, ConfigurationError
-from broker.ops.collector import tune_collector
+from broker.ops.collector import BATCH_COMMANDS, tune_collector
 from broker.settings import Settings
 
 COMMANDS: dict[str, ModuleType] = {
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    tune_collector()
+    tune_collector(batch=args.command in BATCH_COMMANDS)
     try:
         settings = Settings()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError

@@ -151,7 +151,7 @@ def prune(picture: ChildPicture, now: datetime, keep_days: int) -> None:
         picture.meetings = [m for m in picture.meetings if m.recorded_at >= horizon]
     if any(a.raised_at < horizon for a in picture.alerts):
         picture.alerts = [a for a in picture.alerts if a.raised_at >= horizon]
-    if any(v < horizon for v in picture.processed.values()):
+    if picture.processed and min(picture.processed.values()) < horizon:  # a scan in C
         gone = [k for k, v in picture.processed.items() if v < horizon]
         picture.processed = {k: v for k, v in picture.processed.items() if v >= horizon}
         picture.forgotten = [*picture.forgotten, *gone][-FORGOTTEN_KEPT:]

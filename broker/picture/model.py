@@ -245,7 +245,12 @@ class ChildPicture(BaseModel):
         return event_id in self.processed or event_id in self.forgotten
 
     def event(self, event_id: str) -> EventSummary | None:
-        return next((e for e in self.events if e.event_id == event_id), None)
+        # a plain loop, not next() over a generator: the rules look events up on every
+        # deadline and decision, and a generator's resumptions cost more than the test
+        for summary in self.events:
+            if summary.event_id == event_id:
+                return summary
+        return None
 
     def own_event(self, event_id: str) -> EventSummary | None:
         """The event's summary as this picture's own copy, to change its `told` in place:

@@ -68,8 +68,10 @@ def process(
     apply_in_place(work, event)
     shared: list[Output] = []
     alerts: list[Output] = []
-    # the event's summary was made by apply_in_place for this step: its own to change
-    summary = work.event(event.event_id) if isinstance(event, CHRONOLOGY_TYPES) else None
+    # the event's summary, which apply_in_place has just appended (the event was not
+    # applied before): made for this step, its own to change. Not looked up by id: that
+    # walked the child's whole chronology on every event.
+    summary = work.events[-1] if isinstance(event, CHRONOLOGY_TYPES) else None
     if summary is not None:
         shared += _share(ctx, summary, automatic_shares(work, summary, config))
         alerts += _chronology_rules(ctx, event, summary)
