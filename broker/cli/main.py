@@ -13,6 +13,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
+from typing import Final
 
 from broker.cli import (
     chronology,
@@ -30,7 +31,7 @@ from broker.cli import (
     worker,
 )
 from broker.errors import BrokerError, ConfigurationError
-from broker.ops.collector import BATCH_COMMANDS, tune_collector
+from broker.ops.collector import tune_collector
 from broker.settings import Settings
 
 COMMANDS: dict[str, ModuleType] = {
@@ -49,6 +50,12 @@ COMMANDS: dict[str, ModuleType] = {
     "contract": contract,
 }
 """Each command's module, in the order `--help` lists them."""
+
+BATCH_COMMANDS: Final = frozenset({"replay", "what-if", "chronology", "report"})
+"""The commands that run to an end and exit, most often over a replay of a file: their
+collector is tuned for throughput (`tune_collector(batch=True)`; `report` and
+`chronology` may read the running broker's topics instead, a read to the end all the
+same). The worker and the page are tuned for latency."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,10 +41,10 @@ class ReadData:
         """Encodes answered from a kept datum (for tests and benchmarks)."""
 
     def keep(self, model: BaseModel, writer: WriterSchema, datum: bytes) -> None:
+        if self.limit <= 0:
+            return  # nothing is kept
         entries = self._entries
         if len(entries) >= self.limit:
-            if not entries:
-                return  # a limit of 0: nothing is kept
             entries.popitem(last=False)
         entries[id(model)] = (model, writer, datum)
 

@@ -27,19 +27,14 @@ YOUNG_GENERATION: Final = 20_000
 """Allocations (less deallocations) between two collections of the youngest generation."""
 
 BATCH_GENERATIONS: Final = (100_000, 20)
-"""The young and middle thresholds of a batch run (`BATCH_COMMANDS`): no one waits on
-its records, so a young collection may walk five times as many objects, and fewer of
-what is still alive then is promoted to be walked again. `python -m bench.replay`'s
+"""The young and middle thresholds of a batch run (`broker.cli.main.BATCH_COMMANDS`):
+no one waits on its records, so a young collection may walk five times as many objects,
+and fewer of what is still alive then is promoted to be walked again. `python -m bench.replay`'s
 loads, alternating (2026-12-05): on the council's 40,000 events the collector's time
 0.8-1.0 s -> 0.4-0.5 s (no full collection left); on 200,000 dense events 5.8-7.4 s ->
 4.5-4.8 s.
 The live worker keeps 20,000 and the default middle: a young collection is a pause in
 every stage of the process, and a larger one would sit in the latency's tail."""
-
-BATCH_COMMANDS: Final = frozenset({"replay", "what-if", "chronology", "report"})
-"""The commands that run to an end and exit, most often over a replay of a file (tuned
-for throughput; `report` and `chronology` may read the running broker's topics instead,
-a read to the end all the same)."""
 
 
 def tune_collector(*, batch: bool = False) -> None:

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from broker.cli import main
-from broker.ops.collector import BATCH_COMMANDS, BATCH_GENERATIONS, YOUNG_GENERATION, tune_collector
+from broker.cli.main import BATCH_COMMANDS
+from broker.ops.collector import BATCH_GENERATIONS, YOUNG_GENERATION, tune_collector
 
 
 @pytest.fixture(autouse=True)
