@@ -63,10 +63,10 @@ committed. The rest of the loop does not break it:
   records all handled: seeking there skips the marker, nothing else; messages below it
   that a reset position hands over before the loop hears of the rebalance are dropped
   before the step (`_unhandled`);
-- the group's offsets, committed after each batch (`_committing`, not waited for at a
-  rebalance), only trail the state's next offsets; aiokafka refuses to commit a partition
-  no longer assigned (a warning), and they are read only where the state holds no next
-  offset;
+- the group's offsets, committed at most once a second (broker.kafka.group_offsets,
+  those waiting committed when the partitions are given up), only trail the state's next
+  offsets; a partition no longer assigned is left out, and they are read only where the
+  state holds no next offset;
 - a batch whose partition was taken away while it committed reads no position there
   (`_position`: aiokafka would raise, and every partition be given up).
 
@@ -91,6 +91,7 @@ from aiokafka.errors import KafkaError, ProducerFenced
 from broker.errors import Fenced
 from broker.kafka.admin import committed_offsets
 from broker.kafka.child_state import CHILD_TABLES, StateMap, child_state_maps
+from broker.kafka.group_offsets import GroupOffsets
 from broker.kafka.link_loop import CLOSING_HEADER, Wired, placed_records
 from broker.kafka.tables import changelog_topic
 from broker.kafka.transactions import (
@@ -234,7 +235,7 @@ class ChildLoop:
     """Per partition held, the offset handled next (committed): where its lag counts from.
     Past a transaction's marker that follows the last record handled (the consumer's
     position): else a partition the link loop wrote last would lag by one for ever."""
-    _committing: asyncio.Task[None] | None = field(default=None, init=False)
+    _offsets: GroupOffsets | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.store = ChildStore(*(self.maps[table] for table in CHILD_TABLES))
@@ -273,6 +274,7 @@ class ChildLoop:
         consumer.subscribe([LINKED.name], listener=assignments)
         await consumer.start()
         self._consumer = consumer
+        self._offsets = GroupOffsets(consumer, "child")
         delay = 0.2
         taken_at = 0  # the assignment (its count) the partitions held were taken for
         try:
@@ -433,9 +435,8 @@ class ChildLoop:
     async def _release(self) -> None:
         """Give every partition up: its producer stopped (aborting nothing: the next owner's
         start aborts what is open), its state forgotten."""
-        committing, self._committing = self._committing, None
-        if committing is not None:
-            await committing
+        if self._offsets is not None:
+            await self._offsets.flush()
         producers, self._producers = self._producers, {}
         self._next = {}
         for mapping in self.maps.values():
@@ -529,24 +530,10 @@ class ChildLoop:
         self.on_committed(batch)
 
     def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """The group's offsets, committed outside the transactions and not waited for
+        """The group's offsets, committed outside the transactions, at most once a second
         (where the loop reads from is the state's next offset: see the module's doc)."""
-        consumer = self._consumer
-        if consumer is None or not offsets:
-            return
-        previous = self._committing
-
-        async def commit() -> None:
-            if previous is not None:
-                await previous
-            try:
-                await asyncio.wait_for(consumer.commit(dict(offsets)), 10.0)
-            except (KafkaError, TimeoutError) as exc:
-                log.warning(
-                    "child group offsets not committed", extra={"error": type(exc).__name__}
-                )
-
-        self._committing = asyncio.ensure_future(commit())
+        if self._offsets is not None:
+            self._offsets.note(offsets)
 
     def _wire(self, record: Any) -> Wired:
         """As `KafkaSink` encodes a record (broker/kafka/sink.py)."""

@@ -15,7 +15,8 @@ takes the partition over fences whoever had it). For each batch:
    compacted), among them the next offset of the source; the sends' futures are awaited
    before the commit, because aiokafka, unlike Java, commits a transaction one of whose
    sends failed (docs/notes/faust-kafka.md). The group's offsets are committed after it,
-   outside it, for the tools that read them (`_commit_offsets`);
+   outside it, for the tools that read them, at most once a second
+   (broker.kafka.group_offsets);
 3. a Kafka error aborts the transaction, the in-memory state is read again from the
    state topic and the partition from the state's next offset, and the batch is linked
    again (with backoff); a producer fenced mid-batch (`ProducerFenced`: another owner
@@ -49,6 +50,7 @@ from aiokafka.partitioner import DefaultPartitioner
 
 from broker.errors import Fenced
 from broker.kafka.admin import partition_counts
+from broker.kafka.group_offsets import GroupOffsets
 from broker.kafka.transactions import (
     abort_quietly,
     lag_from,
@@ -140,7 +142,7 @@ class LinkLoop:
     tests hand a fake)."""
     _producer: AIOKafkaProducer | None = field(default=None, init=False)
     _consumer: AIOKafkaConsumer | None = field(default=None, init=False)
-    _committing: asyncio.Task[None] | None = field(default=None, init=False)
+    _offsets: GroupOffsets | None = field(default=None, init=False)
     _owned: frozenset[TopicPartition] = field(default=frozenset(), init=False)
     _linked_to: dict[TopicPartition, int] = field(default_factory=dict, init=False)
     """Per partition held, the offset linked next (committed): what its lag counts from."""
@@ -171,6 +173,7 @@ class LinkLoop:
         )
         await consumer.start()
         self._consumer = consumer
+        self._offsets = GroupOffsets(consumer, "link")
         delay = 0.2
         try:
             while stop is None or not stop.is_set():
@@ -304,7 +307,8 @@ class LinkLoop:
         return len(moved.state)
 
     async def _release(self) -> None:
-        await self._committed_offsets()
+        if self._offsets is not None:
+            await self._offsets.flush()
         producer, self._producer = self._producer, None
         self._owned = frozenset()
         self._linked_to = {}
@@ -355,7 +359,6 @@ class LinkLoop:
             ]
             for acknowledgement in sent:
                 await acknowledgement  # raises if a send failed: then nothing is committed
-            await self._committed_offsets()  # the last batch's, for the group: long done
             if inspect.isawaitable(waiting := self.before_commit(batch)):
                 await waiting
             await producer.commit_transaction()
@@ -373,7 +376,7 @@ class LinkLoop:
         self.on_committed(batch.outgoing)
 
     def _commit_offsets(self, offsets: Mapping[TopicPartition, int]) -> None:
-        """The group's offsets, committed outside the transaction and not waited for.
+        """The group's offsets, committed outside the transaction, at most once a second.
 
         Where the loop links from is the state's next offset (`_resume_offset`),
         written in the batch's transaction; the group's offset only says how far it is
@@ -381,32 +384,14 @@ class LinkLoop:
         (`send_offsets_to_transaction`) it cost two more round trips to the
         coordinators a batch, AddOffsetsToTxn and TxnOffsetCommit, one after the other
         and before the commit: 19 ms of the 73 a transaction took at 100 events/s."""
-        consumer = self._consumer
-        if consumer is not None:
-            self._committing = asyncio.ensure_future(_commit(consumer, offsets))
-
-    async def _committed_offsets(self) -> None:
-        """Wait for the last commit of the group's offsets (it never raises)."""
-        committing, self._committing = self._committing, None
-        if committing is not None:
-            await committing
+        if self._offsets is not None:
+            self._offsets.note(offsets)
 
     def _wire(self, record: Any) -> Wired:
         """As `KafkaSink` encodes a record (broker/kafka/sink.py)."""
         value = self.encoder.encode(record.value, topic=record.topic)
         key = record.key.encode("utf-8") if record.key is not None else None
         return record.topic, key, value
-
-
-async def _commit(consumer: AIOKafkaConsumer, offsets: Mapping[TopicPartition, int]) -> None:
-    try:
-        await asyncio.wait_for(consumer.commit(dict(offsets)), COMMIT_SECONDS)
-    except (KafkaError, TimeoutError) as exc:  # a rebalance: the next batch commits on
-        log.warning("link group offsets not committed", extra={"error": type(exc).__name__})
-
-
-COMMIT_SECONDS = 10.0
-"""How long a commit of the group's offsets may take before it is given up."""
 
 
 CLOSING_HEADER = (offsets_plan.CLOSES_TRANSACTION, b"")
