@@ -9,7 +9,9 @@ cut or the kernel's OOM killer would do at the worst moment.
 
 With `CRASH_HOW=loop` (and MASH_LINK_STAGE=loop) the link loop's first batch of at least
 `CRASH_AT_BATCH` records after `CRASH_AFTER_BATCHES` batches is sent in its transaction
-and acknowledged; the process then waits `CRASH_WAIT` seconds (the child stage, whose
+and acknowledged (with `CRASH_ON_OUTCOME`, the first batch holding an event of that
+outcome: `identity_decision`, a person's decision); the process then waits `CRASH_WAIT`
+seconds (the child stage, whose
 faust consumer reads uncommitted, meanwhile reads the batch's messages on
 broker.linked.v1) and SIGKILLs itself before the commit: the transaction is left open,
 to be aborted by the next owner.
@@ -90,15 +92,19 @@ LOOP_MARKER = "killed before the link transaction's commit"
 
 
 def kill_before_commit(
-    at_least: int, wait: float, after: int = 0
+    at_least: int, wait: float, after: int = 0, outcome: str | None = None
 ) -> Callable[[LinkedBatch], Awaitable[None]]:
-    """Kills in the first batch of `at_least` records after `after` batches committed."""
+    """Kills in the first batch of `at_least` records after `after` batches committed;
+    with `outcome`, in the first batch that has an event of that outcome, whatever else."""
     batches = 0
 
     async def hook(batch: LinkedBatch) -> None:
         nonlocal batches
         batches += 1
-        if batches <= after or len(batch.outgoing) < at_least:
+        if outcome is not None:
+            if outcome not in batch.outcomes:
+                return
+        elif batches <= after or len(batch.outgoing) < at_least:
             return
         print(f"{LOOP_MARKER}: {len(batch.outgoing)} records sent", flush=True)
         await asyncio.sleep(wait)  # the child stage reads them meanwhile
@@ -144,7 +150,8 @@ def main() -> int:
     if how == "loop":
         wait = float(os.environ.get("CRASH_WAIT", "3"))
         after = int(os.environ.get("CRASH_AFTER_BATCHES", "0"))
-        hook = kill_before_commit(at_least, wait, after)
+        outcome = os.environ.get("CRASH_ON_OUTCOME")  # e.g. "identity_decision"
+        hook = kill_before_commit(at_least, wait, after, outcome)
         return run_worker(Settings(), before_link_commit=hook)
     if how == "child":
         wait = float(os.environ.get("CRASH_WAIT", "1"))
