@@ -32,7 +32,7 @@ from pathlib import Path
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from broker.kafka.local import LocalKafka
-from broker.topics import ACCEPTED, LINKED, link_state_topic
+from broker.topics import ACCEPTED, INBOUND_TOPICS, LINKED, link_state_topic
 from tests.integration.crashing_worker import LOOP_MARKER
 from tests.integration.test_batch_killed_half_sent import _police_notices, _publish_all
 from tests.integration.test_link_loop_worker import loop_worker
@@ -83,19 +83,21 @@ async def _loop_behind(bootstrap: str, app_id: str) -> int:
 
 
 def _caught_up(worker: LiveWorker, seen: list[float]) -> bool:
-    """Ingest's lag is 0, the loop has committed broker.accepted.v1 to its end (its end
-    is its last transaction's marker), and the child stage's count of outcomes has not
-    moved for three looks (faust's lag on broker.linked.v1 counts the last marker)."""
+    """Every inbound topic's lag is 0, the loop has committed broker.accepted.v1 to its
+    end, and the child stage's count of outcomes has not moved for three looks (faust's
+    lag on broker.linked.v1 counts the last marker)."""
     status, text = get(f"http://127.0.0.1:{worker.port}/metrics")
     if status != 200:
         return False
-    found = counts(text)
-    lag = {dict(k)["topic"]: v for (name, k), v in found.items() if name == "mash_consumer_lag"}
+    lag = {
+        dict(k)["topic"]: v for (name, k), v in counts(text).items() if name == "mash_consumer_lag"
+    }
     seen.append(sum(worker.outcomes("child").values()))
     app_id = worker.process.env["MASH_APP_ID"]
     behind = asyncio.run(_loop_behind(worker.process.env["MASH_KAFKA_BOOTSTRAP"], app_id))
     steady = len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3] > 0
-    return lag.get("police.vist.v1") == 0 and behind == 0 and steady
+    inbound = [v for t, v in lag.items() if t in INBOUND_TOPICS]
+    return bool(inbound) and not any(inbound) and behind == 0 and steady
 
 
 def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(

@@ -36,10 +36,10 @@ from broker.calendar.clock import ManualClock
 from broker.kafka.local import LocalKafka
 from broker.models.internal import ChildMessage, ChildMessageKind
 from broker.pipeline.engine import replay_lines
-from broker.topics import INBOUND_TOPICS, LINKED
+from broker.topics import LINKED
 from tests.integration.crashing_worker import LOOP_MARKER
 from tests.integration.test_batch_killed_half_sent import _police_notices, _publish_all
-from tests.integration.test_link_loop_killed import _count, _loop_behind, _outputs
+from tests.integration.test_link_loop_killed import _caught_up, _count, _outputs
 from tests.integration.test_link_loop_worker import loop_worker
 from tests.integration.test_live_equals_replay import (
     LiveWorker,
@@ -47,7 +47,7 @@ from tests.integration.test_live_equals_replay import (
     _replayed,
     settled_outputs,
 )
-from tests.integration.test_operations import counts, get, poll
+from tests.integration.test_operations import poll
 from tests.integration.worker import WorkerProcess
 
 PAIRS = [  # (the child as one agency knows them, the same child as another knew them)
@@ -138,23 +138,6 @@ def _merges(events: list[Any], until: datetime) -> int:
 
 def _linked_all(worker: LiveWorker, count: float) -> bool:
     return sum(worker.outcomes("link").values()) >= count
-
-
-def _caught_up(worker: LiveWorker, seen: list[float]) -> bool:
-    """Every inbound topic's lag is 0, the loop has committed broker.accepted.v1 to its
-    end, and the child stage's count of outcomes has not moved for three looks."""
-    status, text = get(f"http://127.0.0.1:{worker.port}/metrics")
-    if status != 200:
-        return False
-    lag = {
-        dict(k)["topic"]: v for (name, k), v in counts(text).items() if name == "mash_consumer_lag"
-    }
-    seen.append(sum(worker.outcomes("child").values()))
-    app_id = worker.process.env["MASH_APP_ID"]
-    behind = asyncio.run(_loop_behind(worker.process.env["MASH_KAFKA_BOOTSTRAP"], app_id))
-    steady = len(seen) >= 3 and seen[-1] == seen[-2] == seen[-3] > 0
-    inbound = [v for t, v in lag.items() if t in INBOUND_TOPICS]
-    return bool(inbound) and not any(inbound) and behind == 0 and steady
 
 
 async def _publish_each(bootstrap: str, events: list[Any]) -> None:
