@@ -44,7 +44,7 @@ from tests.integration.test_live_equals_replay import (
     settled_outputs,
 )
 from tests.integration.test_operations import counts, get, poll
-from tests.integration.worker import CODEC, WorkerProcess
+from tests.integration.worker import CODEC, CRASHING_WORKER, WorkerProcess
 
 BATCH = 100
 
@@ -115,9 +115,7 @@ def test_a_batch_killed_half_sent_leaves_exactly_replays_records(
     )
     asyncio.run(_publish_all(own_kafka.bootstrap, events))
 
-    crashing = WorkerProcess(
-        worker.process.env, tmp_path / "crashing.log", ("tests.integration.crashing_worker",)
-    )
+    crashing = WorkerProcess(worker.process.env, tmp_path / "crashing.log", CRASHING_WORKER)
     crashing.start()
     assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
     assert marker in crashing.log.read_text(), crashing.tail()
@@ -179,9 +177,7 @@ def test_a_worker_stuck_mid_batch_is_found_stuck_and_its_restart_loses_nothing(
         **AGENT_SINK,
     )
     asyncio.run(_publish_all(own_kafka.bootstrap, events))
-    hanging = WorkerProcess(
-        worker.process.env, tmp_path / "hanging.log", ("tests.integration.crashing_worker",)
-    )
+    hanging = WorkerProcess(worker.process.env, tmp_path / "hanging.log", CRASHING_WORKER)
     live_url = f"http://127.0.0.1:{worker.port}/health/live"
     hanging.start()
     try:

@@ -36,7 +36,7 @@ from tests.integration.test_live_equals_replay import (
 )
 from tests.integration.test_operations import counts, get, poll
 from tests.integration.test_workers_equal_replay import Group, _Shown
-from tests.integration.worker import WorkerProcess
+from tests.integration.worker import CRASHING_WORKER, WorkerProcess
 
 LOOP = {"MASH_CHILD_STAGE": "loop"}
 
@@ -97,9 +97,7 @@ def test_a_child_loop_killed_before_its_commit_leaves_exactly_replays_records(
         CRASH_HOW="child",
     )
     asyncio.run(_publish_all(bootstrap, events))
-    crashing = WorkerProcess(
-        worker.process.env, tmp_path / "crashing.log", ("tests.integration.crashing_worker",)
-    )
+    crashing = WorkerProcess(worker.process.env, tmp_path / "crashing.log", CRASHING_WORKER)
     crashing.start()
     try:
         assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()

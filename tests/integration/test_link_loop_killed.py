@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -44,7 +45,7 @@ from tests.integration.test_live_equals_replay import (
     settled_outputs,
 )
 from tests.integration.test_operations import counts, get, poll
-from tests.integration.worker import WorkerProcess
+from tests.integration.worker import CRASHING_WORKER, WorkerProcess
 
 
 async def _count(bootstrap: str, topic: str, isolation: str) -> int:
@@ -100,6 +101,26 @@ def _caught_up(worker: LiveWorker, seen: list[float]) -> bool:
     return bool(inbound) and not any(inbound) and behind == 0 and steady
 
 
+def outputs_once_settled(
+    worker: LiveWorker, bootstrap: str, until: datetime, replayed: list[str]
+) -> list[str]:
+    """With the restarted worker running: once it has caught up, the clock moved to `until`
+    (only then: the deadlines fire last), every output read committed once settled."""
+    looks: list[float] = []
+    assert poll(lambda: _caught_up(worker, looks), 240, every=1.0), worker.process.tail()
+    worker.floor.write_text(until.isoformat())
+    live = settled_outputs(lambda: asyncio.run(_outputs(bootstrap)), 240, set(replayed))
+    assert live is not None, worker.process.tail()
+    return live
+
+
+def assert_replays_once(live: list[str], replayed: list[str], tmp_path: Path) -> None:
+    """Every record replay publishes, once, and nothing else (both kept for a reader)."""
+    (tmp_path / "live.jsonl").write_text("\n".join(live))
+    (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
+    assert Counter(live) == Counter(replayed)  # none lost, none changed, none twice
+
+
 def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(
     own_kafka: LocalKafka, tmp_path: Path
 ) -> None:
@@ -114,9 +135,7 @@ def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(
     )
     asyncio.run(_publish_all(own_kafka.bootstrap, events))
 
-    crashing = WorkerProcess(
-        worker.process.env, tmp_path / "crashing.log", ("tests.integration.crashing_worker",)
-    )
+    crashing = WorkerProcess(worker.process.env, tmp_path / "crashing.log", CRASHING_WORKER)
     crashing.start()
     assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
     assert LOOP_MARKER in crashing.log.read_text(), crashing.tail()
@@ -132,13 +151,7 @@ def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(
     worker.process.start()  # a normal worker, on the same state directory
     try:
         assert poll(worker.ready, 120), worker.process.tail()
-        looks: list[float] = []
-        assert poll(lambda: _caught_up(worker, looks), 240, every=1.0), worker.process.tail()
-        worker.floor.write_text(until.isoformat())  # only now: the deadlines fire last
-        live = settled_outputs(lambda: asyncio.run(_outputs(bootstrap)), 240, set(replayed))
-        assert live is not None, worker.process.tail()
+        live = outputs_once_settled(worker, bootstrap, until, replayed)
     finally:
         worker.process.stop()
-    (tmp_path / "live.jsonl").write_text("\n".join(live))
-    (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
-    assert Counter(live) == Counter(replayed)  # none lost, none changed, none twice
+    assert_replays_once(live, replayed, tmp_path)

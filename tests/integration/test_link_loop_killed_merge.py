@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,16 +38,20 @@ from broker.pipeline.engine import replay_lines
 from broker.topics import LINKED
 from tests.integration.crashing_worker import LOOP_MARKER
 from tests.integration.test_batch_killed_half_sent import _police_notices, _publish_all
-from tests.integration.test_link_loop_killed import _caught_up, _count, _outputs
+from tests.integration.test_link_loop_killed import (
+    _caught_up,
+    _count,
+    assert_replays_once,
+    outputs_once_settled,
+)
 from tests.integration.test_link_loop_worker import loop_worker
 from tests.integration.test_live_equals_replay import (
     LiveWorker,
     _publish_one,
     _replayed,
-    settled_outputs,
 )
 from tests.integration.test_operations import poll
-from tests.integration.worker import WorkerProcess
+from tests.integration.worker import CRASHING_WORKER, WorkerProcess
 
 PAIRS = [  # (the child as one agency knows them, the same child as another knew them)
     (("Kit", "Harper", "2014-02-02", "PL1 1AA"), ("Christopher", "Jones", "2014-02-20", "EX4 9ZZ")),
@@ -167,9 +170,7 @@ def test_a_loop_killed_before_committing_merge_decisions_leaves_exactly_replays_
         CRASH_ON_OUTCOME="identity_decision",
     )
     asyncio.run(_publish_all(bootstrap, notices))
-    crashing = WorkerProcess(
-        worker.process.env, tmp_path / "crashing.log", ("tests.integration.crashing_worker",)
-    )
+    crashing = WorkerProcess(worker.process.env, tmp_path / "crashing.log", CRASHING_WORKER)
     crashing.start()
     try:
         assert poll(lambda: _linked_all(worker, len(notices)), 180), crashing.tail()
@@ -198,13 +199,7 @@ def test_a_loop_killed_before_committing_merge_decisions_leaves_exactly_replays_
         linked_before = sum(worker.outcomes("link").values())
         asyncio.run(_publish_each(bootstrap, after))  # about the survivors, merged
         assert poll(lambda: _linked_all(worker, linked_before + len(after)), 120)
-        looks = []
-        assert poll(lambda: _caught_up(worker, looks), 240, every=1.0), worker.process.tail()
-        worker.floor.write_text(until.isoformat())  # only now: the deadlines fire last
-        live = settled_outputs(lambda: asyncio.run(_outputs(bootstrap)), 240, set(replayed))
-        assert live is not None, worker.process.tail()
+        live = outputs_once_settled(worker, bootstrap, until, replayed)
     finally:
         worker.process.stop()
-    (tmp_path / "live.jsonl").write_text("\n".join(live))
-    (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
-    assert Counter(live) == Counter(replayed)  # none lost, none changed, none twice
+    assert_replays_once(live, replayed, tmp_path)

@@ -38,7 +38,7 @@ from tests.integration.test_live_equals_replay import (
     settled_outputs,
 )
 from tests.integration.test_operations import poll
-from tests.integration.worker import WorkerProcess
+from tests.integration.worker import CRASHING_WORKER, WorkerProcess
 
 MOVED = "link loop moved the faust link tables over"
 
@@ -76,9 +76,7 @@ def test_a_worker_moved_from_the_faust_agent_to_the_loop_publishes_replays_recor
     worker.process.env["MASH_LINK_STAGE"] = "loop"
     if killed_in_the_move:
         env = worker.process.env | {"CRASH_HOW": "migration"}
-        crashing = WorkerProcess(
-            env, tmp_path / "crashing.log", ("tests.integration.crashing_worker",)
-        )
+        crashing = WorkerProcess(env, tmp_path / "crashing.log", CRASHING_WORKER)
         crashing.start()
         assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
         assert MIGRATION_MARKER in crashing.log.read_text(), crashing.tail()

@@ -41,6 +41,9 @@ def worker_env(bootstrap: str, state_dir: Path, app_id: str) -> dict[str, str]:
 WORKER = ("broker.cli", "worker")
 """`mash-broker worker`, as an operator runs it."""
 
+CRASHING_WORKER = ("tests.integration.crashing_worker",)
+"""The same worker with a fault at a port, told where by its `CRASH_*` settings."""
+
 
 class WorkerProcess:
     def __init__(self, env: dict[str, str], log: Path, command: tuple[str, ...] = WORKER) -> None:
