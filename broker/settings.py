@@ -188,12 +188,13 @@ class Settings(BaseSettings):
     )
 
     producer_linger_seconds: float = Field(
-        default=0.005,
+        default=0.0,
         ge=0,
         le=1,
-        description="how long the producer waits to gather records into one request. With "
-        "0 (faust's default) a batch's records left a few at a time, each request costing "
-        "the worker and Kafka CPU; 5 ms adds at most that to each stage (bench.live)",
+        description="how long a producer waits to gather records into one request. 0 (the "
+        "default): every stage hands its whole batch to the producer before it yields, so "
+        "a request holds the batch's records anyway, and waiting only added its time to "
+        'each hop (5 ms until 2026-12-05: docs/notes/faust-kafka.md, "No linger")',
     )
     producer_batch_bytes: int = Field(
         default=262_144,
