@@ -113,6 +113,31 @@ async def test_a_batch_is_handed_over_whole_and_returns_once_all_are_acknowledge
 
 
 @pytest.mark.asyncio
+async def test_a_batch_is_handed_over_before_the_event_loop_runs_anything_else() -> None:
+    """aiokafka's sender runs only when the stage yields; handed over in one go, a batch
+    leaves in one request per broker without a linger (tests/unit/test_producer_batching.py)."""
+    app = FakeApp()
+    sink = KafkaSink(app, CODEC)
+    turns: list[int] = []
+
+    async def other_task() -> None:  # stands for the producer's sender
+        while True:
+            turns.append(len(app.producer.handed))
+            await asyncio.sleep(0)
+
+    other = asyncio.ensure_future(other_task())
+    await settle()
+    sending = asyncio.ensure_future(sink.send_all([(record(i), None) for i in range(50)]))
+    await settle()
+    assert len(app.producer.handed) == 50
+    assert not [n for n in turns if 0 < n < 50]  # never a part of the batch
+    for ack in app.producer.acks:
+        ack.set_result(None)
+    await asyncio.wait_for(sending, 1)
+    other.cancel()
+
+
+@pytest.mark.asyncio
 async def test_a_failed_or_cancelled_acknowledgement_is_sent_again() -> None:
     app = FakeApp()
     sink = KafkaSink(app, CODEC)

@@ -7,7 +7,8 @@ stage yields. So the sender finds the whole batch in its accumulator and drains 
 one go: a batch per partition, one produce request per broker. A linger could gather
 nothing more; it only held each hop's records back (docs/notes/faust-kafka.md, "No
 linger"). These tests hold aiokafka to that, at its accumulator, where the sender
-takes its requests from.
+takes its requests from; tests/unit/test_kafka_sink.py holds the sink to handing a batch
+over in one go.
 """
 
 from __future__ import annotations
