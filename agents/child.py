@@ -227,7 +227,7 @@ def register(
     offset from a skipped message (agents.rewind)."""
     channel = app.topic(LINKED.name, key_serializer="raw", value_serializer="raw")
     ticker = Ticker(store, sink, clock)
-    rewind = Rewind(app, store.next_offset, "child", gap_probe)
+    rewind = Rewind(app, store.next_position, "child", gap_probe)
 
     async def forget_dues(sender: Any, *args: Any, **kwargs: Any) -> None:
         store.forget()  # the tables are recovered anew: read them again

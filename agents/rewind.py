@@ -23,7 +23,7 @@ from broker.pipeline import offsets
 
 log = logging.getLogger(__name__)
 
-Expected = Callable[[int], int | None]
+Expected = Callable[[int], offsets.Next | int | None]
 """A partition's next offset as the stage's table holds it, read in the context of one
 of that partition's messages (faust reads a table from the current message's
 partition)."""
@@ -64,7 +64,7 @@ class Rewind:
     async def follow_on(self, events: Sequence[Any]) -> Sequence[Any]:
         enter = message_context(events)
         partitions = [e.message.partition for e in events]
-        expected: dict[int, int | None] = {}
+        expected: dict[int, offsets.Next | int | None] = {}
         for position, partition in enumerate(partitions):
             if partition not in expected:
                 enter(position)

@@ -122,6 +122,11 @@ class ChildStore:
         no batch of it kept yet); read in the context of one of its messages."""
         return offsets.expected(self.timers, offsets.next_offset_key(partition))
 
+    def next_position(self, partition: int) -> offsets.Next | None:
+        """`next_offset`, and whether a transaction's marker is owed before it (the gap
+        check: agents.rewind)."""
+        return offsets.expected_next(self.timers, offsets.next_offset_key(partition))
+
     def keep_offsets(
         self, partition: int, handled: Sequence[int], closing: Sequence[bool] = ()
     ) -> None:
