@@ -105,6 +105,9 @@ async def handle_child_batch(
                 before = current = store.load(child_id)
             if message_offsets and handled_before(current, partition, message_offsets[position]):
                 outcomes.append(DELIVERED_AGAIN)
+                if child_id not in slots:  # saved unchanged: mends what a kill left out
+                    slots[child_id] = (current, current, partition)
+                    last[child_id] = position
                 continue
             result = child_step(current, message, config)
         except Exception as exc:

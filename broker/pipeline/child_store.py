@@ -155,17 +155,19 @@ class ChildStore:
     ) -> None:
         """Write what changed (a faust table write is a changelog record). A changed
         picture is stored with `last_message`, the position of the last message handled
-        for the child (agents.child, `handled_before`), when given."""
-        if after.picture != before.picture:
-            if after.picture is None:
-                self.pictures.pop(child_id, None)
-                self._parsed.pop(child_id, None)
-            else:
-                picture = after.picture
-                if last_message is not None:  # a copy: the step's picture may be shared
-                    picture = picture.model_copy(update={"last_message": last_message})
-                self.pictures[child_id] = picture.model_dump_json().encode("utf-8")
-                self._keep(child_id, picture)
+        for the child (agents.child, `handled_before`), when given.
+
+        The timers entry is written whenever it differs from the picture's running
+        deadlines, not only when the step changed them: it is derived from the picture,
+        and the faust child agent's three tables are three changelogs, written apart. A
+        worker killed between them left a picture that had an event (so the event,
+        delivered again, was skipped) and no timers entry: the deadline never fired
+        (tests/integration/test_batch_killed_half_sent.py in CI, a DECISION_OVERDUE
+        missing). Saving a slot, even unchanged, mends the entry. For the same reason
+        the picture, which says what was handled, is written last: one broker keeps a
+        producer's records in the order they were sent, so a kill leaves the picture
+        out rather than what it vouches for. (The child loop writes all three in one
+        transaction: no such gap there.)"""
         if (after.awaiting, after.pending) != (before.awaiting, before.pending):
             if after.awaiting or after.pending:
                 pending = [m.model_dump_json() for m in after.pending]
@@ -173,7 +175,7 @@ class ChildStore:
             else:
                 self.inbox.pop(child_id, None)
         dues = _running(after)
-        if dues != _running(before) or (dues and child_id not in self.timers):
+        if tuple(dues) != self._indexed(child_id):
             known = self._known if self._known is not None else {}  # none read yet: the table
             if not dues:
                 self.timers.pop(child_id, None)
@@ -186,6 +188,26 @@ class ChildStore:
                 }
                 self._saves += 1
                 known[child_id] = _Dues(tuple(dues), partition, self._saves)
+        if after.picture != before.picture:
+            if after.picture is None:
+                self.pictures.pop(child_id, None)
+                self._parsed.pop(child_id, None)
+            else:
+                picture = after.picture
+                if last_message is not None:  # a copy: the step's picture may be shared
+                    picture = picture.model_copy(update={"last_message": last_message})
+                self.pictures[child_id] = picture.model_dump_json().encode("utf-8")
+                self._keep(child_id, picture)
+
+    def _indexed(self, child_id: str) -> tuple[datetime, ...]:
+        """The child's deadlines as its timers entry holds them (none: no entry)."""
+        if self._known is not None:
+            known = self._known.get(child_id)
+            return known.all if known is not None else ()
+        value = self.timers.get(child_id)
+        if value is None:
+            return ()
+        return tuple(datetime.fromisoformat(t) for t in value.get("all", [value["due"]]))
 
     def deadline_counts(self, now: datetime, partitions: Iterable[int]) -> tuple[int, int]:
         """(due within the hour, overdue): every running deadline of the children on

@@ -65,6 +65,71 @@ async def test_a_batch_delivered_again_after_its_slots_were_stored_is_a_no_op() 
     assert (pictures, timers) == stored
 
 
+async def a_police_notice_handled() -> tuple[dict[str, Any], dict[str, Any], ChildMessage]:
+    """A RED notice about child-x handled at offset 7: the pictures and timers it left."""
+    pictures: dict[str, Any] = {}
+    timers: dict[str, Any] = {}
+    at = datetime(2030, 7, 17, 4, 32, tzinfo=UTC)
+    notice = ChildMessage(kind="event", child_id="child-x", at=at, event=police("pol-1"))
+    await deliver([notice], ChildStore(pictures, {}, timers), offsets=[7])
+    return pictures, timers, notice
+
+
+@pytest.mark.asyncio
+async def test_a_deadline_whose_timers_entry_a_kill_lost_is_kept_again_when_redelivered() -> None:
+    """CI, tests/integration/test_batch_killed_half_sent.py: the picture's changelog had
+    the AMBER notice (so, delivered again after the restart, it was skipped as handled)
+    and the timers' changelog never had its deadline: the ticker never looked at the
+    child, and DECISION_OVERDUE never fired. Saving the slot unchanged mends it."""
+    pictures, running, notice = await a_police_notice_handled()
+    assert "child-x" in running  # the decision's deadline, written with the picture
+
+    # restored after the kill: the picture's changelog record had reached Kafka, the
+    # timers' had not (three tables, three changelogs, written apart)
+    restarted = ChildStore(dict(pictures), {}, {})
+    again = await deliver([notice], restarted, offsets=[7])
+
+    assert again.records == []  # handled before: nothing published twice
+    assert restarted.timers == running
+    assert [d.child_id for d in restarted.due(FAR_LATER, True, [0])] == ["child-x"]
+
+
+@pytest.mark.asyncio
+async def test_a_stale_timers_entry_is_mended_when_the_child_is_next_saved() -> None:
+    """The entry a kill left behind is an older one: the picture's deadlines, not it,
+    decide (the ticker would have looked at the wrong time)."""
+    pictures, running, notice = await a_police_notice_handled()
+    stale = {"child-x": {**running["child-x"], "due": "2030-07-01T00:00:00+00:00"}}
+    stale["child-x"]["all"] = ["2030-07-01T00:00:00+00:00"]
+
+    restarted = ChildStore(dict(pictures), {}, dict(stale))
+    await deliver([notice], restarted, offsets=[7])
+
+    assert restarted.timers == running
+
+
+@pytest.mark.asyncio
+async def test_a_child_is_written_picture_last() -> None:
+    """One broker keeps a producer's records in the order they were sent: the picture,
+    which says what was handled, goes after the timers entry it vouches for."""
+    order: list[tuple[str, str]] = []
+
+    class Recording(dict[str, Any]):
+        def __init__(self, name: str) -> None:
+            super().__init__()
+            self.name = name
+
+        def __setitem__(self, key: str, value: Any) -> None:
+            order.append((self.name, key))
+            super().__setitem__(key, value)
+
+    store = ChildStore(Recording("pictures"), Recording("inbox"), Recording("timers"))
+    at = datetime(2030, 7, 17, 4, 32, tzinfo=UTC)
+    notice = ChildMessage(kind="event", child_id="child-x", at=at, event=police("pol-1"))
+    await deliver([notice], store, offsets=[7])
+    assert order.index(("timers", "child-x")) < order.index(("pictures", "child-x"))
+
+
 @pytest.mark.asyncio
 async def test_a_message_delivered_again_from_before_the_forgotten_ids_is_a_no_op() -> None:
     """`bench.chaos --seed 2 --link-stage loop`: faust's committed offset of

@@ -117,7 +117,10 @@ def test_a_batch_killed_half_sent_leaves_exactly_replays_records(
 
     crashing = WorkerProcess(worker.process.env, tmp_path / "crashing.log", CRASHING_WORKER)
     crashing.start()
-    assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
+    try:
+        assert poll(lambda: not crashing.alive(), 180, every=0.2), crashing.tail()
+    finally:
+        crashing.stop(signal.SIGKILL)  # if it never came to die: not left running after
     assert marker in crashing.log.read_text(), crashing.tail()
     cut_off = asyncio.run(_read_outputs(own_kafka.bootstrap))
     assert 0 < len(cut_off) < len(replayed)  # it died with work left to do
