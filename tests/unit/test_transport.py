@@ -3,12 +3,17 @@ beginning whenever faust seeks back to the committed offsets (broker.kafka.trans
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from itertools import pairwise
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from faust.transport.drivers import aiokafka as driver
+from faust.types import TP
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from intervaltree import IntervalTree
@@ -111,3 +116,65 @@ async def test_gaps_are_kept_as_faust_keeps_them_without_rebuilding_the_tree(
         consumer._acked[tp] = list(acked)
         consumer._acked_index[tp] = set(acked)
     assert ours._new_offset(tp) == faust_s._new_offset(tp)
+
+
+@pytest.mark.asyncio
+async def test_a_seek_back_inside_a_fetch_reads_the_partition_again_from_there(
+    tmp_path: Path,
+) -> None:
+    """faust's own loop (`_drain_messages`) over two fetches. While it hands on the first
+    (586-588), the child stage finds 113 never handed and seeks back there
+    (agents.rewind). The second fetch begins at 113: its messages reach the stage.
+    faust's read offset had been moved past the seek by 587 and 588, and dropped them."""
+    app = create_app(Settings(state_dir=tmp_path))
+    consumer = app.consumer
+    assert isinstance(consumer, Consumer)
+    tp = TP("broker.linked.v1", 0)
+    fetches = [[586, 587, 588], [113, 114]]
+    fetcher = SimpleNamespace(_stopped=asyncio.Event())
+    handed: list[int] = []
+    sought: list[int] = []
+
+    async def next_records(timeout: float) -> tuple[dict[Any, list[Any]], set[Any]]:
+        if not fetches:
+            fetcher._stopped.set()
+            return {}, {tp}
+        return {tp: [record(tp, offset) for offset in fetches.pop(0)]}, {tp}
+
+    async def on_message(message: Any) -> None:
+        handed.append(message.offset)
+        if message.offset == 586:
+            await consumer.seek(tp, 113)
+
+    async def seek_in_kafka(partition: Any, offset: int) -> None:
+        sought.append(offset)
+
+    consumer._wait_next_records = next_records  # type: ignore[method-assign]
+    consumer._seek = seek_in_kafka  # type: ignore[method-assign]
+    consumer.highwater = lambda tp: 600  # type: ignore[method-assign]
+    consumer.callback = on_message
+    consumer.can_resume_flow.set()
+
+    try:
+        await consumer._drain_messages(fetcher)  # type: ignore[arg-type]
+    finally:
+        consumer._thread.thread_loop.close()  # made for a thread never started
+
+    assert sought == [113]
+    assert handed == [586, 587, 588, 113, 114]
+
+
+def record(tp: TP, offset: int) -> ConsumerRecord[bytes, bytes]:
+    return ConsumerRecord(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"child-x",
+        value=b"",
+        checksum=None,
+        serialized_key_size=7,
+        serialized_value_size=0,
+        headers=[],
+    )
