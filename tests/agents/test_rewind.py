@@ -9,6 +9,7 @@ The consumer is a port here: a fake that records the seeks.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from types import SimpleNamespace
 from typing import Any
@@ -69,6 +70,32 @@ async def test_a_batch_past_the_next_offset_is_not_handled_and_the_gap_read_agai
     # read again from the gap: handed on in order
     again = messages(1757, 1758)
     assert await stage.follow_on(again) == again
+
+
+@pytest.mark.asyncio
+async def test_a_seek_undone_before_anything_came_is_made_again() -> None:
+    """A rebalance right after the seek put the partition back past the gap, and the
+    partition is quiet: nothing comes to show it. The stage seeks there again."""
+    stage, consumer = rewind({NEXT_OFFSET_KEY: "57"})
+    stage.PATIENCE = 0.01
+    assert await stage.follow_on(messages(58)) == []
+    await asyncio.sleep(stage.PATIENCE * 3)
+    assert consumer.seeks == [(ACCEPTED_TP, 57), (ACCEPTED_TP, 57)]
+    again = messages(57, 58)
+    assert await stage.follow_on(again) == again  # the second seek took: settled
+    await asyncio.sleep(stage.PATIENCE * 6)
+    assert len(consumer.seeks) == 2
+
+
+@pytest.mark.asyncio
+async def test_a_seek_that_took_is_not_made_again() -> None:
+    stage, consumer = rewind({NEXT_OFFSET_KEY: "57"})
+    stage.PATIENCE = 0.01
+    assert await stage.follow_on(messages(58)) == []
+    again = messages(57, 58)
+    assert await stage.follow_on(again) == again
+    await asyncio.sleep(stage.PATIENCE * 6)
+    assert consumer.seeks == [(ACCEPTED_TP, 57)]
 
 
 @pytest.mark.asyncio
