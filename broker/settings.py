@@ -188,13 +188,13 @@ class Settings(BaseSettings):
     )
 
     producer_linger_seconds: float = Field(
-        default=0.005,
+        default=0.0,
         ge=0,
         le=1,
-        description="how long a producer waits to gather records into one request. The "
-        "stages hand a whole batch over before they yield, and 0 measured quicker "
-        '(docs/notes/faust-kafka.md, "No linger"); kept at 5 ms while a kill test of the '
-        "faust child agent that failed in CI with 0 is not explained",
+        description="how long a producer waits to gather records into one request. 0 (the "
+        "default): every stage hands its whole batch to the producer before it yields, so "
+        "a request holds the batch's records anyway, and waiting only added its time to "
+        'each hop (5 ms until 2026-12-05: docs/notes/faust-kafka.md, "No linger")',
     )
     producer_batch_bytes: int = Field(
         default=262_144,

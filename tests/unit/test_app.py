@@ -17,9 +17,12 @@ def test_the_producer_gathers_records_as_the_settings_say(tmp_path: Path) -> Non
     assert app.conf.producer_acks == -1  # every replica has it before a batch counts as sent
 
 
-def test_by_default_a_request_waits_a_few_milliseconds_for_company(tmp_path: Path) -> None:
+def test_by_default_a_request_leaves_at_once_with_room_for_a_whole_batch(tmp_path: Path) -> None:
+    """Every stage hands a batch's records to the producer before it yields, so they
+    share requests without lingering (tests/unit/test_producer_batching.py); a linger
+    only delayed each hop (docs/notes/faust-kafka.md, "No linger")."""
     conf = create_app(Settings(state_dir=tmp_path)).conf
-    assert 0 < conf.producer_linger <= 0.01
+    assert conf.producer_linger == 0
     assert conf.producer_max_batch_size > 16_384  # faust's default: some fifteen alerts
 
 

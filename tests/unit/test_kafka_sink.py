@@ -114,9 +114,8 @@ async def test_a_batch_is_handed_over_whole_and_returns_once_all_are_acknowledge
 
 @pytest.mark.asyncio
 async def test_a_batch_is_handed_over_before_the_event_loop_runs_anything_else() -> None:
-    """aiokafka's sender runs only when the stage yields: handed over in one go, a batch's
-    records can share a request per broker, whatever the linger (docs/notes/faust-kafka.md,
-    "No linger")."""
+    """aiokafka's sender runs only when the stage yields; handed over in one go, a batch
+    leaves in one request per broker without a linger (tests/unit/test_producer_batching.py)."""
     app = FakeApp()
     sink = KafkaSink(app, CODEC)
     turns: list[int] = []
