@@ -32,7 +32,7 @@ holds until `save` replaces both. `forget` drops them with the dues.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -109,7 +109,7 @@ class ChildStore:
         if self._known is None:
             self._known = {
                 child_id: _Dues(
-                    tuple(datetime.fromisoformat(t) for t in value.get("all", [value["due"]])),
+                    _entry_dues(value),
                     value["partition"],
                 )
                 for child_id, value in list(self.timers.items())
@@ -207,7 +207,7 @@ class ChildStore:
         value = self.timers.get(child_id)
         if value is None:
             return ()
-        return tuple(datetime.fromisoformat(t) for t in value.get("all", [value["due"]]))
+        return _entry_dues(value)
 
     def deadline_counts(self, now: datetime, partitions: Iterable[int]) -> tuple[int, int]:
         """(due within the hour, overdue): every running deadline of the children on
@@ -233,6 +233,11 @@ class ChildStore:
             if dues.partition in owned and (when < before or (inclusive and when == before)):
                 found.append(Due(child_id, when, dues.partition, dues.version))
         return sorted(found, key=lambda d: (d.due, d.child_id))
+
+
+def _entry_dues(value: Mapping[str, Any]) -> tuple[datetime, ...]:
+    """The deadlines a timers entry holds (entries from before `all` hold only `due`)."""
+    return tuple(datetime.fromisoformat(t) for t in value.get("all", [value["due"]]))
 
 
 def _running(slot: ChildSlot) -> list[datetime]:
