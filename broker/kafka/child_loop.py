@@ -92,7 +92,8 @@ from broker.errors import Fenced
 from broker.kafka.admin import committed_offsets
 from broker.kafka.child_state import CHILD_TABLES, StateMap, child_state_maps
 from broker.kafka.group_offsets import GroupOffsets
-from broker.kafka.link_loop import CLOSING_HEADER, Wired, placed_records
+from broker.kafka.link_loop import CLOSING_HEADER
+from broker.kafka.placement import Wired, placed_records
 from broker.kafka.tables import changelog_topic
 from broker.kafka.transactions import (
     abort_quietly,

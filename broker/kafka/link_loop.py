@@ -46,11 +46,11 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
-from aiokafka.partitioner import DefaultPartitioner
 
 from broker.errors import Fenced
 from broker.kafka.admin import partition_counts
 from broker.kafka.group_offsets import GroupOffsets
+from broker.kafka.placement import Wired, placed_records
 from broker.kafka.transactions import (
     abort_quietly,
     lag_from,
@@ -79,9 +79,6 @@ class Transform(Protocol):
         ...
 
     async def __call__(self, raws: Sequence[bytes], offsets: Sequence[int]) -> LinkedBatch: ...
-
-
-Wired = tuple[str, bytes | None, bytes]
 
 
 class Moved(Protocol):
@@ -398,21 +395,6 @@ CLOSING_HEADER = (offsets_plan.CLOSES_TRANSACTION, b"")
 """On the last record a transaction writes to a partition: the child stage then knows
 the offset after it for the transaction's marker, without asking Kafka
 (broker.pipeline.offsets)."""
-
-
-async def placed_records(
-    producer: AIOKafkaProducer, wired: Sequence[Wired]
-) -> list[tuple[str, int, bytes | None, bytes]]:
-    """Each record with its partition, chosen by the producer's own default partitioner
-    (murmur2 of the key, as faust's producer and the faust link agent place them), so
-    that the last record to each partition is known before it is sent."""
-    partitions = {
-        topic: sorted(await producer.partitions_for(topic)) for topic in {t for t, _, _ in wired}
-    }
-    return [
-        (topic, DefaultPartitioner()(key, partitions[topic], partitions[topic]), key, value)
-        for topic, key, value in wired
-    ]
 
 
 async def read_state(
