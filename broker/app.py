@@ -13,6 +13,7 @@ import socket
 import faust
 
 from broker.kafka.admin import client_options
+from broker.kafka.placement import partitioner
 from broker.kafka.tables import WorkerTable
 from broker.kafka.transport import App
 from broker.settings import Settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings) -> faust.App:
         producer_acks=-1,
         producer_linger=settings.producer_linger_seconds,
         producer_max_batch_size=settings.producer_batch_bytes,
+        producer_partitioner=partitioner,  # the default's choice, a key's hash remembered
         web_enabled=settings.worker_web_port > 0,
         web_host=settings.worker_web_host,
         web_bind=settings.worker_web_host,

@@ -46,6 +46,14 @@ def partition_for(key: bytes | None, partitions: Sequence[int]) -> int:
     return partitions[_hashed(key) % len(partitions)]
 
 
+def partitioner(key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]) -> int:
+    """A producer's `partitioner` (aiokafka's, and faust's `producer_partitioner`): the
+    default partitioner's choice, a key's hash computed once."""
+    if key is None:
+        return int(DefaultPartitioner()(key, all_partitions, available))
+    return partition_for(key, all_partitions)
+
+
 async def placed_records(producer: AIOKafkaProducer, wired: Sequence[Wired]) -> list[Placed]:
     """Each record with its partition (see the module's docstring), so that the last
     record to each partition is known before it is sent."""

@@ -18,6 +18,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError, ProducerFenced
 
 from broker.errors import Fenced
+from broker.kafka.placement import partitioner
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ def transactional_producer(
         acks="all",
         linger_ms=linger_ms,
         max_batch_size=batch_bytes,
+        partitioner=partitioner,
         **(client_options or {}),
     )
 

@@ -3,11 +3,15 @@ a child's records must meet on one partition whichever client wrote them."""
 
 from __future__ import annotations
 
+import pytest
 from aiokafka.partitioner import DefaultPartitioner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from broker.kafka.placement import partition_for
+from broker.app import create_app
+from broker.kafka.placement import partition_for, partitioner
+from broker.kafka.transactions import transactional_producer
+from broker.settings import Settings
 
 keys = st.binary(min_size=0, max_size=64)
 partition_lists = st.integers(min_value=1, max_value=64).map(lambda n: list(range(n)))
@@ -45,3 +49,27 @@ def test_the_java_clients_placement() -> None:
 
 def test_no_key_is_any_partition() -> None:
     assert all(partition_for(None, [3, 4]) in (3, 4) for _ in range(20))
+
+
+@given(keys, partition_lists)
+def test_a_producers_partitioner_chooses_as_the_default(key: bytes, partitions: list[int]) -> None:
+    available = partitions[: max(1, len(partitions) // 2)]
+    assert partitioner(key, partitions, available) == DefaultPartitioner()(
+        key, partitions, available
+    )
+
+
+def test_faust_producer_uses_it() -> None:
+    """faust's producer: ingest's sink and the faust agents."""
+    app = create_app(Settings(kafka_bootstrap="127.0.0.1:9"))
+    assert app.conf.producer_partitioner is partitioner
+
+
+@pytest.mark.asyncio
+async def test_the_loops_producers_use_it() -> None:
+    """The loops' transactional producers (made, never started: nothing connects)."""
+    producer = transactional_producer("127.0.0.1:9", "t-0", linger_ms=0, batch_bytes=16_384)
+    try:
+        assert producer._partitioner is partitioner
+    finally:
+        await producer.stop()
