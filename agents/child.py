@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +70,10 @@ RESEND_SECONDS = 60.0
 """A tick not yet acted on is sent again after this long (not at every look)."""
 
 
+async def nothing_to_wait_for() -> None:
+    """Tables written in the batch's transaction (the child loop's, tests' dicts)."""
+
+
 async def handle_child_batch(
     items: Sequence[tuple[bytes, int]],
     decode: Callable[[bytes], ChildMessage],
@@ -82,6 +86,7 @@ async def handle_child_batch(
     observer: StageObserver = NO_OBSERVER,
     message_offsets: Sequence[int] = (),
     closing: Sequence[bool] = (),
+    durable: Callable[[], Awaitable[object]] = nothing_to_wait_for,
 ) -> list[str]:
     """Step a batch of child messages, in order; returns each one's outcome.
 
@@ -89,7 +94,10 @@ async def handle_child_batch(
     child's slot as the messages before it left it; the rest of the batch goes on.
     `message_offsets` are the messages' offsets: the next one after them, per
     partition, is kept once the batch is durable (broker.pipeline.offsets); `closing`
-    says which of them close a link loop transaction (none: no message does)."""
+    says which of them close a link loop transaction (none: no message does).
+    `durable` waits until the table writes made so far are acknowledged (the faust
+    agent's: its producer's flush; the child loop's tables are written in its
+    transaction, and need no wait): ChildStore.save_picture has why."""
     slots: dict[str, tuple[ChildSlot, ChildSlot, int]] = {}
     last: dict[str, int] = {}  # the child's last message in the batch: its context
     outgoing: list[Outgoing] = []
@@ -120,12 +128,18 @@ async def handle_child_batch(
         outgoing += [(record, recorded_at) for record in result.records]
         outcomes.append(message.kind.value)
     await sink.send_all(outgoing)
+    held = False
+    for child_id, (before, after, partition) in slots.items():
+        enter(last[child_id])
+        held = store.save_held(child_id, before, after, partition) or held
+    if held:  # a merge under way: its inbox durable before the pictures that vouch for it
+        await durable()
     for child_id, (before, after, partition) in slots.items():
         enter(last[child_id])
         at = None  # no offsets: a batch from outside faust (tests)
         if message_offsets:
             at = MessagePosition(partition=partition, offset=message_offsets[last[child_id]])
-        store.save(child_id, before, after, partition, at)
+        store.save_picture(child_id, before, after, at)
     _keep_offsets(items, message_offsets, closing, store, enter)
     report(observer, "child", outcomes)
     return outcomes
@@ -261,6 +275,7 @@ def register(
                     observer=observer,
                     message_offsets=[e.message.offset for e in events],
                     closing=[closes(e.message) for e in events],
+                    durable=app.producer.flush,  # the tables' changelogs: its records
                 )
 
     register_ticker(

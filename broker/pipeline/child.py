@@ -68,9 +68,19 @@ def child_step(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig
     return handler(slot, message, config)
 
 
+def _held(slot: ChildSlot, message: ChildMessage) -> ChildResult:
+    """A message for a child waiting for a merge's picture, held until it comes. Held
+    once: a message delivered again after a kill (its inbox written, the picture that
+    says it was handled not: broker.pipeline.child_store, `save_picture`) is held
+    already, and would otherwise be handled twice once the picture comes."""
+    if message in slot.pending:
+        return ChildResult(slot)
+    return ChildResult(replace(slot, pending=(*slot.pending, message)))
+
+
 def _on_event(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig) -> ChildResult:
     if slot.awaiting:
-        return ChildResult(replace(slot, pending=(*slot.pending, message)))
+        return _held(slot, message)
     if message.event is None:  # a malformed internal message: nothing to process
         return ChildResult(slot)
     outcome = process(
@@ -86,7 +96,7 @@ def _on_event(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig)
 
 def _on_tick(slot: ChildSlot, message: ChildMessage, config: PartnershipConfig) -> ChildResult:
     if slot.awaiting:
-        return ChildResult(replace(slot, pending=(*slot.pending, message)))
+        return _held(slot, message)
     if slot.picture is None:
         return ChildResult(slot)
     outcome = fire_due(slot.picture, before=message.at, inclusive=message.inclusive, config=config)

@@ -153,9 +153,14 @@ class ChildStore:
         partition: int,
         last_message: MessagePosition | None = None,
     ) -> None:
-        """Write what changed (a faust table write is a changelog record). A changed
-        picture is stored with `last_message`, the position of the last message handled
-        for the child (agents.child, `handled_before`), when given.
+        """Write what changed (a faust table write is a changelog record): `save_held`,
+        then `save_picture`."""
+        self.save_held(child_id, before, after, partition)
+        self.save_picture(child_id, before, after, last_message)
+
+    def save_held(self, child_id: str, before: ChildSlot, after: ChildSlot, partition: int) -> bool:
+        """Write the inbox and the timers entry, where they differ; whether the inbox was
+        written (a merge under way: see `save_picture`).
 
         The timers entry is written whenever it differs from the picture's running
         deadlines, not only when the step changed them: it is derived from the picture,
@@ -163,12 +168,9 @@ class ChildStore:
         worker killed between them left a picture that had an event (so the event,
         delivered again, was skipped) and no timers entry: the deadline never fired
         (tests/integration/test_batch_killed_half_sent.py in CI, a DECISION_OVERDUE
-        missing). Saving a slot, even unchanged, mends the entry. For the same reason
-        the picture, which says what was handled, is written last: one broker keeps a
-        producer's records in the order they were sent, so a kill leaves the picture
-        out rather than what it vouches for. (The child loop writes all three in one
-        transaction: no such gap there.)"""
-        if (after.awaiting, after.pending) != (before.awaiting, before.pending):
+        missing). Saving a slot, even unchanged, mends the entry."""
+        held = (after.awaiting, after.pending) != (before.awaiting, before.pending)
+        if held:
             if after.awaiting or after.pending:
                 pending = [m.model_dump_json() for m in after.pending]
                 self.inbox[child_id] = {"awaiting": list(after.awaiting), "pending": pending}
@@ -188,6 +190,27 @@ class ChildStore:
                 }
                 self._saves += 1
                 known[child_id] = _Dues(tuple(dues), partition, self._saves)
+        return held
+
+    def save_picture(
+        self,
+        child_id: str,
+        before: ChildSlot,
+        after: ChildSlot,
+        last_message: MessagePosition | None = None,
+    ) -> None:
+        """Write the picture if it changed, with `last_message`, the position of the last
+        message handled for the child (agents.child, `handled_before`), when given.
+
+        The picture says what was handled, so it is written after what it vouches for:
+        a kill then leaves the picture out, and the message is handled again, rather
+        than the timers entry or the inbox out, and the message skipped. One broker
+        keeps a producer's records in the order they were sent; on several brokers the
+        inbox's changelog and the pictures' may have different leaders, so the faust
+        child agent waits for the inbox's writes to be acknowledged first
+        (agents.child, `durable`). The timers entry needs no wait: `save_held` mends it
+        from the picture. (The child loop writes all three in one transaction: no such
+        gap there.)"""
         if after.picture != before.picture:
             if after.picture is None:
                 self.pictures.pop(child_id, None)
