@@ -137,12 +137,19 @@ class Rewind:
             return len(events)
         now = asyncio.get_running_loop().time()
         if now - self.last.get(partition, -math.inf) > self.PATIENCE:
-            self.last[partition] = now
-            self.sought[tries] = self.sought.get(tries, 0) + 1
-            log.warning("offsets never handed to the stage; reading them again", extra=gap)
-            await self.app.consumer.seek(first.tp, plan.seek_to)
-            self._look_again(first.tp, partition, plan.seek_to)
+            said = "offsets never handed to the stage; reading them again"
+            await self._seek(first.tp, partition, plan.seek_to, said, gap)
         return taken + plan.take
+
+    async def _seek(
+        self, tp: Any, partition: int, offset: int, said: str, where: dict[str, Any]
+    ) -> None:
+        """Seek `tp` back to `offset`, counted as a try, and look again later."""
+        self.last[partition] = asyncio.get_running_loop().time()
+        self.sought[(partition, offset)] = self.sought.get((partition, offset), 0) + 1
+        log.warning(said, extra=where)
+        await self.app.consumer.seek(tp, offset)
+        self._look_again(tp, partition, offset)
 
     def _look_again(self, tp: Any, partition: int, offset: int) -> None:
         """Whether the seek took is known only when the next batch comes: a rebalance
@@ -160,16 +167,12 @@ class Rewind:
         await asyncio.sleep(self.PATIENCE * 2)
         if self.sought.get((partition, offset)) != tries or tries >= self.ATTEMPTS:
             return  # handed on since, sought again by a batch, or for the next to judge
-        self.last[partition] = asyncio.get_running_loop().time()
-        self.sought[(partition, offset)] = tries + 1
         where = {"stage": self.stage, "topic": tp.topic, "partition": partition, "offset": offset}
-        log.warning("offsets never handed to the stage; seeking there again", extra=where)
+        said = "offsets never handed to the stage; seeking there again"
         try:
-            await self.app.consumer.seek(tp, offset)
+            await self._seek(tp, partition, offset, said, where)
         except Exception as exc:  # the partition taken away meanwhile: its owner reads it
             log.info("a seek not made again", extra={**where, "error": type(exc).__name__})
-            return
-        self._look_again(tp, partition, offset)
 
     def _settled(self, partition: int) -> None:
         self.sought = {k: n for k, n in self.sought.items() if k[0] != partition}

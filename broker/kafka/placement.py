@@ -36,22 +36,20 @@ def _hashed(key: bytes) -> int:
     return int(murmur2(key)) & 0x7FFFFFFF
 
 
-def partition_for(key: bytes | None, partitions: Sequence[int]) -> int:
-    """`DefaultPartitioner()(key, partitions, partitions)`, for `partitions` sorted by
-    id; a key's hash is computed once."""
-    if key is None:
-        return int(DefaultPartitioner()(key, partitions, partitions))  # a random one
-    if len(partitions) == 1:
-        return partitions[0]
-    return partitions[_hashed(key) % len(partitions)]
-
-
 def partitioner(key: bytes | None, all_partitions: Sequence[int], available: Sequence[int]) -> int:
-    """A producer's `partitioner` (aiokafka's, and faust's `producer_partitioner`): the
-    default partitioner's choice, a key's hash computed once."""
+    """`DefaultPartitioner()(key, all_partitions, available)`, for `all_partitions` sorted
+    by id, a key's hash computed once: a producer's `partitioner` (aiokafka's, and faust's
+    `producer_partitioner`), and the loops' own placing."""
     if key is None:
-        return int(DefaultPartitioner()(key, all_partitions, available))
-    return partition_for(key, all_partitions)
+        return int(DefaultPartitioner()(key, all_partitions, available))  # a random one
+    if len(all_partitions) == 1:
+        return all_partitions[0]
+    return all_partitions[_hashed(key) % len(all_partitions)]
+
+
+def partition_for(key: bytes | None, partitions: Sequence[int]) -> int:
+    """Where a loop places a record: any partition may take it."""
+    return partitioner(key, partitions, partitions)
 
 
 async def placed_records(producer: AIOKafkaProducer, wired: Sequence[Wired]) -> list[Placed]:
