@@ -2,9 +2,11 @@
 
 It reads `broker.linked.v1` (keyed by child id) and runs `child_step` (the function
 replay runs) over the child's slot in the `child-pictures`, `child-inbox` and
-`child-timers` tables; the records are sent before the slot is stored, so a crash
-re-runs the step and the rules' idempotence (an event already in the picture gives no
-records; alert ids are deterministic) keeps the outputs single. Only the link stage and
+`child-timers` tables; the records are sent before the slot is stored, so none is lost:
+a crash between the two re-runs the step, and its records are sent again byte for byte,
+with the ids they had (alert ids are deterministic; consumers drop an id they have had).
+The child loop (broker/kafka/child_loop.py, the default) writes both in one transaction
+and sends each once. Only the link stage and
 the ticker write broker.linked.v1, from validated models: its messages are read with
 the codec's trusted decode (`decode_trusted_as`: built, not validated again).
 
@@ -129,17 +131,18 @@ async def handle_child_batch(
         outcomes.append(message.kind.value)
     await sink.send_all(outgoing)
     held = False
+    at: dict[str, MessagePosition | None] = {}  # none: a batch from outside faust (tests)
     for child_id, (before, after, partition) in slots.items():
         enter(last[child_id])
-        held = store.save_held(child_id, before, after, partition) or held
+        if message_offsets:
+            offset = message_offsets[last[child_id]]
+            at[child_id] = MessagePosition(partition=partition, offset=offset)
+        held = store.save_held(child_id, before, after, partition, at.get(child_id)) or held
     if held:  # a merge under way: its inbox durable before the pictures that vouch for it
         await durable()
-    for child_id, (before, after, partition) in slots.items():
+    for child_id, (before, after, _) in slots.items():
         enter(last[child_id])
-        at = None  # no offsets: a batch from outside faust (tests)
-        if message_offsets:
-            at = MessagePosition(partition=partition, offset=message_offsets[last[child_id]])
-        store.save_picture(child_id, before, after, at)
+        store.save_picture(child_id, before, after, at.get(child_id))
     _keep_offsets(items, message_offsets, closing, store, enter)
     report(observer, "child", outcomes)
     return outcomes

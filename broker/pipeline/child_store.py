@@ -139,6 +139,8 @@ class ChildStore:
         waiting = self.inbox.get(child_id)
         if not waiting:
             return ChildSlot(picture)
+        if _unvouched(waiting, picture):  # killed before the picture: the batch again
+            waiting = waiting["before"]
         return ChildSlot(
             picture,
             tuple(waiting["awaiting"]),
@@ -158,9 +160,44 @@ class ChildStore:
         self.save_held(child_id, before, after, partition)
         self.save_picture(child_id, before, after, last_message)
 
-    def save_held(self, child_id: str, before: ChildSlot, after: ChildSlot, partition: int) -> bool:
+    def save_held(
+        self,
+        child_id: str,
+        before: ChildSlot,
+        after: ChildSlot,
+        partition: int,
+        at: MessagePosition | None = None,
+    ) -> bool:
         """Write the inbox and the timers entry, where they differ; whether the inbox was
         written (a merge under way: see `save_picture`).
+
+        The inbox and the picture are two tables, and the faust agent's are two
+        changelogs: no write of both is atomic. So an inbox written at `at` (the position
+        of the child's last message in the batch) says so, and keeps the inbox it
+        replaces; the picture is written after it with the same position
+        (`save_picture`). A kill between the two leaves an inbox the picture does not
+        vouch for: `load` reads the one it replaced, and the batch, delivered again, is
+        handled on the state it was handled on the first time. Without it, a kill after a
+        merge's picture came in (the inbox emptied, the joined picture not written) lost
+        the merged child's history: the survivor no longer waited, and the picture,
+        delivered again, was dropped as a duplicate (tests/agents/test_merge_killed.py).
+        An emptied inbox is kept so (its entry empty), not deleted, while the child has
+        a picture."""
+        held = _inbox_changed(before, after)
+        if held:
+            if after.awaiting or after.pending or (at is not None and after.picture is not None):
+                entry: dict[str, Any] = _inbox_entry(after)
+                if at is not None:
+                    entry["at"] = [at.partition, at.offset]
+                    entry["before"] = _inbox_entry(before)
+                self.inbox[child_id] = entry
+            else:
+                self.inbox.pop(child_id, None)
+        self._save_timers(child_id, after, partition)
+        return held
+
+    def _save_timers(self, child_id: str, after: ChildSlot, partition: int) -> None:
+        """The timers entry, where it differs from the picture's running deadlines.
 
         The timers entry is written whenever it differs from the picture's running
         deadlines, not only when the step changed them: it is derived from the picture,
@@ -169,13 +206,6 @@ class ChildStore:
         delivered again, was skipped) and no timers entry: the deadline never fired
         (tests/integration/test_batch_killed_half_sent.py in CI, a DECISION_OVERDUE
         missing). Saving a slot, even unchanged, mends the entry."""
-        held = (after.awaiting, after.pending) != (before.awaiting, before.pending)
-        if held:
-            if after.awaiting or after.pending:
-                pending = [m.model_dump_json() for m in after.pending]
-                self.inbox[child_id] = {"awaiting": list(after.awaiting), "pending": pending}
-            else:
-                self.inbox.pop(child_id, None)
         dues = _running(after)
         if tuple(dues) != self._indexed(child_id):
             known = self._known if self._known is not None else {}  # none read yet: the table
@@ -190,7 +220,6 @@ class ChildStore:
                 }
                 self._saves += 1
                 known[child_id] = _Dues(tuple(dues), partition, self._saves)
-        return held
 
     def save_picture(
         self,
@@ -210,8 +239,10 @@ class ChildStore:
         child agent waits for the inbox's writes to be acknowledged first
         (agents.child, `durable`). The timers entry needs no wait: `save_held` mends it
         from the picture. (The child loop writes all three in one transaction: no such
-        gap there.)"""
-        if after.picture != before.picture:
+        gap there.) A batch that wrote the inbox writes the picture too, if only to say
+        where it was (`save_held`)."""
+        stamp = last_message is not None and _inbox_changed(before, after)
+        if after.picture != before.picture or (stamp and after.picture is not None):
             if after.picture is None:
                 self.pictures.pop(child_id, None)
                 self._parsed.pop(child_id, None)
@@ -256,6 +287,27 @@ class ChildStore:
             if dues.partition in owned and (when < before or (inclusive and when == before)):
                 found.append(Due(child_id, when, dues.partition, dues.version))
         return sorted(found, key=lambda d: (d.due, d.child_id))
+
+
+def _inbox_changed(before: ChildSlot, after: ChildSlot) -> bool:
+    return (after.awaiting, after.pending) != (before.awaiting, before.pending)
+
+
+def _inbox_entry(slot: ChildSlot) -> dict[str, Any]:
+    pending = [m.model_dump_json() for m in slot.pending]
+    return {"awaiting": list(slot.awaiting), "pending": pending}
+
+
+def _unvouched(entry: Mapping[str, Any], picture: ChildPicture | None) -> bool:
+    """Whether an inbox entry was written by a batch whose picture was not (`save_held`).
+    A child with no picture yet, or a picture from outside faust (no position), cannot
+    say: its inbox is taken as written."""
+    at = entry.get("at")
+    seen = picture.last_message if picture is not None else None
+    if at is None or seen is None:
+        return False
+    partition, offset = at
+    return bool(seen.partition == partition and seen.offset < offset)
 
 
 def _entry_dues(value: Mapping[str, Any]) -> tuple[datetime, ...]:

@@ -26,6 +26,7 @@ What must hold, and is checked:
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -110,8 +111,23 @@ def outputs_once_settled(
     assert poll(lambda: _caught_up(worker, looks), 240, every=1.0), worker.process.tail()
     worker.floor.write_text(until.isoformat())
     live = settled_outputs(lambda: asyncio.run(_outputs(bootstrap)), 240, set(replayed))
-    assert live is not None, worker.process.tail()
+    if live is None:
+        unlike = _unlike(asyncio.run(_outputs(bootstrap)), replayed)
+        raise AssertionError(f"{unlike}\n{worker.process.tail()}")
     return live
+
+
+def _unlike(live: list[str], replayed: list[str]) -> str:
+    """What a failure's reader needs first: which records are missing or extra, by topic
+    (the test's own made-up children, no one's data)."""
+    missing = Counter(replayed) - Counter(live)
+    extra = Counter(live) - Counter(replayed)
+
+    def by_topic(records: Counter[str]) -> dict[str, int]:
+        return dict(Counter(json.loads(r)["topic"] for r in records.elements()))
+
+    first = [r[:400] for r in list(missing)[:3]]
+    return f"missing {by_topic(missing)}, extra {by_topic(extra)}; first missing: {first}"
 
 
 def assert_replays_once(live: list[str], replayed: list[str], tmp_path: Path) -> None:

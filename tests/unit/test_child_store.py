@@ -8,6 +8,7 @@ from pathlib import Path
 
 from broker.calendar.clock import ManualClock
 from broker.config.partnership import load_config
+from broker.picture.model import MessagePosition
 from broker.pipeline.child import EMPTY, ChildSlot, child_step, tick
 from broker.pipeline.child_store import ChildStore
 from broker.pipeline.engine import Engine, replay_engine
@@ -188,3 +189,27 @@ def test_each_partitions_next_offset_is_kept_beside_the_deadlines_and_never_read
         )
     s.keep_offsets(0, [12])  # delivered again after a crash: never goes back
     assert s.next_offset(0) == 42
+
+
+def test_an_inbox_its_picture_does_not_vouch_for_is_read_as_it_was_before() -> None:
+    """The inbox is written first, then the picture with the same position: killed
+    between them, `load` gives the slot as it was, so the batch, delivered again, is
+    handled on what it was handled on (tests/agents/test_merge_killed.py)."""
+    slot = a_picture_with_a_deadline()
+    held = tick("child-1", datetime(2026, 5, 1, tzinfo=UTC))
+    waiting = ChildSlot(slot.picture, ("child-2",), (held,))
+    s = store()
+    s.save_held("child-1", EMPTY, waiting, 0, MessagePosition(partition=0, offset=5))
+    s.save_picture("child-1", EMPTY, waiting, MessagePosition(partition=0, offset=5))
+    assert _inbox(s) == (("child-2",), (held,))  # vouched for: the picture was written at 5
+
+    s.save_held("child-1", waiting, slot, 0, MessagePosition(partition=0, offset=7))
+    assert _inbox(s) == (("child-2",), (held,))  # killed here: as it was
+    s.save_picture("child-1", waiting, slot, MessagePosition(partition=0, offset=7))
+    assert _inbox(s) == ((), ())
+
+
+def _inbox(s: ChildStore) -> tuple[object, object]:
+    """What the child waits for and holds, as a restarted worker loads it."""
+    loaded = ChildStore(s.pictures, s.inbox, s.timers).load("child-1")
+    return loaded.awaiting, loaded.pending
