@@ -80,12 +80,14 @@ class ChildStore:
         self._known: dict[str, _Dues] | None = None
         self._parsed: OrderedDict[str, ChildPicture] = OrderedDict()
         self._saves = 0
+        self._spent: set[str] = set()  # emptied inboxes their pictures vouch for
 
     def forget(self) -> None:
         """The tables may have changed under us (a rebalance): read them again when next
         asked."""
         self._known = None
         self._parsed.clear()
+        self._spent.clear()
 
     def _picture(self, child_id: str) -> ChildPicture | None:
         picture = self._parsed.get(child_id)
@@ -141,6 +143,8 @@ class ChildStore:
             return ChildSlot(picture)
         if _unvouched(waiting, picture):  # killed before the picture: the batch again
             waiting = waiting["before"]
+        elif not waiting["awaiting"] and not waiting["pending"]:
+            self._spent.add(child_id)  # no longer needed: deleted at the next save
         return ChildSlot(
             picture,
             tuple(waiting["awaiting"]),
@@ -181,9 +185,14 @@ class ChildStore:
         merge's picture came in (the inbox emptied, the joined picture not written) lost
         the merged child's history: the survivor no longer waited, and the picture,
         delivered again, was dropped as a duplicate (tests/agents/test_merge_killed.py).
-        An emptied inbox is kept so (its entry empty), not deleted, while the child has
-        a picture."""
+        An emptied inbox is kept so (its entry empty, with the one it replaced), until a
+        later batch finds its picture vouches for it: that batch deletes it (what the
+        child held then is not kept longer than it is needed)."""
         held = _inbox_changed(before, after)
+        if child_id in self._spent:
+            self._spent.discard(child_id)
+            if not held:
+                self.inbox.pop(child_id, None)
         if held:
             if after.awaiting or after.pending or (at is not None and after.picture is not None):
                 entry: dict[str, Any] = _inbox_entry(after)

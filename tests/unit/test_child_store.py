@@ -208,6 +208,11 @@ def test_an_inbox_its_picture_does_not_vouch_for_is_read_as_it_was_before() -> N
     s.save_picture("child-1", waiting, slot, MessagePosition(partition=0, offset=7))
     assert _inbox(s) == ((), ())
 
+    later = ChildStore(s.pictures, s.inbox, s.timers)  # the next batch for the child
+    loaded = later.load("child-1")
+    later.save("child-1", loaded, loaded, 0, MessagePosition(partition=0, offset=9))
+    assert "child-1" not in s.inbox  # what it held then is kept no longer than needed
+
 
 def _inbox(s: ChildStore) -> tuple[object, object]:
     """What the child waits for and holds, as a restarted worker loads it."""
