@@ -114,42 +114,81 @@ class Partition:
         return {k: v for k, v in self.tables[1].items() if v["awaiting"] or v["pending"]}
 
 
-async def _killed(size: int, aborted: bool, done: int, kill: str, back: int, early: int) -> Any:
+async def _killed(
+    size: int,
+    aborted: bool,
+    done: int,
+    kill: str,
+    back: int,
+    early: int,
+    again: tuple[str, int] | None = None,
+) -> Any:
     """The merge handled `done` batches in, killed `kill`; the restart reads from `back`
     messages before where it stopped, and handles `early` batches before the link loop
-    sends its transaction again (when `aborted`)."""
+    sends its transaction again (when `aborted`). `again`: then killed once more, at the
+    next batch, and restarted `back` messages before where it stopped."""
     partition = Partition(log=[_event("S", "s-1", 1), _event("M", "m-1", 2)])
     await partition.drain(size)
     committed = partition.next
     partition.log += _merge()
     for _ in range(done):
         await partition.batch(size)
-    if kill != "before a batch":
-        await partition.batch(size, kill)
-    partition.next = max(committed, partition.next - back)
+    await _kill(partition, size, kill, back, committed)
     for _ in range(early):
         await partition.batch(size)
     if aborted:
         partition.log += _merge()
+    if again is not None:
+        await _kill(partition, size, again[0], again[1], committed)
     partition.log.append(_event("S", "after", 30))
     await partition.drain(size)
     return partition
+
+
+async def _kill(partition: Partition, size: int, kill: str, back: int, committed: int) -> None:
+    """Killed at the next batch (as `kill` says), and restarted from a committed offset
+    `back` messages before where it stopped (never before `committed`)."""
+    if kill != "before a batch":
+        await partition.batch(size, kill)
+    partition.next = max(committed, partition.next - back)
+
+
+def _assert_as_calm(partition: Partition, calm: Partition, case: str) -> None:
+    survivor = {e.event_id for e in partition.survivor().events}
+    assert survivor == {"s-1", "m-1", "decided", "after"}, case
+    assert "M" not in partition.tables[0], case
+    assert partition.waiting() == {}, case
+    assert partition.outputs == calm.outputs, case
+
+
+async def _calm(size: int) -> Partition:
+    """The merge with no kill."""
+    calm = Partition(log=[_event("S", "s-1", 1), _event("M", "m-1", 2), *_merge()])
+    calm.log.append(_event("S", "after", 30))
+    await calm.drain(size)
+    assert {e.event_id for e in calm.survivor().events} == {"s-1", "m-1", "decided", "after"}
+    return calm
 
 
 @pytest.mark.asyncio
 @pytest.mark.parametrize("aborted", [False, True], ids=["merge", "merge-aborted-and-sent-again"])
 @pytest.mark.parametrize("size", [1, 2, 3])
 async def test_a_merge_killed_anywhere_keeps_both_histories(size: int, aborted: bool) -> None:
-    calm = Partition(log=[_event("S", "s-1", 1), _event("M", "m-1", 2), *_merge()])
-    calm.log.append(_event("S", "after", 30))
-    await calm.drain(size)
-    assert {e.event_id for e in calm.survivor().events} == {"s-1", "m-1", "decided", "after"}
-
+    calm = await _calm(size)
     for done, kill, back, early in itertools.product(range(5), KILLS, (0, 1, 3, 6), (0, 1, 3)):
-        case = f"done={done} kill={kill} back={back} early={early}"
         partition = await _killed(size, aborted, done, kill, back, early)
-        survivor = {e.event_id for e in partition.survivor().events}
-        assert survivor == {"s-1", "m-1", "decided", "after"}, case
-        assert "M" not in partition.tables[0], case
-        assert partition.waiting() == {}, case
-        assert partition.outputs == calm.outputs, case
+        _assert_as_calm(partition, calm, f"done={done} kill={kill} back={back} early={early}")
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("aborted", [False, True], ids=["merge", "merge-aborted-and-sent-again"])
+async def test_a_merge_killed_again_while_it_recovers_keeps_both_histories(aborted: bool) -> None:
+    """A second kill while the first one's batch is handled again: an inbox read as the
+    one it replaced is itself written again, and may be left unvouched for again."""
+    calm = await _calm(1)
+    for done, kill, back, early, kill2, back2 in itertools.product(
+        range(4), KILLS, (0, 6), (0, 2), ("sent", "held"), (0, 6)
+    ):
+        case = f"done={done} kill={kill} back={back} early={early} again={kill2},{back2}"
+        partition = await _killed(1, aborted, done, kill, back, early, (kill2, back2))
+        _assert_as_calm(partition, calm, case)
