@@ -189,19 +189,17 @@ class ChildStore:
         later batch finds its picture vouches for it: that batch deletes it (what the
         child held then is not kept longer than it is needed)."""
         held = _inbox_changed(before, after)
-        if child_id in self._spent:
-            self._spent.discard(child_id)
-            if not held:
-                self.inbox.pop(child_id, None)
-        if held:
-            if after.awaiting or after.pending or (at is not None and after.picture is not None):
-                entry: dict[str, Any] = _inbox_entry(after)
-                if at is not None:
-                    entry["at"] = [at.partition, at.offset]
-                    entry["before"] = _inbox_entry(before)
-                self.inbox[child_id] = entry
-            else:
-                self.inbox.pop(child_id, None)
+        spent = child_id in self._spent
+        self._spent.discard(child_id)
+        keep = after.awaiting or after.pending or (at is not None and after.picture is not None)
+        if held and keep:
+            entry: dict[str, Any] = _inbox_entry(after)
+            if at is not None:
+                entry["at"] = [at.partition, at.offset]
+                entry["before"] = _inbox_entry(before)
+            self.inbox[child_id] = entry
+        elif held or spent:
+            self.inbox.pop(child_id, None)
         self._save_timers(child_id, after, partition)
         return held
 

@@ -132,9 +132,24 @@ def _unlike(live: list[str], replayed: list[str]) -> str:
 
 def assert_replays_once(live: list[str], replayed: list[str], tmp_path: Path) -> None:
     """Every record replay publishes, once, and nothing else (both kept for a reader)."""
+    _kept_for_a_reader(live, replayed, tmp_path)
+    assert Counter(live) == Counter(replayed)  # none lost, none changed, none twice
+
+
+def assert_replays_at_least_once(live: list[str], replayed: list[str], tmp_path: Path) -> None:
+    """The faust agent's outputs are not in a transaction (agents/child.py): killed after
+    sending a batch's records and before storing its slots, it sends them again, byte for
+    byte, with the ids they had (consumers drop an id they have had). So: every record
+    replay publishes, none changed, nothing else, repeats allowed. A merge applied twice
+    or lost would change the survivors' alerts and show here."""
+    _kept_for_a_reader(live, replayed, tmp_path)
+    assert Counter(replayed).most_common(1)[0][1] == 1
+    assert sorted(set(live)) == sorted(set(replayed)), "lost or changed records"
+
+
+def _kept_for_a_reader(live: list[str], replayed: list[str], tmp_path: Path) -> None:
     (tmp_path / "live.jsonl").write_text("\n".join(live))
     (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
-    assert Counter(live) == Counter(replayed)  # none lost, none changed, none twice
 
 
 def test_a_loop_killed_before_its_commit_leaves_exactly_replays_records(

@@ -25,7 +25,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,6 +41,7 @@ from tests.integration.test_batch_killed_half_sent import _police_notices, _publ
 from tests.integration.test_link_loop_killed import (
     _caught_up,
     _count,
+    assert_replays_at_least_once,
     assert_replays_once,
     outputs_once_settled,
 )
@@ -207,15 +207,3 @@ def test_a_loop_killed_before_committing_merge_decisions_leaves_exactly_replays_
         assert_replays_once(live, replayed, tmp_path)
     else:  # at least once: a kill between its send and its save sends a batch again
         assert_replays_at_least_once(live, replayed, tmp_path)
-
-
-def assert_replays_at_least_once(live: list[str], replayed: list[str], tmp_path: Path) -> None:
-    """The faust agent's outputs are not in a transaction (agents/child.py): killed after
-    sending a batch's records and before storing its slots, it sends them again, byte for
-    byte, with the ids they had (consumers drop an id they have had). So: every record
-    replay publishes, none changed, nothing else, repeats allowed. A merge applied twice
-    or lost would change the survivors' alerts and show here."""
-    (tmp_path / "live.jsonl").write_text("\n".join(live))
-    (tmp_path / "replay.jsonl").write_text("\n".join(replayed))
-    assert Counter(replayed).most_common(1)[0][1] == 1
-    assert sorted(set(live)) == sorted(set(replayed)), "lost or changed records"
